@@ -1,0 +1,77 @@
+"""Who is calling, and the one policy table that says what each permission needs.
+
+Every route declares one ``Permission``; services call ``authorize`` before touching an object of
+an org. A principal acts inside exactly one org (the org of its API key or the UI's current org);
+anything of another org is reported as missing (404), never as forbidden, so names don't leak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from limelight.errors import Forbidden, NotFound
+from limelight.schemas.tenancy import Role, Scope
+
+ROLE_RANK = {Role.viewer: 0, Role.member: 1, Role.maintainer: 2, Role.owner: 3}
+
+
+class Permission(StrEnum):
+    public = "public"
+    authenticated = "authenticated"
+    org_read = "org:read"
+    org_predict = "org:predict"
+    org_write = "org:write"
+    org_maintain = "org:maintain"
+    org_admin = "org:admin"
+    system_admin = "system:admin"
+
+
+# permission -> (lowest role, scope the key must carry)
+POLICY: dict[Permission, tuple[Role, Scope]] = {
+    Permission.org_read: (Role.viewer, Scope.read),
+    Permission.org_predict: (Role.viewer, Scope.predict),
+    Permission.org_write: (Role.member, Scope.write),
+    Permission.org_maintain: (Role.maintainer, Scope.write),
+    Permission.org_admin: (Role.owner, Scope.admin),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    username: str
+    org_id: str
+    org_name: str
+    role: Role
+    scopes: frozenset[Scope]
+    is_admin: bool = False
+    key_id: str | None = None
+    client_addr: str | None = None
+    request_id: str | None = None
+    via_session: bool = field(default=False)
+
+    @property
+    def actor(self) -> str:
+        return f"user:{self.username}" + (f" key:{self.key_id[:8]}" if self.key_id else "")
+
+    def can(self, permission: Permission) -> bool:
+        if permission in (Permission.public, Permission.authenticated):
+            return True
+        if permission is Permission.system_admin:
+            return self.is_admin and Scope.admin in self.scopes
+        role, scope = POLICY[permission]
+        return ROLE_RANK[self.role] >= ROLE_RANK[role] and scope in self.scopes
+
+    def with_request(self, client_addr: str | None, request_id: str | None) -> Principal:
+        from dataclasses import replace
+
+        return replace(self, client_addr=client_addr, request_id=request_id)
+
+
+def authorize(principal: Principal, permission: Permission, org_name: str | None = None) -> None:
+    """Raise unless ``principal`` holds ``permission`` in ``org_name`` (404 for a foreign org)."""
+    if org_name is not None and org_name != principal.org_name:
+        raise NotFound(f"Organization {org_name!r} not found.")
+    if not principal.can(permission):
+        raise Forbidden(f"This needs the {permission.value} permission.")

@@ -1,0 +1,77 @@
+"""``limelight predict`` and ``limelight recommend``: call a served model."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from limelight.cli.connection import ApiKeyOpt, JsonOpt, OrgOpt, UrlOpt, connect
+from limelight.cli.models import RefArg, json_arg, owner_and_name
+from limelight.cli.output import print_json, print_table, stderr
+
+VersionOpt = Annotated[int | None, typer.Option(min=1, help="call this version")]
+AliasOpt = Annotated[str | None, typer.Option(help="call the version behind this alias (default: production)")]
+
+
+def read_inputs(raw: str) -> list[Any]:
+    """A JSON array given inline, as ``@file.json``, or ``-`` for stdin; one JSON value means a batch of one."""
+    text = sys.stdin.read() if raw == "-" else Path(raw[1:]).read_text() if raw.startswith("@") else raw
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"not valid JSON: {exc}", param_hint="INPUTS") from exc
+    return value if isinstance(value, list) else [value]
+
+
+def predict(
+    ref: RefArg,
+    inputs: Annotated[str, typer.Argument(help="JSON array of inputs, @file.json, or - for stdin")],
+    version: VersionOpt = None, alias: AliasOpt = None, org: OrgOpt = None,
+    url: UrlOpt = None, api_key: ApiKeyOpt = None,
+) -> None:
+    """Run a model on a batch of inputs; prints the JSON answer (outputs, model, version)."""
+    batch = read_inputs(inputs)
+    with connect(url, api_key) as client:
+        owner, name = owner_and_name(client, ref, org)
+        answer = client.predict(owner, name, batch, version=version, alias=alias)
+    print_json(answer)
+
+
+def recommend(
+    ref: RefArg, user_id: Annotated[str, typer.Argument(help="the end user to recommend for")],
+    k: Annotated[int, typer.Option("-k", min=1, max=1000, help="how many items")] = 10,
+    include_seen: Annotated[bool, typer.Option("--include-seen", help="allow items the user already had")] = False,
+    filters: Annotated[str | None, typer.Option(help="JSON object (or @file.json) of item filters")] = None,
+    version: VersionOpt = None, alias: AliasOpt = None, org: OrgOpt = None, json_out: JsonOpt = False,
+    url: UrlOpt = None, api_key: ApiKeyOpt = None,
+) -> None:
+    """Top-k items for one end user."""
+    with connect(url, api_key) as client:
+        owner, name = owner_and_name(client, ref, org)
+        answer = client.recommend(owner, name, user_id, k, exclude_seen=not include_seen,
+                                  filters=json_arg(filters, "--filters") or None, version=version, alias=alias)
+    if json_out:
+        print_json(answer)
+        return
+    items = answer.get("items", [])
+    extra = sorted({key for item in items for key in item} - {"item_id", "score"})
+    columns = [(key, _field(key)) for key in ("item_id", "score", *extra)]
+    print_table(items, columns, empty="No items.")
+    note = f"{owner}/{name} version {answer.get('version', '?')}"
+    if answer.get("fallback"):
+        note += f", fallback: {answer['fallback']}"
+    stderr().print(f"[dim]{note}[/dim]")
+
+
+def _field(key: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda item: item.get(key)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(predict)
+    app.command()(recommend)

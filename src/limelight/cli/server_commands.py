@@ -1,0 +1,136 @@
+"""Commands that run on the server machine itself: serve, worker, init, db upgrade."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console(stderr=True)
+db_app = typer.Typer(help="Metadata database maintenance.", no_args_is_help=True)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="interface to bind (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port (default 8000)")] = None,
+    workers: Annotated[int | None, typer.Option(help="API processes sharing the port")] = None,
+    job_workers: Annotated[int | None, typer.Option(help="job worker processes to start alongside")] = None,
+    demo: Annotated[bool, typer.Option(help="initialise a demo org with data and a trained recommender")] = False,
+) -> None:
+    """Run the API, the web console and a local job-worker pool."""
+    import uvicorn
+
+    from limelight.workers.pool import WorkerPool
+
+    overrides = {k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None}
+    if overrides:
+        for key, value in overrides.items():
+            os.environ[f"LIMELIGHT_SERVER__{key.upper()}"] = str(value)
+    if job_workers is not None:
+        os.environ["LIMELIGHT_WORKER__PROCESSES"] = str(job_workers)
+    from limelight.config import load_settings
+
+    settings = load_settings()
+    _upgrade(settings.database_url)
+    if demo:
+        from limelight.demo.setup import prepare_demo
+
+        prepare_demo(settings, console)
+    pool = WorkerPool(settings)
+    pool.start()
+    # uvicorn re-raises the SIGTERM it handled once it has shut down; turning that into SystemExit
+    # lets the `finally` below stop the job workers instead of the process dying around them.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        uvicorn.run(
+            "limelight.server.asgi:app_from_env", factory=True, host=settings.server.host,
+            port=settings.server.port, workers=settings.server.workers, loop="uvloop", http="httptools",
+            access_log=False, log_level="warning", timeout_graceful_shutdown=int(settings.server.graceful_shutdown_s),
+        )
+    finally:
+        pool.stop()
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def worker() -> None:
+    """Run one job worker in the foreground (claims jobs with a lease, heartbeats while running)."""
+    from limelight.workers.loop import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from limelight.config import load_settings
+
+    run_worker(load_settings())
+
+
+def init(
+    org: Annotated[str, typer.Option(help="name of the first organization")] = "studio",
+    username: Annotated[str, typer.Option(help="the first admin user")] = "admin",
+    password: Annotated[str | None, typer.Option(help="admin password (prompted when absent)")] = None,
+    quiet: Annotated[bool, typer.Option(help="print only the API key")] = False,
+) -> None:
+    """Create the first org, admin user and admin API key on an empty install; print the key once."""
+    from limelight.config import load_settings
+    from limelight.db.session import open_database
+    from limelight.errors import LimelightError
+    from limelight.orgs.bootstrap import initialize
+
+    settings = load_settings()
+    _upgrade(settings.database_url)
+    if password is None:
+        password = typer.prompt("Admin password (10+ characters)", hide_input=True, confirmation_prompt=True)
+    db = open_database(settings.database_url)
+    try:
+        done = initialize(db, org=org, username=username, password=password)
+    except LimelightError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from exc
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        db.dispose()
+    if not quiet:
+        console.print(f"Created org [bold]{done.org}[/bold] and admin [bold]{done.username}[/bold].")
+        console.print("Your admin API key (shown once, store it now):")
+    print(done.api_key)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every Alembic migration up to head."""
+    from limelight.config import load_settings
+
+    settings = load_settings()
+    revision = _upgrade(settings.database_url)
+    console.print(f"database at revision {revision}")
+
+
+def _upgrade(url: str) -> str | None:
+    from limelight.db.migrate import current_revision, upgrade
+    from limelight.db.session import open_database
+
+    db = open_database(url)
+    try:
+        upgrade(db)
+        return current_revision(db)
+    finally:
+        db.dispose()
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.command()(worker)
+    app.command()(init)
+    app.add_typer(db_app, name="db")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use `limelight`")

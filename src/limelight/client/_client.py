@@ -1,0 +1,199 @@
+"""`Client` and `AsyncClient`: the same operations, blocking or awaitable."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from limelight.client import _inference as inference
+from limelight.client._base import DEFAULT_TIMEOUT_S, BaseClient, Call
+from limelight.client._datasets import AsyncDatasets, AsyncEvents, Datasets, Events
+from limelight.client._deployments import AsyncAudit, AsyncDeployments, Audit, Deployments
+from limelight.client._errors import error_from_response
+from limelight.client._jobs import AsyncJobs, AsyncRecipes, Jobs, Recipes
+from limelight.client._models import AsyncModels, Models
+from limelight.client._tenancy import (
+    AsyncAuth,
+    AsyncKeys,
+    AsyncMembers,
+    AsyncOrgs,
+    AsyncUsers,
+    Auth,
+    Keys,
+    Members,
+    Orgs,
+    Users,
+)
+
+T = TypeVar("T")
+
+
+class Client(BaseClient):
+    """A blocking client of a limelight server.
+
+    ``base_url`` defaults to ``$LIMELIGHT_URL``, then ``http://127.0.0.1:8000``; ``api_key`` to
+    ``$LIMELIGHT_API_KEY``. Methods return `limelight.schemas` models (inference: dicts) and raise
+    `limelight.errors` classes carrying ``request_id``; network failures raise ``httpx`` errors.
+    ``transport`` replaces the network (``httpx.MockTransport``, ``httpx.WSGITransport``).
+    """
+
+    _http: httpx.Client
+
+    def __init__(self, base_url: str | None = None, api_key: str | None = None, *,
+                 timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_S, transport: httpx.BaseTransport | None = None) -> None:
+        super().__init__(base_url, api_key, timeout)
+        self._http = httpx.Client(base_url=self.base_url, headers=self._default_headers(), timeout=self.timeout,
+                                  transport=transport)
+        self.orgs = Orgs(self)
+        self.users = Users(self)
+        self.members = Members(self)
+        self.auth = Auth(self)
+        self.keys = Keys(self)
+        self.datasets = Datasets(self)
+        self.events = Events(self)
+        self.jobs = Jobs(self)
+        self.recipes = Recipes(self)
+        self.models = Models(self)
+        self.deployments = Deployments(self)
+        self.audit = Audit(self)
+
+    # ---- inference ----------------------------------------------------------------------
+
+    def predict(self, org: str, name: str, inputs: Sequence[Any], *, version: int | None = None,
+                alias: str | None = None) -> dict[str, Any]:
+        """``{"outputs": [...], "model": "org/name", "version": n}`` for a batch of inputs."""
+        return self._run(inference.infer(org, name, "predict", inference.predict_body(inputs), version, alias))
+
+    def recommend(self, org: str, name: str, user_id: str, k: int = 10, *, exclude_seen: bool = True,
+                  filters: Mapping[str, Any] | None = None, version: int | None = None,
+                  alias: str | None = None) -> dict[str, Any]:
+        """``{"items": [{"item_id", "score", …}], "version", "fallback"}``: the top ``k`` items for a user."""
+        payload = inference.recommend_body(user_id, k, exclude_seen, filters)
+        return self._run(inference.infer(org, name, "recommend", payload, version, alias))
+
+    def similar(self, org: str, name: str, item_id: str, k: int = 10, *, version: int | None = None,
+                alias: str | None = None) -> dict[str, Any]:
+        """The ``k`` items most similar to ``item_id``."""
+        return self._run(inference.infer(org, name, "similar", inference.similar_body(item_id, k), version, alias))
+
+    def explain(self, org: str, name: str, payload: Mapping[str, Any], *, version: int | None = None,
+                alias: str | None = None) -> dict[str, Any]:
+        """Why the model answers as it does; ``payload`` is the task's request (e.g. ``{"user_id", "item_id"}``)."""
+        return self._run(inference.infer(org, name, "explain", payload, version, alias))
+
+    def embed(self, org: str, name: str, inputs: Sequence[str], *, version: int | None = None,
+              alias: str | None = None) -> dict[str, Any]:
+        """``{"embeddings": [[...]], "model", "version"}`` for a batch of texts (sentence-embedding models)."""
+        return self._run(inference.infer(org, name, "embed", inference.predict_body(inputs), version, alias))
+
+    def invoke(self, org: str, name: str, verb: str, payload: Mapping[str, Any], *, version: int | None = None,
+               alias: str | None = None) -> dict[str, Any]:
+        """Any verb the server registers (``classify``, ``search``, …) with its own request body."""
+        return self._run(inference.infer(org, name, verb, payload, version, alias))
+
+    # ---- I/O ----------------------------------------------------------------------------
+
+    def _run(self, call: Call[T]) -> T:
+        response = self._http.send(self._build(self._http, call))
+        return self._handle(call, response)
+
+    def _stream_lines(self, call: Call[Any]) -> Iterator[str]:
+        response = self._http.send(self._build(self._http, call), stream=True)
+        try:
+            if response.is_error:
+                response.read()
+                raise error_from_response(response)
+            yield from response.iter_lines()
+        finally:
+            response.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+class AsyncClient(BaseClient):
+    """The awaitable twin of `Client`: same constructor, same resources, ``await`` every call
+    (``async for`` over ``iter*`` and ``jobs.logs``)."""
+
+    _http: httpx.AsyncClient
+
+    def __init__(self, base_url: str | None = None, api_key: str | None = None, *,
+                 timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_S,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__(base_url, api_key, timeout)
+        self._http = httpx.AsyncClient(base_url=self.base_url, headers=self._default_headers(), timeout=self.timeout,
+                                       transport=transport)
+        self.orgs = AsyncOrgs(self)
+        self.users = AsyncUsers(self)
+        self.members = AsyncMembers(self)
+        self.auth = AsyncAuth(self)
+        self.keys = AsyncKeys(self)
+        self.datasets = AsyncDatasets(self)
+        self.events = AsyncEvents(self)
+        self.jobs = AsyncJobs(self)
+        self.recipes = AsyncRecipes(self)
+        self.models = AsyncModels(self)
+        self.deployments = AsyncDeployments(self)
+        self.audit = AsyncAudit(self)
+
+    async def predict(self, org: str, name: str, inputs: Sequence[Any], *, version: int | None = None,
+                      alias: str | None = None) -> dict[str, Any]:
+        return await self._run(inference.infer(org, name, "predict", inference.predict_body(inputs), version, alias))
+
+    async def recommend(self, org: str, name: str, user_id: str, k: int = 10, *, exclude_seen: bool = True,
+                        filters: Mapping[str, Any] | None = None, version: int | None = None,
+                        alias: str | None = None) -> dict[str, Any]:
+        payload = inference.recommend_body(user_id, k, exclude_seen, filters)
+        return await self._run(inference.infer(org, name, "recommend", payload, version, alias))
+
+    async def similar(self, org: str, name: str, item_id: str, k: int = 10, *, version: int | None = None,
+                      alias: str | None = None) -> dict[str, Any]:
+        payload = inference.similar_body(item_id, k)
+        return await self._run(inference.infer(org, name, "similar", payload, version, alias))
+
+    async def explain(self, org: str, name: str, payload: Mapping[str, Any], *, version: int | None = None,
+                      alias: str | None = None) -> dict[str, Any]:
+        return await self._run(inference.infer(org, name, "explain", payload, version, alias))
+
+    async def embed(self, org: str, name: str, inputs: Sequence[str], *, version: int | None = None,
+                    alias: str | None = None) -> dict[str, Any]:
+        return await self._run(inference.infer(org, name, "embed", inference.predict_body(inputs), version, alias))
+
+    async def invoke(self, org: str, name: str, verb: str, payload: Mapping[str, Any], *,
+                     version: int | None = None, alias: str | None = None) -> dict[str, Any]:
+        return await self._run(inference.infer(org, name, verb, payload, version, alias))
+
+    async def _run(self, call: Call[T]) -> T:
+        response = await self._http.send(self._build(self._http, call))
+        return self._handle(call, response)
+
+    async def _stream_lines(self, call: Call[Any]) -> AsyncIterator[str]:
+        response = await self._http.send(self._build(self._http, call), stream=True)
+        try:
+            if response.is_error:
+                await response.aread()
+                raise error_from_response(response)
+            async for line in response.aiter_lines():
+                yield line
+        finally:
+            await response.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.aclose()

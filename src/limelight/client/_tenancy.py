@@ -1,0 +1,209 @@
+"""Organizations, users, memberships, sign-in and API keys."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Sequence
+
+from limelight.client._base import Call, as_model, as_none, as_page, body, query, segment
+from limelight.client._resource import AsyncResource, SyncResource
+from limelight.schemas.common import Page
+from limelight.schemas.tenancy import (
+    KeyCreated,
+    KeyRead,
+    LoginResponse,
+    MemberRead,
+    OrgRead,
+    Role,
+    Scope,
+    UserRead,
+    Whoami,
+)
+
+API = "/api/v1"
+
+
+# ---- calls ---------------------------------------------------------------------------------
+
+def _create_org(name: str, display_name: str) -> Call[OrgRead]:
+    return Call("POST", f"{API}/orgs", as_model(OrgRead), json={"name": name, "display_name": display_name})
+
+
+def _list_orgs(limit: int | None, cursor: str | None) -> Call[Page[OrgRead]]:
+    return Call("GET", f"{API}/orgs", as_page(OrgRead), params=query(limit=limit, cursor=cursor))
+
+
+def _create_user(username: str, password: str, is_admin: bool) -> Call[UserRead]:
+    payload = {"username": username, "password": password, "is_admin": is_admin}
+    return Call("POST", f"{API}/users", as_model(UserRead), json=payload)
+
+
+def _add_member(org: str, username: str, role: Role | str) -> Call[MemberRead]:
+    payload = {"username": username, "role": str(role)}
+    return Call("POST", f"{API}/orgs/{segment(org)}/members", as_model(MemberRead), json=payload)
+
+
+def _list_members(org: str, limit: int | None, cursor: str | None) -> Call[Page[MemberRead]]:
+    return Call("GET", f"{API}/orgs/{segment(org)}/members", as_page(MemberRead),
+                params=query(limit=limit, cursor=cursor))
+
+
+def _remove_member(org: str, username: str) -> Call[None]:
+    return Call("DELETE", f"{API}/orgs/{segment(org)}/members/{segment(username)}", as_none)
+
+
+def _login(username: str, password: str, org: str | None) -> Call[LoginResponse]:
+    payload = body(username=username, password=password, org=org)
+    return Call("POST", f"{API}/auth/login", as_model(LoginResponse), json=payload)
+
+
+def _logout() -> Call[None]:
+    return Call("POST", f"{API}/auth/logout", as_none)
+
+
+def _whoami() -> Call[Whoami]:
+    return Call("GET", f"{API}/whoami", as_model(Whoami))
+
+
+def _create_key(name: str, org: str, scopes: Sequence[Scope | str], expires_in_days: int | None) -> Call[KeyCreated]:
+    payload = body(name=name, org=org, scopes=[str(s) for s in scopes], expires_in_days=expires_in_days)
+    return Call("POST", f"{API}/keys", as_model(KeyCreated), json=payload)
+
+
+def _list_keys(limit: int | None, cursor: str | None) -> Call[Page[KeyRead]]:
+    return Call("GET", f"{API}/keys", as_page(KeyRead), params=query(limit=limit, cursor=cursor))
+
+
+def _revoke_key(key_id: str) -> Call[KeyRead]:
+    return Call("DELETE", f"{API}/keys/{segment(key_id)}", as_model(KeyRead))
+
+
+DEFAULT_SCOPES: tuple[Scope, ...] = (Scope.read, Scope.predict)
+
+
+# ---- sync ----------------------------------------------------------------------------------
+
+class Orgs(SyncResource):
+    def create(self, name: str, display_name: str = "") -> OrgRead:
+        """Create an organization (system admins only); the caller becomes its owner."""
+        return self._run(_create_org(name, display_name))
+
+    def list(self, *, limit: int | None = None, cursor: str | None = None) -> Page[OrgRead]:
+        """The organizations the caller belongs to (every one, for a system admin)."""
+        return self._run(_list_orgs(limit, cursor))
+
+    def iter(self, *, limit: int | None = None) -> Iterator[OrgRead]:
+        return self._iterate(lambda cursor: _list_orgs(limit, cursor))
+
+
+class Users(SyncResource):
+    def create(self, username: str, password: str, *, is_admin: bool = False) -> UserRead:
+        """Create a user (system admins only); add them to an org with ``client.members.add``."""
+        return self._run(_create_user(username, password, is_admin))
+
+
+class Members(SyncResource):
+    def add(self, org: str, username: str, role: Role | str = Role.member) -> MemberRead:
+        return self._run(_add_member(org, username, role))
+
+    def list(self, org: str, *, limit: int | None = None, cursor: str | None = None) -> Page[MemberRead]:
+        return self._run(_list_members(org, limit, cursor))
+
+    def iter(self, org: str, *, limit: int | None = None) -> Iterator[MemberRead]:
+        return self._iterate(lambda cursor: _list_members(org, limit, cursor))
+
+    def remove(self, org: str, username: str) -> None:
+        self._run(_remove_member(org, username))
+
+
+class Auth(SyncResource):
+    def login(self, username: str, password: str, org: str | None = None) -> LoginResponse:
+        """Start a password session: later calls on this client use its cookie and CSRF token."""
+        answer = self._run(_login(username, password, org))
+        self._client._csrf_token = answer.csrf_token
+        return answer
+
+    def logout(self) -> None:
+        """End the password session started by `login` (an API key stays valid)."""
+        self._run(_logout())
+        self._client._forget_session()
+
+    def whoami(self) -> Whoami:
+        """Who the current credentials are: user, org, role, scopes."""
+        return self._run(_whoami())
+
+
+class Keys(SyncResource):
+    def create(self, name: str, org: str, scopes: Sequence[Scope | str] = DEFAULT_SCOPES, *,
+               expires_in_days: int | None = None) -> KeyCreated:
+        """Create an API key for the caller in ``org``; ``.key`` holds the secret, shown only now."""
+        return self._run(_create_key(name, org, scopes, expires_in_days))
+
+    def list(self, *, limit: int | None = None, cursor: str | None = None) -> Page[KeyRead]:
+        return self._run(_list_keys(limit, cursor))
+
+    def iter(self, *, limit: int | None = None) -> Iterator[KeyRead]:
+        return self._iterate(lambda cursor: _list_keys(limit, cursor))
+
+    def revoke(self, key_id: str) -> KeyRead:
+        return self._run(_revoke_key(key_id))
+
+
+# ---- async ---------------------------------------------------------------------------------
+
+class AsyncOrgs(AsyncResource):
+    async def create(self, name: str, display_name: str = "") -> OrgRead:
+        return await self._run(_create_org(name, display_name))
+
+    async def list(self, *, limit: int | None = None, cursor: str | None = None) -> Page[OrgRead]:
+        return await self._run(_list_orgs(limit, cursor))
+
+    def iter(self, *, limit: int | None = None) -> AsyncIterator[OrgRead]:
+        return self._iterate(lambda cursor: _list_orgs(limit, cursor))
+
+
+class AsyncUsers(AsyncResource):
+    async def create(self, username: str, password: str, *, is_admin: bool = False) -> UserRead:
+        return await self._run(_create_user(username, password, is_admin))
+
+
+class AsyncMembers(AsyncResource):
+    async def add(self, org: str, username: str, role: Role | str = Role.member) -> MemberRead:
+        return await self._run(_add_member(org, username, role))
+
+    async def list(self, org: str, *, limit: int | None = None, cursor: str | None = None) -> Page[MemberRead]:
+        return await self._run(_list_members(org, limit, cursor))
+
+    def iter(self, org: str, *, limit: int | None = None) -> AsyncIterator[MemberRead]:
+        return self._iterate(lambda cursor: _list_members(org, limit, cursor))
+
+    async def remove(self, org: str, username: str) -> None:
+        await self._run(_remove_member(org, username))
+
+
+class AsyncAuth(AsyncResource):
+    async def login(self, username: str, password: str, org: str | None = None) -> LoginResponse:
+        answer = await self._run(_login(username, password, org))
+        self._client._csrf_token = answer.csrf_token
+        return answer
+
+    async def logout(self) -> None:
+        await self._run(_logout())
+        self._client._forget_session()
+
+    async def whoami(self) -> Whoami:
+        return await self._run(_whoami())
+
+
+class AsyncKeys(AsyncResource):
+    async def create(self, name: str, org: str, scopes: Sequence[Scope | str] = DEFAULT_SCOPES, *,
+                     expires_in_days: int | None = None) -> KeyCreated:
+        return await self._run(_create_key(name, org, scopes, expires_in_days))
+
+    async def list(self, *, limit: int | None = None, cursor: str | None = None) -> Page[KeyRead]:
+        return await self._run(_list_keys(limit, cursor))
+
+    def iter(self, *, limit: int | None = None) -> AsyncIterator[KeyRead]:
+        return self._iterate(lambda cursor: _list_keys(limit, cursor))
+
+    async def revoke(self, key_id: str) -> KeyRead:
+        return await self._run(_revoke_key(key_id))

@@ -1,0 +1,150 @@
+"""Typed settings, read from ``LIMELIGHT_*`` environment variables or a TOML/JSON config file.
+
+Nested sections use ``__`` in environment names: ``LIMELIGHT_SERVING__MAX_QUEUE=128``. The two most
+common ones have flat aliases: ``LIMELIGHT_DATABASE_URL`` and ``LIMELIGHT_ARTIFACTS_URL``.
+Settings are validated once at start; outside dev mode unsafe choices are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_HOME = Path(".limelight")
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    grpc_port: int = Field(8001, ge=0, le=65535, description="0 disables the gRPC listener")
+    workers: int = Field(1, ge=1, le=64, description="API processes sharing the port")
+    public_metrics: bool = Field(False, description="serve /metrics without authentication")
+    trusted_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "testserver"])
+    graceful_shutdown_s: float = Field(10.0, ge=0)
+    request_log_sample_rate: float = Field(0.01, ge=0, le=1)
+    session_max_age_s: int = Field(12 * 3600, ge=60)
+    cookie_secure: bool | None = Field(None, description="None: Secure only when served over TLS")
+
+
+class LimitSettings(BaseModel):
+    max_dataset_bytes: int = Field(1 << 30, ge=1)
+    max_artifact_bytes: int = Field(4 << 30, ge=1)
+    max_json_body_bytes: int = Field(8 << 20, ge=1024)
+    max_events_per_batch: int = Field(10_000, ge=1)
+    rate_limit_per_key_per_s: float = Field(0.0, ge=0, description="0 disables the per-key limit")
+    rate_limit_per_org_per_s: float = Field(0.0, ge=0, description="0 disables the per-org limit")
+    rate_limit_burst: int = Field(200, ge=1)
+
+
+class WorkerSettings(BaseModel):
+    processes: int = Field(1, ge=0, le=32, description="job worker processes started by `serve`")
+    heartbeat_s: float = Field(5.0, gt=0)
+    lease_s: float = Field(9.0, gt=0, description="a job whose lease lapses is re-queued or failed")
+    poll_s: float = Field(0.5, gt=0)
+    max_attempts: int = Field(2, ge=1)
+
+    @model_validator(mode="after")
+    def _lease_covers_heartbeats(self) -> WorkerSettings:
+        # A dead worker's job is noticed lease_s + poll_s after its last heartbeat: keep that
+        # within two heartbeat periods, and the lease longer than one so a live worker keeps it.
+        if not self.heartbeat_s < self.lease_s <= 2 * self.heartbeat_s - self.poll_s:
+            raise ValueError("worker.lease_s must be above heartbeat_s and at most 2*heartbeat_s - poll_s")
+        return self
+
+
+class ServingSettings(BaseModel):
+    memory_budget_bytes: int = Field(4 << 30, ge=1 << 20)
+    max_queue: int = Field(256, ge=1)
+    request_timeout_s: float = Field(30.0, gt=0)
+    default_max_batch_size: int = Field(32, ge=1)
+    default_max_wait_ms: float = Field(2.0, ge=0)
+    alias_cache_s: float = Field(1.0, ge=0, description="how long a resolved alias is reused")
+    key_cache_s: float = Field(2.0, ge=0, description="how long a verified API key is reused")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LIMELIGHT_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    mode: Literal["dev", "production"] = "dev"
+    home: Path = DEFAULT_HOME
+    database_url: str = ""
+    artifacts_url: str = ""
+    redis_url: str | None = None
+    secret_key: str = ""
+    config_file: Path | None = None
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    serving: ServingSettings = Field(default_factory=ServingSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _ConfigFileSource(settings_cls))
+
+    @model_validator(mode="after")
+    def _fill_defaults_and_refuse_unsafe(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.home / 'limelight.db').as_posix()}"
+        if not self.artifacts_url:
+            self.artifacts_url = (self.home / "artifacts").resolve().as_uri()
+        if self.mode == "production":
+            _refuse_unsafe_production(self)
+        return self
+
+    def session_secret(self) -> str:
+        """The key that signs UI session cookies: configured, or one generated per install in dev."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.home / "secret_key"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(os.urandom(32).hex())
+        return path.read_text().strip()
+
+
+def _refuse_unsafe_production(settings: Settings) -> None:
+    problems = []
+    if len(settings.secret_key) < 32:
+        problems.append("LIMELIGHT_SECRET_KEY must be set to at least 32 characters")
+    if settings.server.public_metrics and settings.server.host not in ("127.0.0.1", "localhost"):
+        problems.append("public /metrics on a non-loopback address needs mode=dev or a proxy")
+    if settings.database_url.startswith("sqlite") and settings.server.workers > 1:
+        problems.append("several API workers need PostgreSQL, not SQLite")
+    if problems:
+        raise ValueError("unsafe production settings: " + "; ".join(problems))
+
+
+class _ConfigFileSource(PydanticBaseSettingsSource):
+    """Reads ``LIMELIGHT_CONFIG_FILE`` (TOML or JSON), lowest priority after the environment."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = os.environ.get("LIMELIGHT_CONFIG_FILE")
+        if not path:
+            return {}
+        text = Path(path).read_text()
+        data = json.loads(text) if path.endswith(".json") else tomllib.loads(text)
+        return dict(data.get("limelight", data))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

@@ -1,0 +1,65 @@
+"""HTTP routes of datasets."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from limelight.auth.principal import Principal
+from limelight.datasets import service
+from limelight.datasets.upload import store_upload
+from limelight.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from limelight.schemas.common import ErrorBody, Name, Page
+from limelight.schemas.datasets import DatasetKind, DatasetRead, DatasetVersionRead
+from limelight.server.deps import Maintainer, Reader, SessionDep, StateDep, Writer
+from limelight.server.uploads import receive_upload
+
+router = APIRouter(prefix="/api/v1/orgs/{org}/datasets", tags=["datasets"],
+                   responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}})
+
+_UPLOAD_BODY = {"requestBody": {"content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file", "name", "kind"],
+    "properties": {"file": {"type": "string", "format": "binary"}, "name": {"type": "string"},
+                   "kind": {"type": "string", "enum": [k.value for k in DatasetKind]},
+                   "description": {"type": "string"},
+                   "target": {"type": "string", "description": "label column of a tabular dataset"}}}}}}}
+
+
+@router.post("", response_model=DatasetVersionRead, status_code=201, openapi_extra=_UPLOAD_BODY,
+             responses={409: {"model": ErrorBody}, 413: {"model": ErrorBody}, 415: {"model": ErrorBody},
+                        422: {"model": ErrorBody}})
+async def upload_dataset(org: Name, request: Request, principal: Writer, state: StateDep) -> DatasetVersionRead:
+    await run_in_threadpool(_check_org, state, principal, org)
+    async with receive_upload(request, state.artifacts, max_file_bytes=state.settings.limits.max_dataset_bytes) as up:
+        return await run_in_threadpool(store_upload, state, principal, org, up)
+
+
+def _check_org(state: object, principal: Principal, org: str) -> None:
+    from limelight.auth.principal import Permission, authorize
+
+    authorize(principal, Permission.org_write, org)
+
+
+@router.get("", response_model=Page[DatasetRead])
+def list_datasets(org: Name, principal: Reader, session: SessionDep, limit: Limit = 50, cursor: Cursor = None,
+                  kind: DatasetKind | None = None) -> Page[DatasetRead]:
+    after = decode_cursor(cursor, 1)
+    items = service.list_datasets(session, principal, org, after=str(after[0]) if after else None, limit=limit,
+                                  kind=kind.value if kind else None)
+    return Page(items=items, next_cursor=encode_cursor(items[-1].name) if len(items) == limit else None)
+
+
+@router.get("/{name}", response_model=DatasetRead)
+def get_dataset(org: Name, name: Name, principal: Reader, session: SessionDep) -> DatasetRead:
+    return service.get(session, principal, org, name)
+
+
+@router.get("/{name}/versions/{version}", response_model=DatasetVersionRead)
+def get_dataset_version(org: Name, name: Name, version: int, principal: Reader, session: SessionDep) -> DatasetVersionRead:
+    return service.get_version(session, principal, org, name, version)
+
+
+@router.delete("/{name}", status_code=204)
+def delete_dataset(org: Name, name: Name, principal: Maintainer, session: SessionDep) -> Response:
+    service.delete(session, principal, org, name)
+    return Response(status_code=204)

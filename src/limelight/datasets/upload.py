@@ -1,0 +1,31 @@
+"""Turning a received upload into a dataset version: validate, normalise, store, record."""
+
+from __future__ import annotations
+
+from limelight.auth.principal import Principal
+from limelight.datasets import service
+from limelight.schemas.datasets import DatasetVersionRead
+from limelight.server.state import AppState
+from limelight.server.uploads import Upload
+
+
+def store_upload(state: AppState, principal: Principal, org: str, upload: Upload) -> DatasetVersionRead:
+    from limelight.datasets.ingest import IngestOptions, ingest
+
+    name = upload.fields.get("name", "")
+    kind = service.parse_kind(upload.fields.get("kind"))
+    with state.db.transaction(write=False) as session:
+        service.check_can_upload(session, principal, org, name, kind)
+    assert upload.staged is not None
+    with state.artifacts.stage(suffix=".parquet") as normalized:
+        options = IngestOptions(target=upload.fields.get("target") or None)
+        result = ingest(upload.staged.path, kind=kind.value, filename=upload.filename,
+                        content_type=upload.content_type, dest=normalized.path, options=options)
+        ref = normalized.commit()
+    with state.db.transaction() as session:
+        return service.add_version(
+            session, principal, org, name, kind, sha256=ref.sha256, size_bytes=ref.size_bytes,
+            source_format=result.format, source_filename=upload.filename or "", rows=result.rows,
+            columns=[{"name": c.name, "type": c.type} for c in result.columns], profile=result.profile,
+            description=upload.fields.get("description", "")[:2000],
+        )

@@ -1,0 +1,27 @@
+"""Every ORM table, imported here so Alembic and the tests see the whole metadata."""
+
+from limelight.db.models.audit import AuditEntry, AuditHead
+from limelight.db.models.datasets import Dataset, DatasetVersion
+from limelight.db.models.events import Event
+from limelight.db.models.jobs import Job, JobLog
+from limelight.db.models.registry import Deployment, Model, ModelAlias, ModelVersion
+from limelight.db.models.tenancy import ApiKey, Membership, Org, UiSession, User
+
+__all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "AuditHead",
+    "Dataset",
+    "DatasetVersion",
+    "Deployment",
+    "Event",
+    "Job",
+    "JobLog",
+    "Membership",
+    "Model",
+    "ModelAlias",
+    "ModelVersion",
+    "Org",
+    "UiSession",
+    "User",
+]

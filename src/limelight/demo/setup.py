@@ -1,0 +1,144 @@
+"""`limelight serve --demo`: a demo org with a synthetic catalog and audience and a trained,
+promoted recommender, prepared before the server starts (idempotent: skipped once done).
+
+The admin password and API key are shown once and, in dev mode only, kept in
+``$LIMELIGHT_HOME/demo-credentials.txt`` (mode 0600) so a returning user can sign in again.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from rich.console import Console
+
+from limelight.auth.principal import Principal
+from limelight.config import Settings
+from limelight.datasets import service as datasets
+from limelight.db.session import Database, open_database
+from limelight.orgs import repository as org_repo
+from limelight.orgs.bootstrap import initialize
+from limelight.schemas.datasets import DatasetKind
+from limelight.schemas.jobs import JobCreate
+from limelight.schemas.registry import ModelUpdate, RetrainPolicy
+from limelight.schemas.tenancy import Role, Scope
+
+DEMO_ORG = "demo"
+DEMO_MODEL = "movies"
+CARD = """# Movies for you
+
+A recommender trained by `recommend/auto` on the demo audience's views, plays and ratings of a
+synthetic catalog of 3,000 titles. It is retrained after every 500 new events and promoted only
+when its validation NDCG@10 does not drop.
+
+* **Input:** `user_id`, `k`, optional `filters` (`genres`, `year` range, `exclude_item_ids`)
+* **Output:** titled items with scores; `:explain` says which watched titles drove each one
+"""
+
+
+def prepare_demo(settings: Settings, console: Console) -> None:
+    db = open_database(settings.database_url)
+    try:
+        with db.transaction(write=False) as session:
+            fresh = org_repo.count_users(session) == 0
+        if fresh:
+            _create_tenant(settings, db, console)
+        principal = _demo_principal(db)
+        if principal is None:
+            console.print("[yellow]This install already has users but no demo org; starting without a demo.[/]")
+            return
+        _ensure_trained(settings, db, principal, console)
+        _show_credentials(settings, console)
+    finally:
+        db.dispose()
+
+
+def _create_tenant(settings: Settings, db: Database, console: Console) -> None:
+    password = secrets.token_urlsafe(12)
+    done = initialize(db, org=DEMO_ORG, username="admin", password=password)
+    text = f"url: http://{settings.server.host}:{settings.server.port}\nusername: admin\npassword: {password}\n" \
+           f"org: {DEMO_ORG}\napi key: {done.api_key}\n"
+    if settings.mode == "dev":
+        path = settings.home / "demo-credentials.txt"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+    console.print("[bold green]Demo org created.[/] Sign-in details (shown once):")
+    console.print(text)
+
+
+def _demo_principal(db: Database) -> Principal | None:
+    with db.transaction(write=False) as session:
+        org = org_repo.org_by_name(session, DEMO_ORG)
+        user = org_repo.user_by_name(session, "admin")
+        if org is None or user is None:
+            return None
+        return Principal(user_id=user.id, username=user.username, org_id=org.id, org_name=org.name,
+                         role=Role.owner, scopes=frozenset(Scope), is_admin=user.is_admin, request_id="demo")
+
+
+def _ensure_trained(settings: Settings, db: Database, principal: Principal, console: Console) -> None:
+    from limelight.artifacts.registry import open_store
+    from limelight.jobs import service as jobs
+    from limelight.registry import repository as registry_repo
+    from limelight.registry import retrain
+    from limelight.registry import service as registry
+    from limelight.workers.loop import run_worker
+
+    with db.transaction(write=False) as session:
+        model = registry_repo.model_by_name(session, principal.org_id, DEMO_MODEL)
+        if model is not None and model.latest_version > 0:
+            return
+    started = time.monotonic()
+    console.print("Generating a demo catalog (3,000 titles) and audience (2,000 viewers)…")
+    store = open_store(settings.artifacts_url)
+    _upload_synthetic(db, store, principal)
+    console.print("Training recommend/auto (popularity, item-kNN, ALS, BPR, EASE; tuned on a validation split)…")
+    with db.transaction() as session:
+        job = jobs.submit(session, principal, DEMO_ORG, JobCreate(
+            recipe="recommend/auto", dataset="views", items_dataset="titles", model=DEMO_MODEL, promote="production",
+            params={"time_budget_s": 25}))
+    run_worker(settings, max_jobs=1, install_signals=False)
+    with db.transaction() as session:
+        finished = jobs.get(session, principal, DEMO_ORG, job.id)
+        if finished.state != "succeeded":
+            console.print(f"[red]Demo training {finished.state}: {finished.error}[/]")
+            return
+        registry.update_model(session, principal, DEMO_ORG, DEMO_MODEL,
+                              ModelUpdate(card=CARD, tags=["movies", "demo"], description="Demo recommender"))
+        retrain.set_policy(session, principal, DEMO_ORG, DEMO_MODEL, RetrainPolicy(
+            recipe="recommend/als", dataset="views", items_dataset="titles", after_events=500))
+    summary = finished.result.get("summary", {})
+    console.print(f"Trained in {time.monotonic() - started:.0f}s: winner [bold]{summary.get('winner')}[/], "
+                  f"ndcg@10 {finished.result['metrics'].get('ndcg@10')}")
+
+
+def _upload_synthetic(db: Database, store, principal: Principal) -> None:
+    from limelight.datasets.ingest import ingest
+    from limelight.recsys.synthetic import generate_catalog
+
+    catalog = generate_catalog(n_items=3000, n_users=2000, seed=7)
+    for name, kind, table in (("views", DatasetKind.interactions, catalog.interactions_table()),
+                              ("titles", DatasetKind.items, catalog.items_table())):
+        with store.stage(suffix=".parquet") as raw, store.stage(suffix=".parquet") as normalized:
+            pq.write_table(table, raw.path)
+            result = ingest(Path(raw.path), kind=kind.value, filename=f"{name}.parquet", dest=normalized.path)
+            ref = normalized.commit()
+        with db.transaction() as session:
+            datasets.add_version(session, principal, DEMO_ORG, name, kind, sha256=ref.sha256,
+                                 size_bytes=ref.size_bytes, source_format=result.format,
+                                 source_filename=f"{name}.parquet", rows=result.rows,
+                                 columns=[{"name": c.name, "type": c.type} for c in result.columns],
+                                 profile=result.profile, description="synthetic demo data")
+
+
+def _show_credentials(settings: Settings, console: Console) -> None:
+    path = settings.home / "demo-credentials.txt"
+    where = f" (kept in {path})" if path.exists() else ""
+    console.print(f"[bold]limelight demo[/] on http://{settings.server.host}:{settings.server.port}{where}")
+    console.print(f"  try: curl -s -X POST http://{settings.server.host}:{settings.server.port}/v1/models/"
+                  f"{DEMO_ORG}/{DEMO_MODEL}:recommend -H \"Authorization: Bearer $KEY\" "
+                  "-d '{\"user_id\": \"u00042\", \"k\": 5}'")

@@ -1,0 +1,235 @@
+"""The one error tree of limelight.
+
+Every error carries a machine-readable ``code`` and an HTTP ``status``. The server renders any
+``LimelightError`` as ``{"error": {"code", "message", "details", "request_id"}}``; the SDK maps the
+``code`` back to the same class, so callers catch the same exceptions locally and remotely.
+
+* LimelightError (500, ``internal``)
+  + BadRequest (400, ``bad_request``)
+    - InvalidName (400, ``invalid_name``)
+    - InvalidPath (400, ``invalid_path``)
+    - InvalidParams (400, ``invalid_params``)
+  + Unauthenticated (401, ``unauthenticated``)
+  + Forbidden (403, ``forbidden``)
+  + NotFound (404, ``not_found``)
+  + Conflict (409, ``conflict``)
+    - AlreadyExists (409, ``already_exists``)
+    - InUse (409, ``in_use``)
+  + PayloadTooLarge (413, ``payload_too_large``)
+  + UnsupportedMediaType (415, ``unsupported_media_type``)
+    - UnsafeArtifactFormat (415, ``unsafe_artifact_format``)
+  + Unprocessable (422, ``unprocessable``)
+    - ValidationFailed (422, ``validation_failed``)
+    - DatasetInvalid (422, ``dataset_invalid``)
+  + RateLimited (429, ``rate_limited``; carries ``retry_after_s``)
+  + Overloaded (503, ``overloaded``; carries ``retry_after_s``)
+  + ModelUnavailable (503, ``model_unavailable``)
+  + NotReady (503, ``not_ready``)
+  + DeadlineExceeded (504, ``deadline_exceeded``)
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "AlreadyExists",
+    "BadRequest",
+    "Conflict",
+    "DatasetInvalid",
+    "DeadlineExceeded",
+    "Forbidden",
+    "InUse",
+    "InvalidName",
+    "InvalidParams",
+    "InvalidPath",
+    "LimelightError",
+    "ModelUnavailable",
+    "NotFound",
+    "NotReady",
+    "Overloaded",
+    "PayloadTooLarge",
+    "RateLimited",
+    "Unauthenticated",
+    "Unprocessable",
+    "UnsafeArtifactFormat",
+    "UnsupportedMediaType",
+    "ValidationFailed",
+    "error_class_for_code",
+]
+
+
+class LimelightError(Exception):
+    """Base of every error limelight raises on purpose."""
+
+    code: ClassVar[str] = "internal"
+    status: ClassVar[int] = 500
+    _by_code: ClassVar[dict[str, type[LimelightError]]] = {}
+    # Set by the SDK on errors rebuilt from a response: the server's request id and HTTP status.
+    request_id: str | None = None
+    http_status: int | None = None
+
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None) -> None:
+        self.message = message or self.default_message()
+        self.details = details or {}
+        super().__init__(self.message)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        LimelightError._by_code[cls.code] = cls
+
+    @classmethod
+    def default_message(cls) -> str:
+        return cls.__name__
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def to_body(self, request_id: str | None = None) -> dict[str, Any]:
+        return {
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "details": self.details,
+                "request_id": request_id,
+            }
+        }
+
+
+class BadRequest(LimelightError):
+    code = "bad_request"
+    status = 400
+
+
+class InvalidName(BadRequest):
+    code = "invalid_name"
+
+
+class InvalidPath(BadRequest):
+    code = "invalid_path"
+
+
+class InvalidParams(BadRequest):
+    code = "invalid_params"
+
+
+class Unauthenticated(LimelightError):
+    code = "unauthenticated"
+    status = 401
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "A valid API key or session is required."
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(LimelightError):
+    code = "forbidden"
+    status = 403
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "You are not allowed to do this."
+
+
+class NotFound(LimelightError):
+    code = "not_found"
+    status = 404
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "Not found."
+
+
+class Conflict(LimelightError):
+    code = "conflict"
+    status = 409
+
+
+class AlreadyExists(Conflict):
+    code = "already_exists"
+
+
+class InUse(Conflict):
+    code = "in_use"
+
+
+class PayloadTooLarge(LimelightError):
+    code = "payload_too_large"
+    status = 413
+
+
+class UnsupportedMediaType(LimelightError):
+    code = "unsupported_media_type"
+    status = 415
+
+
+class UnsafeArtifactFormat(UnsupportedMediaType):
+    code = "unsafe_artifact_format"
+
+
+class Unprocessable(LimelightError):
+    code = "unprocessable"
+    status = 422
+
+
+class ValidationFailed(Unprocessable):
+    code = "validation_failed"
+
+
+class DatasetInvalid(Unprocessable):
+    code = "dataset_invalid"
+
+
+class _RetryLater(LimelightError):
+    code = "retry_later"
+    status = 503
+
+    def __init__(
+        self, message: str | None = None, *, retry_after_s: float = 1.0, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, details=details)
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(max(1, round(self.retry_after_s)))}
+
+
+class RateLimited(_RetryLater):
+    code = "rate_limited"
+    status = 429
+
+
+class Overloaded(_RetryLater):
+    code = "overloaded"
+    status = 503
+
+
+class ModelUnavailable(LimelightError):
+    code = "model_unavailable"
+    status = 503
+
+
+class NotReady(LimelightError):
+    code = "not_ready"
+    status = 503
+
+
+class DeadlineExceeded(LimelightError):
+    code = "deadline_exceeded"
+    status = 504
+
+
+LimelightError._by_code["internal"] = LimelightError
+
+
+def error_class_for_code(code: str, status: int) -> type[LimelightError]:
+    """The error class for a wire ``code``; falls back to the class of the HTTP status."""
+    if code in LimelightError._by_code:
+        return LimelightError._by_code[code]
+    for cls in LimelightError._by_code.values():
+        if cls.status == status and cls.__base__ is LimelightError:
+            return cls
+    return LimelightError

@@ -1,0 +1,125 @@
+"""Recent events per end user, kept in each API process, so recommendations fold them in at once.
+
+Events acknowledged by this process are pushed in directly; events stored by other processes
+arrive by tailing the events table (``seq`` increases) every ``poll_s``. The hot path reads
+memory only. Each entry remembers its ``seq`` so a model folds in only what it was not trained on
+(a pushed event's seq is unknown until the tail sees it, and it is newer than any model).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from limelight.db.models import Org
+from limelight.db.session import Database
+from limelight.events import repository
+
+log = logging.getLogger("limelight.events")
+
+PENDING_SEQ = math.inf  # pushed here, not yet seen by the tail
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    event_id: str
+    item_id: str
+    type: str
+    value: float | None
+    seq: float
+
+
+class EventFeed:
+    def __init__(self, db: Database, *, poll_s: float = 0.2, max_users: int = 200_000, per_user: int = 200,
+                 preload: int = 100_000) -> None:
+        self._db = db
+        self._poll_s = poll_s
+        self._max_users = max_users
+        self._per_user = per_user
+        self._preload = preload
+        self._users: OrderedDict[tuple[str, str], OrderedDict[str, LiveEvent]] = OrderedDict()
+        self._org_ids: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_seq = 0
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        with self._db.transaction(write=False) as session:
+            self._last_seq = max(0, repository.max_seq(session) - self._preload)
+        self._tail_once()
+        self._thread = threading.Thread(target=self._run, name="event-feed", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._poll_s):
+            try:
+                self._tail_once()
+            except Exception as exc:  # noqa: BLE001 - keep tailing through a busy database
+                log.warning("event feed poll failed: %s", exc)
+
+    def _tail_once(self) -> None:
+        with self._db.transaction(write=False) as session:
+            rows = repository.after_seq(session, self._last_seq)
+        if not rows:
+            return
+        with self._lock:
+            for row in rows:
+                self._add(row.org_id, row.user_id, LiveEvent(row.event_id, row.item_id, row.type, row.value, row.seq))
+        self._last_seq = rows[-1].seq
+
+    # ---- writes ---------------------------------------------------------------------------------
+
+    def push(self, rows: list[dict[str, Any]]) -> None:
+        with self._lock:
+            for row in rows:
+                self._add(row["org_id"], row["user_id"],
+                          LiveEvent(row["event_id"], row["item_id"], row["type"], row["value"], PENDING_SEQ))
+
+    def forget(self, org_id: str, user_id: str) -> None:
+        with self._lock:
+            self._users.pop((org_id, user_id), None)
+
+    def _add(self, org_id: str, user_id: str, event: LiveEvent) -> None:
+        key = (org_id, user_id)
+        events = self._users.get(key)
+        if events is None:
+            events = self._users[key] = OrderedDict()
+            if len(self._users) > self._max_users:
+                self._users.popitem(last=False)
+        else:
+            self._users.move_to_end(key)
+        known = events.get(event.event_id)
+        if known is None or event.seq < known.seq:  # the tail replaces a pending push with its seq
+            events[event.event_id] = event
+        if len(events) > self._per_user:
+            events.popitem(last=False)
+
+    # ---- reads (hot path) -----------------------------------------------------------------------
+
+    def org_id(self, org_name: str) -> str | None:
+        found = self._org_ids.get(org_name)
+        if found is None:
+            with self._db.transaction(write=False) as session:
+                found = session.scalar(select(Org.id).where(Org.name == org_name))
+            if found is not None:
+                self._org_ids[org_name] = found
+        return found
+
+    def history(self, org_id: str, user_id: str, *, after_seq: int = 0) -> list[LiveEvent]:
+        with self._lock:
+            events = self._users.get((org_id, user_id))
+            return [e for e in events.values() if e.seq > after_seq] if events else []

@@ -1,0 +1,56 @@
+"""Live behaviour events: idempotent batch ingestion, per-user history, and forgetting a user."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from limelight.audit import service as audit
+from limelight.auth.principal import Permission, Principal, authorize
+from limelight.db.base import utcnow
+from limelight.errors import PayloadTooLarge
+from limelight.events import repository
+from limelight.schemas.events import EventBatch, EventBatchResult
+
+
+def ingest(session: Session, principal: Principal, org: str, batch: EventBatch, *,
+           max_events: int) -> tuple[EventBatchResult, list[dict[str, Any]]]:
+    """Stores the batch; returns the result and the rows actually stored (for live fold-in).
+
+    Idempotent by ``event_id``: an id already stored (or repeated in the batch) is counted as a
+    duplicate and changes nothing.
+    """
+    authorize(principal, Permission.org_write, org)
+    if len(batch.events) > max_events:
+        raise PayloadTooLarge(f"At most {max_events} events per batch.", details={"max_events": max_events,
+                                                                                   "received": len(batch.events)})
+    unique: dict[str, Any] = {}
+    for event in batch.events:
+        unique.setdefault(event.event_id, event)
+    known = repository.existing_event_ids(session, principal.org_id, list(unique))
+    now, received = time.time(), utcnow()
+    rows = [
+        {"org_id": principal.org_id, "event_id": e.event_id, "user_id": e.user_id, "item_id": e.item_id,
+         "type": e.type.value, "value": e.value, "ts": e.timestamp if e.timestamp is not None else now,
+         "received_at": received}
+        for event_id, e in unique.items() if event_id not in known
+    ]
+    repository.insert_ignoring_duplicates(session, rows)
+    return EventBatchResult(accepted=len(rows), duplicates=len(batch.events) - len(rows)), rows
+
+
+def user_history(session: Session, org_id: str, user_id: str, *, since_ts: float | None = None,
+                 limit: int = 500) -> list[tuple[str, str, float | None, float]]:
+    """(item_id, type, value, ts), newest first."""
+    return [(e.item_id, e.type, e.value, e.ts)
+            for e in repository.history(session, org_id, user_id, since_ts=since_ts, limit=limit)]
+
+
+def forget_events(session: Session, principal: Principal, org: str, user_id: str) -> int:
+    authorize(principal, Permission.org_maintain, org)
+    deleted = repository.delete_user(session, principal.org_id, user_id)
+    audit.record(session, principal, "end_user.forget_events", "end_user", f"{org}/{user_id}",
+                 {"events_deleted": deleted})
+    return deleted

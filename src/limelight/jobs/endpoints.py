@@ -1,0 +1,104 @@
+"""HTTP routes of jobs, including the server-sent-events log stream."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from limelight.auth.principal import Principal
+from limelight.jobs import service
+from limelight.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from limelight.schemas.common import ErrorBody, Name, Page
+from limelight.schemas.jobs import TERMINAL_STATES, JobCreate, JobRead, JobState, RecipeRead
+from limelight.server.deps import Reader, SessionDep, StateDep, Writer
+from limelight.server.state import AppState
+
+router = APIRouter(prefix="/api/v1", tags=["jobs"],
+                   responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}})
+
+SSE_POLL_S = 0.3
+SSE_KEEPALIVE_S = 15.0  # a comment line now and then keeps proxies from cutting a quiet stream
+
+
+@router.get("/recipes", response_model=list[RecipeRead])
+def list_recipes(principal: Reader) -> list[RecipeRead]:
+    return service.recipes()
+
+
+@router.post("/orgs/{org}/jobs", response_model=JobRead, status_code=201, responses={400: {"model": ErrorBody}})
+def submit_job(org: Name, body: JobCreate, principal: Writer, session: SessionDep) -> JobRead:
+    return service.submit(session, principal, org, body)
+
+
+@router.get("/orgs/{org}/jobs", response_model=Page[JobRead])
+def list_jobs(org: Name, principal: Reader, session: SessionDep, limit: Limit = 50, cursor: Cursor = None,
+              state: JobState | None = None, model: Annotated[str | None, Query(max_length=64)] = None) -> Page[JobRead]:
+    before = decode_cursor(cursor, 2)
+    items = service.list_jobs(session, principal, org, before=(str(before[0]), str(before[1])) if before else None,
+                              limit=limit, state=state.value if state else None, model=model)
+    last = items[-1] if items else None
+    next_cursor = encode_cursor(last.created_at.isoformat(), last.id) if last and len(items) == limit else None
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/orgs/{org}/jobs/{job_id}", response_model=JobRead)
+def get_job(org: Name, job_id: str, principal: Reader, session: SessionDep) -> JobRead:
+    return service.get(session, principal, org, job_id)
+
+
+@router.post("/orgs/{org}/jobs/{job_id}/cancel", response_model=JobRead)
+def cancel_job(org: Name, job_id: str, principal: Writer, session: SessionDep) -> JobRead:
+    return service.cancel(session, principal, org, job_id)
+
+
+@router.post("/orgs/{org}/jobs/{job_id}/retry", response_model=JobRead, responses={409: {"model": ErrorBody}})
+def retry_job(org: Name, job_id: str, principal: Writer, session: SessionDep) -> JobRead:
+    return service.retry(session, principal, org, job_id)
+
+
+@router.get("/orgs/{org}/jobs/{job_id}/logs", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}}, "description": "log lines, progress, end"}})
+async def job_logs(org: Name, job_id: str, principal: Reader, state: StateDep,
+                   last_event_id: Annotated[str | None, Header()] = None) -> StreamingResponse:
+    start = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+    first = await run_in_threadpool(_snapshot, state, principal, org, job_id, start)  # 404 before streaming
+    return StreamingResponse(_stream(state, principal, org, job_id, first), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _snapshot(state: AppState, principal: Principal, org: str, job_id: str, after: int) -> tuple[JobRead, list, int]:
+    with state.db.transaction(write=False) as session:
+        job = service.get(session, principal, org, job_id)
+        lines = service.logs(session, principal, org, job_id, after)
+    return job, lines, lines[-1].seq if lines else after
+
+
+async def _stream(state: AppState, principal: Principal, org: str, job_id: str,
+                  first: tuple[JobRead, list, int]) -> AsyncIterator[bytes]:
+    job, lines, last_seq = first
+    last_progress = None
+    quiet_since = time.monotonic()
+    while True:
+        if lines or time.monotonic() - quiet_since >= SSE_KEEPALIVE_S:
+            quiet_since = time.monotonic()
+            if not lines:
+                yield b": keep-alive\n\n"
+        for line in lines:
+            yield b"id: %d\nevent: log\ndata: %s\n\n" % (line.seq, orjson.dumps(line.model_dump(mode="json")))
+        progress = (job.state, job.progress, job.message)
+        if progress != last_progress:
+            last_progress = progress
+            payload = {"state": job.state.value, "progress": job.progress, "message": job.message}
+            yield b"event: progress\ndata: %s\n\n" % orjson.dumps(payload)
+        if job.state in TERMINAL_STATES:
+            yield b"event: end\ndata: %s\n\n" % orjson.dumps(job.model_dump(mode="json"))
+            return
+        await asyncio.sleep(SSE_POLL_S)
+        job, lines, last_seq = await run_in_threadpool(_snapshot, state, principal, org, job_id, last_seq)

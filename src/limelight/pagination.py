@@ -1,0 +1,30 @@
+"""Opaque cursors for keyset pagination: ``?limit=&cursor=``."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated
+
+import orjson
+from fastapi import Query
+
+from limelight.errors import BadRequest
+
+Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
+Cursor = Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")]
+
+
+def encode_cursor(*values: object) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(list(values), default=str)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, arity: int) -> list[object] | None:
+    if not cursor:
+        return None
+    try:
+        values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError as exc:
+        raise BadRequest("Malformed cursor.", details={"cursor": cursor[:50]}) from exc
+    if not isinstance(values, list) or len(values) != arity:
+        raise BadRequest("Malformed cursor.", details={"cursor": cursor[:50]})
+    return values

@@ -1,0 +1,82 @@
+"""The Recipe Protocol: a named, typed training procedure. A new recipe is one module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+
+class RecipeParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class JobCancelled(Exception):
+    """Raised inside a recipe when the job was cancelled; the worker records `cancelled`."""
+
+
+class JobContext(Protocol):
+    job_id: str
+    org: str
+    workdir: Path
+
+    def dataset_path(self, role: str = "main") -> Path:
+        """The normalised Parquet file of an input dataset (role ``main`` or ``items``)."""
+        ...
+
+    def has_dataset(self, role: str) -> bool: ...
+
+    def output_path(self, suffix: str) -> Path:
+        """Where the recipe writes its one artifact; the worker stores it after success."""
+        ...
+
+    def progress(self, percent: float, message: str = "") -> None: ...
+
+    def log(self, message: str, level: str = "info") -> None: ...
+
+    def check_cancelled(self) -> None:
+        """Raises JobCancelled when the job was cancelled."""
+        ...
+
+    def live_events(self) -> LiveEvents:
+        """The org's events received through the events API (for recipes that learn from them)."""
+        ...
+
+
+@dataclass
+class LiveEvents:
+    rows: list[tuple[str, str, str, float | None, float]]  # user_id, item_id, type, value, timestamp
+    max_seq: int  # the newest event included; serving folds in only what came after
+
+
+@dataclass
+class RecipeResult:
+    runtime: str
+    format: str
+    metrics: dict[str, Any]
+    signature: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    gate_metric: str | None = None  # a metric that must not drop for the new version to be promoted
+
+
+class Recipe(Protocol):
+    # read-only members: a recipe may set them on the class or per instance
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def task(self) -> str: ...
+
+    @property
+    def dataset_kind(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def Params(self) -> type[RecipeParams]: ...  # noqa: N802 - the params model, named like a class
+
+    def run(self, ctx: JobContext, params: RecipeParams) -> RecipeResult: ...

@@ -1,0 +1,146 @@
+"""HTTP routes of the model registry."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from limelight.artifacts.formats import detect_format
+from limelight.auth.principal import Permission, Principal
+from limelight.errors import ValidationFailed
+from limelight.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from limelight.registry import retrain, service
+from limelight.schemas.common import ErrorBody, Name, Page
+from limelight.schemas.registry import (
+    AliasSet,
+    ModelCreate,
+    ModelRead,
+    ModelUpdate,
+    ModelVersionRead,
+    RetrainPolicy,
+    RetrainPolicyRead,
+    VersionMeta,
+)
+from limelight.server.deps import Maintainer, Reader, SessionDep, StateDep, Writer
+from limelight.server.state import AppState
+from limelight.server.uploads import receive_upload
+
+router = APIRouter(prefix="/api/v1/orgs/{org}/models", tags=["models"],
+                   responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}})
+
+
+@router.post("", response_model=ModelRead, status_code=201, responses={409: {"model": ErrorBody}})
+def create_model(org: Name, body: ModelCreate, principal: Writer, session: SessionDep) -> ModelRead:
+    return service.create_model(session, principal, org, body)
+
+
+@router.get("", response_model=Page[ModelRead])
+def list_models(org: Name, principal: Reader, session: SessionDep, limit: Limit = 50, cursor: Cursor = None) -> Page[ModelRead]:
+    after = decode_cursor(cursor, 1)
+    items = service.list_models(session, principal, org, after=str(after[0]) if after else None, limit=limit)
+    return Page(items=items, next_cursor=encode_cursor(items[-1].name) if len(items) == limit else None)
+
+
+@router.get("/{name}", response_model=ModelRead)
+def get_model(org: Name, name: Name, principal: Reader, session: SessionDep) -> ModelRead:
+    return service.get_model(session, principal, org, name)
+
+
+@router.patch("/{name}", response_model=ModelRead)
+def update_model(org: Name, name: Name, body: ModelUpdate, principal: Writer, session: SessionDep) -> ModelRead:
+    return service.update_model(session, principal, org, name, body)
+
+
+@router.delete("/{name}", status_code=204, responses={409: {"model": ErrorBody}})
+def delete_model(org: Name, name: Name, principal: Maintainer, session: SessionDep) -> Response:
+    service.delete_model(session, principal, org, name)
+    return Response(status_code=204)
+
+
+@router.get("/{name}/versions", response_model=Page[ModelVersionRead])
+def list_versions(org: Name, name: Name, principal: Reader, session: SessionDep, limit: Limit = 50,
+                  cursor: Cursor = None) -> Page[ModelVersionRead]:
+    before = decode_cursor(cursor, 1)
+    items = service.list_versions(session, principal, org, name, before=int(str(before[0])) if before else None,
+                                  limit=limit)
+    return Page(items=items, next_cursor=encode_cursor(items[-1].version) if len(items) == limit else None)
+
+
+@router.post("/{name}/versions", response_model=ModelVersionRead, status_code=201,
+             responses={413: {"model": ErrorBody}, 415: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+             openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
+                 "type": "object", "required": ["file", "meta"],
+                 "properties": {"file": {"type": "string", "format": "binary"},
+                                "meta": {"type": "string", "description": "VersionMeta as JSON"}}}}}}})
+async def upload_version(org: Name, name: Name, request: Request, principal: Writer, state: StateDep) -> ModelVersionRead:
+    await run_in_threadpool(_check_writable, state, principal, org, name)
+    async with receive_upload(request, state.artifacts, max_file_bytes=state.settings.limits.max_artifact_bytes) as up:
+        meta = _parse_meta(up.fields.get("meta"))
+        assert up.staged is not None
+        fmt = await run_in_threadpool(detect_format, up.staged.path, meta.format)
+        ref = await run_in_threadpool(up.staged.commit)
+        return await run_in_threadpool(_register, state, principal, org, name, ref.sha256, ref.size_bytes, fmt.name, meta)
+
+
+def _check_writable(state: AppState, principal: Principal, org: str, name: str) -> None:
+    with state.db.transaction(write=False) as session:
+        service.own_model(session, principal, org, name, Permission.org_write)
+
+
+def _parse_meta(raw: str | None) -> VersionMeta:
+    if raw is None:
+        raise ValidationFailed("The multipart field 'meta' (VersionMeta JSON) is required.", details={"field": "meta"})
+    try:
+        return VersionMeta.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "meta." + ".".join(str(p) for p in first["loc"])
+        raise ValidationFailed(f"Invalid {field}: {first['msg']}", details={"field": field}) from exc
+
+
+def _register(state: AppState, principal: Principal, org: str, name: str, sha256: str, size: int, fmt: str,
+              meta: VersionMeta) -> ModelVersionRead:
+    with state.db.transaction() as session:
+        return service.register_version(session, principal, org, name, sha256=sha256, size_bytes=size,
+                                        fmt=fmt, meta=meta)
+
+
+@router.get("/{name}/versions/{version}", response_model=ModelVersionRead)
+def get_version(org: Name, name: Name, version: int, principal: Reader, session: SessionDep) -> ModelVersionRead:
+    return service.get_version(session, principal, org, name, version)
+
+
+@router.post("/{name}/versions/{version}/archive", response_model=ModelVersionRead, responses={409: {"model": ErrorBody}})
+def archive_version(org: Name, name: Name, version: int, principal: Maintainer, session: SessionDep,
+                    archived: Annotated[bool, Query()] = True) -> ModelVersionRead:
+    return service.set_version_archived(session, principal, org, name, version, archived)
+
+
+@router.delete("/{name}/versions/{version}", status_code=204, responses={409: {"model": ErrorBody}})
+def delete_version(org: Name, name: Name, version: int, principal: Maintainer, session: SessionDep) -> Response:
+    service.delete_version(session, principal, org, name, version)
+    return Response(status_code=204)
+
+
+@router.put("/{name}/aliases/{alias}", response_model=ModelRead)
+def set_alias(org: Name, name: Name, alias: str, body: AliasSet, principal: Maintainer, session: SessionDep) -> ModelRead:
+    return service.set_alias(session, principal, org, name, alias, body.version)
+
+
+@router.delete("/{name}/aliases/{alias}", response_model=ModelRead)
+def delete_alias(org: Name, name: Name, alias: str, principal: Maintainer, session: SessionDep) -> ModelRead:
+    return service.delete_alias(session, principal, org, name, alias)
+
+
+@router.put("/{name}/retrain-policy", response_model=RetrainPolicyRead)
+def set_retrain_policy(org: Name, name: Name, body: RetrainPolicy, principal: Maintainer,
+                       session: SessionDep) -> RetrainPolicyRead:
+    return retrain.set_policy(session, principal, org, name, body)
+
+
+@router.get("/{name}/retrain-policy", response_model=RetrainPolicyRead)
+def get_retrain_policy(org: Name, name: Name, principal: Reader, session: SessionDep) -> RetrainPolicyRead:
+    return retrain.get_policy(session, principal, org, name)

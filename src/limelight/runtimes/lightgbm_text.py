@@ -1,0 +1,68 @@
+"""LightGBM boosters from LightGBM's own text model format (``Booster.save_model``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from limelight.errors import UnsafeArtifactFormat
+from limelight.runtimes.base import LoadContext, check_float_row, int_param, io_spec, refuse_pickle
+
+
+class LightGBMRuntime:
+    """Raw scores/probabilities: a float per row (regression, binary) or a list (multiclass)."""
+
+    def __init__(
+        self, booster: Any, *, num_threads: int, memory_bytes: int, max_batch_size: int = 512
+    ) -> None:
+        self._booster = booster
+        self._num_threads = num_threads
+        self.n_features = int(booster.num_feature())
+        self.n_outputs = int(booster.num_model_per_iteration())
+        self.memory_bytes = memory_bytes
+        self.max_batch_size = max_batch_size
+
+    @classmethod
+    def load(cls, artifact_path: Path, params: dict[str, Any], context: LoadContext) -> LightGBMRuntime:
+        import lightgbm
+
+        refuse_pickle(artifact_path)
+        with artifact_path.open("rb") as fh:
+            head = fh.read(5)
+        if head != b"tree\n":  # every LightGBM text model starts with this line
+            raise UnsafeArtifactFormat(
+                "not a LightGBM text model (expected a file starting with 'tree')",
+                details={"field": "artifact"},
+            )
+        try:
+            booster = lightgbm.Booster(model_file=str(artifact_path))
+        except lightgbm.basic.LightGBMError as exc:
+            raise UnsafeArtifactFormat(
+                "LightGBM could not parse the model", details={"field": "artifact", "error": str(exc)[:200]}
+            ) from exc
+        size_bytes = artifact_path.stat().st_size
+        return cls(
+            booster,
+            num_threads=int_param(params, "num_threads", 1, 1, 64),
+            memory_bytes=3 * size_bytes + (1 << 20),
+        )
+
+    def predict_batch(self, inputs: list[Any]) -> list[Any]:
+        import numpy as np
+
+        out = self._booster.predict(np.asarray(inputs, dtype=np.float64), num_threads=self._num_threads)
+        result: list[Any] = out.tolist()
+        return result
+
+    def signature(self) -> dict[str, Any]:
+        shape = [-1] if self.n_outputs == 1 else [-1, self.n_outputs]
+        return {
+            "inputs": [io_spec("features", "float64", [-1, self.n_features])],
+            "outputs": [io_spec("prediction", "float64", shape)],
+        }
+
+    def validate_input(self, item: Any) -> list[float]:
+        return check_float_row(item, self.n_features, field="features")
+
+    def close(self) -> None:
+        self._booster = None

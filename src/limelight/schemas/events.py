@@ -1,0 +1,44 @@
+"""Real-time behaviour events."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from limelight.schemas.common import ReadSchema, Schema
+
+
+class EventType(StrEnum):
+    view = "view"
+    play = "play"
+    complete = "complete"
+    click = "click"
+    rate = "rate"
+    purchase = "purchase"
+    skip = "skip"
+
+
+class EventIn(Schema):
+    event_id: str = Field(..., min_length=1, max_length=128)
+    user_id: str = Field(..., min_length=1, max_length=256)
+    item_id: str = Field(..., min_length=1, max_length=256)
+    type: EventType
+    value: float | None = Field(None, description="rating for `rate`, seconds watched, …")
+    timestamp: float | None = Field(None, ge=0, description="epoch seconds; server time if absent")
+
+
+class EventBatch(Schema):
+    events: list[EventIn] = Field(..., min_length=1)
+
+
+class EventBatchResult(ReadSchema):
+    accepted: int = Field(..., description="events stored now")
+    duplicates: int = Field(..., description="events whose event_id was already stored (idempotent)")
+
+
+class ForgetResult(ReadSchema):
+    user_id: str
+    events_deleted: int
+    dataset_rows_deleted: int
+    models_flagged: list[str]

@@ -1,0 +1,144 @@
+"""Models, versions, aliases, deployments, marketplace."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field
+
+from limelight.schemas.common import Name, ReadSchema, Schema
+
+
+class Visibility(StrEnum):
+    private = "private"
+    public = "public"
+
+
+class Task(StrEnum):
+    recommend = "recommend"
+    classify = "classify"
+    regress = "regress"
+    embed = "embed"
+    classify_text = "classify-text"
+    generate = "generate"
+    search = "search"
+    other = "other"
+
+
+class ModelCreate(Schema):
+    name: Name
+    task: Task
+    description: str = Field("", max_length=2000)
+    tags: list[Name] = Field(default_factory=list, max_length=32)
+    visibility: Visibility = Visibility.private
+    card: str = Field("", max_length=100_000, description="model card, Markdown")
+
+
+class ModelUpdate(Schema):
+    description: str | None = Field(None, max_length=2000)
+    tags: list[Name] | None = Field(None, max_length=32)
+    visibility: Visibility | None = None
+    card: str | None = Field(None, max_length=100_000)
+    archived: bool | None = None
+
+
+class ModelRead(ReadSchema):
+    id: str
+    org: str
+    name: str
+    task: Task
+    description: str
+    tags: list[str]
+    visibility: Visibility
+    card: str
+    forked_from: str | None
+    archived: bool
+    latest_version: int
+    needs_retraining: bool
+    aliases: dict[str, int] = Field(default_factory=dict)
+    created_at: datetime
+    updated_at: datetime
+
+
+class ModelVersionRead(ReadSchema):
+    model: str
+    org: str
+    version: int
+    sha256: str
+    size_bytes: int
+    format: str
+    runtime: str
+    signature: dict[str, Any]
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    description: str
+    dataset_version_id: str | None
+    job_id: str | None
+    archived: bool
+    aliases: list[str] = Field(default_factory=list)
+    created_by: str
+    created_at: datetime
+
+
+class VersionMeta(Schema):
+    """The non-file fields of a version upload (sent as the multipart ``meta`` JSON field)."""
+
+    runtime: str = Field(..., max_length=32, examples=["sklearn", "lightgbm", "onnx"])
+    format: str | None = Field(None, max_length=32, description="checked against the sniffed format")
+    signature: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    description: str = Field("", max_length=2000)
+
+
+class AliasSet(Schema):
+    version: int = Field(..., ge=1)
+
+
+class ForkRequest(Schema):
+    org: Name = Field(..., description="the org that receives the fork")
+    name: Name | None = None
+
+
+class Route(Schema):
+    version: int = Field(..., ge=1)
+    weight: float = Field(..., gt=0, le=1000)
+
+
+class DeploymentSpec(Schema):
+    routes: list[Route] = Field(..., min_length=1, max_length=16)
+    shadow: Route | None = None
+    sticky_field: str = Field("user_id", max_length=64)
+    max_batch_size: int = Field(32, ge=1, le=1024)
+    max_wait_ms: float = Field(2.0, ge=0, le=1000)
+    max_queue: int = Field(256, ge=1, le=100_000)
+    timeout_ms: int = Field(30_000, ge=10, le=600_000)
+    event_weights: dict[str, float] = Field(default_factory=dict)
+
+
+class DeploymentRead(DeploymentSpec):
+    model: str
+    org: str
+    updated_at: datetime
+
+
+class RetrainPolicy(Schema):
+    """Retrain a model on its latest data on a schedule, after enough new events, or both."""
+
+    recipe: str = Field(..., max_length=64)
+    dataset: Name
+    items_dataset: Name | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    every_hours: float | None = Field(None, gt=0, le=24 * 365)
+    after_events: int | None = Field(None, ge=1)
+    promote: Name | None = Field("production", description="alias moved only if the gate metric does not drop")
+
+
+class RetrainPolicyRead(RetrainPolicy):
+    model: str
+    org: str
+    owner: str
+    last_submitted_at: str | None = None
+    last_event_seq: int = 0

@@ -1,0 +1,104 @@
+"""Organizations, users, memberships, API keys, sign-in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field, SecretStr
+
+from limelight.schemas.common import Name, ReadSchema, Schema
+
+
+class Role(StrEnum):
+    owner = "owner"
+    maintainer = "maintainer"
+    member = "member"
+    viewer = "viewer"
+
+
+class Scope(StrEnum):
+    read = "read"
+    predict = "predict"
+    write = "write"
+    admin = "admin"
+
+
+class OrgCreate(Schema):
+    name: Name
+    display_name: str = Field("", max_length=200)
+
+
+class OrgRead(ReadSchema):
+    id: str
+    name: str
+    display_name: str
+    created_at: datetime
+    role: Role | None = Field(None, description="the caller's role in this org")
+
+
+class UserCreate(Schema):
+    username: Name
+    password: SecretStr = Field(..., min_length=10, max_length=256)
+    is_admin: bool = False
+
+
+class UserRead(ReadSchema):
+    id: str
+    username: str
+    is_admin: bool
+    created_at: datetime
+
+
+class MemberAdd(Schema):
+    username: Name
+    role: Role = Role.member
+
+
+class MemberRead(ReadSchema):
+    username: str
+    role: Role
+    org: str
+
+
+class KeyCreate(Schema):
+    name: Name
+    org: Name
+    scopes: list[Scope] = Field(default_factory=lambda: [Scope.read, Scope.predict])
+    expires_in_days: int | None = Field(None, ge=1, le=3650)
+
+
+class KeyRead(ReadSchema):
+    id: str
+    name: str
+    org: str
+    username: str
+    scopes: list[Scope]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class KeyCreated(KeyRead):
+    key: str = Field(..., description="the secret, shown once; store it now")
+
+
+class LoginRequest(Schema):
+    username: str = Field(..., max_length=64)
+    password: SecretStr = Field(..., max_length=256)
+    org: Name | None = None
+
+
+class LoginResponse(ReadSchema):
+    username: str
+    org: str | None
+    csrf_token: str
+
+
+class Whoami(ReadSchema):
+    username: str
+    org: str
+    role: Role
+    scopes: list[Scope]
+    is_admin: bool

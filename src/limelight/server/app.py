@@ -1,0 +1,104 @@
+"""The app factory: every resource is built in the lifespan from the settings, none at import."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from limelight.artifacts.registry import open_store
+from limelight.auth.cache import KeyCache
+from limelight.config import Settings
+from limelight.db.session import open_database
+from limelight.events.feed import EventFeed
+from limelight.server.errors import install_error_handlers
+from limelight.server.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from limelight.server.state import AppState
+from limelight.serving import lifecycle as serving_lifecycle
+
+log = logging.getLogger("limelight.server")
+
+
+def build_state(settings: Settings) -> AppState:
+    return AppState(
+        settings=settings,
+        db=open_database(settings.database_url),
+        artifacts=open_store(settings.artifacts_url),
+        key_cache=KeyCache(settings.serving.key_cache_s),
+    )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = build_state(settings)
+        app.state.limelight = state
+        feed = _start_event_feed(state)
+        await serving_lifecycle.start(state)
+        reaper = asyncio.create_task(_reap_forever(state))
+        try:
+            yield
+        finally:
+            state.ready = False
+            reaper.cancel()
+            await serving_lifecycle.stop(state)
+            feed.stop()
+            state.db.dispose()
+
+    app = FastAPI(
+        title="limelight",
+        version="0.1.0",
+        description="Self-hosted model-as-a-service for entertainment data.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    _include_routers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_json_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    serving_lifecycle.install(app)  # inference routes + the fast path, outermost
+    return app
+
+
+def _start_event_feed(state: AppState) -> EventFeed:
+    """Live events for recommendation fold-in; runtimes find it in ``state.extras``."""
+    feed = EventFeed(state.db)
+    feed.start()
+    state.extras["event_feed"] = feed
+    return feed
+
+
+async def _reap_forever(state: AppState) -> None:
+    """The API also re-queues or fails jobs of dead workers, so none stays `running` with no worker left."""
+    from starlette.concurrency import run_in_threadpool
+
+    from limelight.workers.loop import reap_expired
+
+    while True:
+        await asyncio.sleep(state.settings.worker.poll_s)
+        try:
+            await run_in_threadpool(reap_expired, state.db)
+        except Exception as exc:  # noqa: BLE001 - keep reaping through a busy database
+            log.warning("reaping expired jobs failed: %s", exc)
+
+
+def _include_routers(app: FastAPI) -> None:
+    from limelight.audit.endpoints import router as audit_router
+    from limelight.auth.endpoints import router as auth_router
+    from limelight.datasets.endpoints import router as datasets_router
+    from limelight.deployments.endpoints import router as deployments_router
+    from limelight.events.endpoints import router as events_router
+    from limelight.jobs.endpoints import router as jobs_router
+    from limelight.marketplace.endpoints import router as marketplace_router
+    from limelight.orgs.endpoints import router as orgs_router
+    from limelight.registry.endpoints import router as registry_router
+    from limelight.server.ops import router as ops_router
+
+    for router in (ops_router, auth_router, orgs_router, datasets_router, jobs_router, registry_router,
+                   marketplace_router, deployments_router, events_router, audit_router):
+        app.include_router(router)
+    from limelight.ui import install_ui
+
+    install_ui(app)  # the web console at / and its assets at /static

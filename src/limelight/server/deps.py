@@ -1,0 +1,72 @@
+"""Annotated dependencies: the session (the boundary owns the transaction) and the principal.
+
+Every route declares its permission with ``Requires(Permission.x)`` or ``Public``; the route
+coverage test fails on a route that declares neither, and at run time an undeclared route is
+refused (fail closed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from limelight.auth import service as auth_service
+from limelight.auth.principal import Permission, Principal
+from limelight.errors import Forbidden
+from limelight.server.state import AppState
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_state(request: Request) -> AppState:
+    return request.app.state.limelight
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_session(request: Request, state: StateDep) -> Iterator[Session]:
+    with state.db.transaction(write=request.method not in SAFE_METHODS) as session:
+        yield session
+
+
+# scope="function": commit before the response is sent, so a 2xx means the write is durable.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+class Requires:
+    """Authenticates the caller and checks the route's declared permission."""
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    def __call__(self, request: Request, state: StateDep) -> Principal:
+        principal = auth_service.authenticate_request(state, request)
+        if not principal.can(self.permission):
+            raise Forbidden(f"This needs the {self.permission.value} permission.")
+        return principal
+
+    def __repr__(self) -> str:
+        return f"Requires({self.permission.value})"
+
+
+class _PublicMarker:
+    permission = Permission.public
+
+    def __call__(self) -> None:
+        return None
+
+
+public = _PublicMarker()
+Public = Depends(public)
+
+Authenticated = Annotated[Principal, Depends(Requires(Permission.authenticated))]
+Reader = Annotated[Principal, Depends(Requires(Permission.org_read))]
+Predictor = Annotated[Principal, Depends(Requires(Permission.org_predict))]
+Writer = Annotated[Principal, Depends(Requires(Permission.org_write))]
+Maintainer = Annotated[Principal, Depends(Requires(Permission.org_maintain))]
+OrgAdmin = Annotated[Principal, Depends(Requires(Permission.org_admin))]
+SystemAdmin = Annotated[Principal, Depends(Requires(Permission.system_admin))]

@@ -1,0 +1,54 @@
+"""Health, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy import text
+
+from limelight.auth.principal import Permission
+from limelight.schemas.common import ErrorBody
+from limelight.server.deps import Public, Requires, StateDep
+from limelight.server.responses import JSON
+from limelight.workers import liveness
+
+router = APIRouter(tags=["operations"])
+
+
+class MetricsAccess(Requires):
+    """``/metrics`` needs a key with the read scope, unless ``server.public_metrics`` is set."""
+
+    def __call__(self, request: Request, state: StateDep) -> None:  # type: ignore[override]
+        if not state.settings.server.public_metrics:
+            super().__call__(request, state)
+
+
+@router.get("/healthz", dependencies=[Public])
+async def healthz() -> dict[str, str]:
+    return {"status": "alive"}
+
+
+@router.get("/readyz", dependencies=[Public])
+def readyz(state: StateDep) -> JSON:
+    checks = {"accepting": state.ready}
+    try:
+        with state.db.read_engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = True
+    except Exception:  # noqa: BLE001 - any failure means not ready
+        checks["database"] = False
+    if state.settings.worker.processes > 0:
+        checks["workers"] = liveness.any_alive(state.settings.home, max_age_s=3 * state.settings.worker.heartbeat_s + 5)
+    ok = all(checks.values())
+    return JSON({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
+
+
+@router.get("/metrics", dependencies=[Depends(MetricsAccess(Permission.org_read))],
+            response_class=Response, responses={200: {"content": {"text/plain": {}}},
+                                                401: {"model": ErrorBody, "description": "no key (unless public)"}})
+def metrics(state: StateDep) -> Response:
+    """Prometheus metrics of every API process (see ``limelight.serving.metrics``)."""
+    engine = state.extras.get("serving")
+    if engine is None:
+        return Response(b"", media_type="text/plain; version=0.0.4; charset=utf-8")
+    body, content_type = engine.metrics.render()
+    return Response(body, media_type=content_type)

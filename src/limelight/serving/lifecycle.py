@@ -1,0 +1,167 @@
+"""Start and stop of serving inside the app: the engine, the gRPC listener, metrics, the request log.
+
+``install(app)`` (in ``create_app``) adds the inference routes and the ASGI fast path;
+``start(state)`` / ``stop(state)`` (in the lifespan) build and release everything else.
+
+Shutdown order: on SIGTERM readiness drops at once (``/readyz``, ``/v2/health/ready`` and gRPC
+``ServerReady`` answer not-ready) before uvicorn stops accepting connections; uvicorn then lets
+in-flight HTTP requests finish within ``server.graceful_shutdown_s``, and ``stop`` gives gRPC calls
+the same grace, then drains every batcher and unloads the models.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from limelight.config import Settings
+    from limelight.server.state import AppState
+    from limelight.serving.engine import ServingEngine
+
+__all__ = ["ServingHandle", "install", "start", "stop"]
+
+log = logging.getLogger(__name__)
+_GAUGE_PERIOD_S = 1.0
+
+
+@dataclass
+class ServingHandle:
+    engine: ServingEngine
+    grpc_server: Any = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def install(app: FastAPI) -> None:
+    """The inference routers, and the fast path as the outermost middleware (call after the others)."""
+    from limelight.serving.protocols import v1, v2_rest
+    from limelight.serving.protocols.http import ServingFastPath
+
+    app.include_router(v1.router)
+    app.include_router(v2_rest.router)
+    app.add_middleware(ServingFastPath, endpoints=[*v1.ENDPOINTS, *v2_rest.ENDPOINTS])
+
+
+async def start(state: AppState) -> ServingHandle:
+    from limelight.serving.engine import ServingEngine
+    from limelight.serving.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
+
+    settings = state.settings
+    metrics_dir = _multiprocess_dir(settings)  # before prometheus_client is imported
+    from limelight.serving.metrics import ServingMetrics
+
+    limiter: RateLimiter = RedisRateLimiter.from_url(settings.redis_url) if settings.redis_url else InProcessRateLimiter()
+    engine = ServingEngine(state, ServingMetrics(metrics_dir), limiter)
+    handle = ServingHandle(engine)
+    state.extras["serving"] = engine
+    state.extras["serving_handle"] = handle
+    _configure_request_log()
+    if settings.server.grpc_port:
+        from limelight.serving.protocols.grpc_server import start_grpc_server
+
+        handle.grpc_server = await start_grpc_server(engine, settings.server.host, settings.server.grpc_port,
+                                                     settings.limits.max_json_body_bytes)
+    loop = asyncio.get_running_loop()
+    handle.tasks += [loop.create_task(_record_gauges(engine)), loop.create_task(engine.refresh_forever())]
+    _drop_readiness_on_signals(state, engine)
+    gc.freeze()  # what start-up built lives forever: keep it out of every full collection
+    return handle
+
+
+async def stop(state: AppState) -> None:
+    handle: ServingHandle | None = state.extras.pop("serving_handle", None)
+    if handle is None:
+        return
+    state.ready, handle.engine.draining = False, True
+    if handle.grpc_server is not None:
+        await handle.grpc_server.stop(state.settings.server.graceful_shutdown_s)
+    for task in handle.tasks:
+        task.cancel()
+    await handle.engine.close()
+    handle.engine.metrics.close()
+    log.warning("serving stopped: in-flight requests drained, models unloaded")
+
+
+async def _record_gauges(engine: ServingEngine) -> None:
+    while True:
+        await asyncio.sleep(_GAUGE_PERIOD_S)
+        try:
+            engine.metrics.record_states(engine.version_states())
+        except Exception as exc:  # noqa: BLE001 - metrics must never stop serving
+            log.warning("recording serving gauges failed: %s", exc)
+
+
+def _drop_readiness_on_signals(state: AppState, engine: ServingEngine) -> None:
+    """Wrap uvicorn's SIGTERM/SIGINT handlers: mark not-ready first, then let uvicorn shut down."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+        if not callable(previous):
+            continue
+
+        def on_signal(signum: int, frame: Any, previous: Any = previous) -> None:
+            state.ready, engine.draining = False, True
+            log.warning("signal %d: readiness dropped, draining in-flight requests", signum)
+            previous(signum, frame)
+
+        try:
+            signal.signal(sig, on_signal)
+        except ValueError:  # not the main thread (an in-process test client): nothing to wrap
+            return
+
+
+def _multiprocess_dir(settings: Settings) -> Path | None:
+    """Prometheus' multiprocess directory when several API processes share the port.
+
+    ``limelight serve --workers N`` starts N processes with the same parent; they share
+    ``home/run/prometheus-<parent pid>``. Directories of parents that are gone are removed.
+    """
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        return Path(given)
+    if settings.server.workers <= 1:
+        return None
+    if "prometheus_client" in sys.modules:
+        log.warning("prometheus_client was imported before serving started; metrics are per process")
+        return None
+    run_dir = Path(settings.home) / "run"
+    path = run_dir / f"prometheus-{os.getppid()}"
+    path.mkdir(parents=True, exist_ok=True)
+    _remove_stale(run_dir, keep=path)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return path
+
+
+def _remove_stale(run_dir: Path, keep: Path) -> None:
+    import shutil
+
+    for path in run_dir.glob("prometheus-*"):
+        pid = path.name.removeprefix("prometheus-")
+        if path == keep or not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:
+            pass
+
+
+def _configure_request_log() -> None:
+    """The sampled request log: one JSON object per line on stderr (unless the host app set it up)."""
+    request_log = logging.getLogger("limelight.requests")
+    if request_log.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    request_log.addHandler(handler)
+    request_log.setLevel(logging.INFO)
+    request_log.propagate = False

@@ -1,0 +1,293 @@
+"""The inference HTTP endpoints as plain functions of (engine, principal, call) -> reply, and the two
+ways requests reach them.
+
+* ``ServingFastPath``, a pure ASGI middleware outside FastAPI: requests to an inference path that
+  carry an ``Authorization`` header are answered here without FastAPI's router, dependency
+  injection, pydantic or a threadpool hop (measured: FastAPI's per-request overhead alone is more
+  than the whole W1 budget). Everything else passes through untouched.
+* FastAPI routes (``v1.router``, ``v2_rest.router``) for the same paths: they document the API in
+  OpenAPI and serve callers without a key (the UI's session cookie with its CSRF check), then call
+  the same endpoint function, so both ways behave identically.
+
+Both go through ``execute``: authentication, error rendering (the standard error body with the
+request id, never a traceback), metrics and the sampled JSON request log.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from limelight.errors import LimelightError, PayloadTooLarge, ValidationFailed
+from limelight.serving.metrics import NO_MODEL
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+    from limelight.auth.principal import Principal
+    from limelight.serving.engine import ServingEngine
+
+__all__ = [
+    "Endpoint",
+    "HttpCall",
+    "HttpReply",
+    "ServingFastPath",
+    "execute",
+    "json_reply",
+    "run_from_fastapi",
+]
+
+request_log = logging.getLogger("limelight.requests")
+log = logging.getLogger(__name__)
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_WANTED_HEADERS = frozenset(
+    {
+        b"authorization",
+        b"x-request-id",
+        b"content-length",
+        b"limelight-routing-key",
+        b"inference-header-content-length",
+        b"content-type",
+    }
+)
+_JSON = b"application/json"
+
+
+@dataclass(slots=True)
+class HttpCall:
+    """One inference request, whichever way it came in; handlers fill ``model``/``version``/``route``."""
+
+    method: str
+    params: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+    request_id: str
+    query_string: bytes = b""
+    model: str = NO_MODEL
+    version: str = ""
+    route: str = ""
+
+    def query(self) -> dict[str, str]:
+        return dict(parse_qsl(self.query_string.decode("latin-1"))) if self.query_string else {}
+
+    def json_object(self) -> dict[str, Any]:
+        try:
+            body = orjson.loads(self.body) if self.body else None
+        except orjson.JSONDecodeError as exc:
+            raise ValidationFailed(f"The body is not valid JSON: {exc}", details={"field": "body"}) from None
+        if not isinstance(body, dict):
+            raise ValidationFailed("The body must be a JSON object.", details={"field": "body"})
+        return body
+
+
+@dataclass(slots=True)
+class HttpReply:
+    status: int
+    body: bytes
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    content_type: bytes = _JSON
+
+
+Handler = Callable[["ServingEngine", "Principal | None", HttpCall], Awaitable[HttpReply]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    route: str  # metrics label prefix, e.g. "v1", "v2:infer"
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    public: bool = False  # health probes: no key, no metrics
+    kserve_errors: bool = False  # KServe v2 clients read {"error": "<message>"} (code etc. alongside)
+
+
+def json_reply(
+    payload: Any, status: int = 200, headers: list[tuple[bytes, bytes]] | None = None
+) -> HttpReply:
+    return HttpReply(status, orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY), headers or [])
+
+
+def error_reply(exc: LimelightError, request_id: str, kserve: bool = False) -> HttpReply:
+    headers = [(k.lower().encode(), v.encode()) for k, v in exc.headers().items()]
+    body = exc.to_body(request_id)
+    if kserve:  # the v2 protocol's error is a string; the usual fields stay, one level up
+        body = {**body["error"], "error": exc.message}
+    return HttpReply(exc.status, orjson.dumps(body), headers)
+
+
+async def execute(
+    engine: ServingEngine, endpoint: Endpoint, principal: Principal | None, call: HttpCall
+) -> HttpReply:
+    """Authenticate (unless the caller already is), run the endpoint, render errors, record the call."""
+    started = time.perf_counter()
+    call.route = endpoint.route
+    try:
+        if principal is None and not endpoint.public:
+            principal = await engine.authenticate(call.headers.get("authorization"))
+        reply = await endpoint.handler(engine, principal, call)
+    except LimelightError as exc:
+        if exc.status >= 500:
+            log.warning("request %s failed: %s %s", call.request_id, exc.code, exc.message)
+        reply = error_reply(exc, call.request_id, endpoint.kserve_errors)
+    except Exception:
+        log.exception("unhandled error on request %s", call.request_id)
+        reply = HttpReply(
+            500,
+            orjson.dumps(
+                {
+                    "error": {
+                        "code": "internal",
+                        "message": "Internal error; the request id identifies it in the logs.",
+                        "details": {},
+                        "request_id": call.request_id,
+                    }
+                }
+            ),
+        )
+    if not endpoint.public:
+        elapsed_s = time.perf_counter() - started
+        engine.metrics.observe_request(call.model, call.version, call.route, reply.status, elapsed_s)
+        rate = engine.state.settings.server.request_log_sample_rate
+        if rate > 0 and random.random() < rate:  # noqa: S311 - sampling, not security
+            _log_request(call, principal, reply.status, elapsed_s)
+    return reply
+
+
+def _log_request(call: HttpCall, principal: Principal | None, status: int, elapsed_s: float) -> None:
+    request_log.info(
+        orjson.dumps(
+            {
+                "ts": round(time.time(), 3),
+                "request_id": call.request_id,
+                "route": call.route,
+                "model": call.model,
+                "version": call.version,
+                "status": status,
+                "duration_ms": round(elapsed_s * 1000, 3),
+                "org": principal.org_name if principal else None,
+                "key": principal.key_id[:8] if principal and principal.key_id else None,
+                "pid": os.getpid(),
+            }
+        ).decode()
+    )
+
+
+# ---- the ASGI fast path ------------------------------------------------------------------------
+
+
+class ServingFastPath:
+    """Answers keyed inference requests before FastAPI; see the module docstring."""
+
+    def __init__(self, app: ASGIApp, endpoints: list[Endpoint]) -> None:
+        self.app = app
+        self.endpoints = endpoints
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(("/v1/models/", "/v2")):
+            await self.app(scope, receive, send)
+            return
+        found = self._match(scope["method"], scope["path"])
+        state = getattr(scope["app"].state, "limelight", None) if "app" in scope else None
+        engine = state.extras.get("serving") if state is not None else None
+        if found is None or engine is None:
+            await self.app(scope, receive, send)
+            return
+        endpoint, params = found
+        headers = _pick_headers(scope["headers"])
+        if not endpoint.public and "authorization" not in headers:
+            await self.app(scope, receive, send)  # sessions and anonymous callers: FastAPI's routes
+            return
+        assert state is not None  # an engine was found in it
+        given = headers.get("x-request-id")
+        request_id = given if given and _SAFE_ID.match(given) else uuid.uuid4().hex
+        try:
+            body = await _read_body(receive, headers, state.settings.limits.max_json_body_bytes)
+        except PayloadTooLarge as exc:
+            engine.metrics.rejected(NO_MODEL, "too_large")
+            await _send(send, error_reply(exc, request_id), request_id)
+            return
+        call = HttpCall(scope["method"], params, headers, body, request_id, scope.get("query_string", b""))
+        await _send(send, await execute(engine, endpoint, None, call), request_id)
+
+    def _match(self, method: str, path: str) -> tuple[Endpoint, dict[str, str]] | None:
+        for endpoint in self.endpoints:
+            if endpoint.method == method:
+                match = endpoint.pattern.match(path)
+                if match is not None:
+                    return endpoint, match.groupdict()
+        return None
+
+
+def _pick_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    return {k.decode(): v.decode("latin-1") for k, v in raw if k in _WANTED_HEADERS}
+
+
+async def _read_body(receive: Receive, headers: Mapping[str, str], max_bytes: int) -> bytes:
+    length = headers.get("content-length")
+    if length and length.isdigit() and int(length) > max_bytes:
+        raise PayloadTooLarge(f"Body over {max_bytes} bytes.", details={"max_bytes": max_bytes})
+    message = await receive()
+    body = message.get("body", b"")
+    if not message.get("more_body", False):
+        return body
+    chunks = [body]
+    size = len(body)
+    while message.get("more_body", False):
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge(f"Body over {max_bytes} bytes.", details={"max_bytes": max_bytes})
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _send(send: Send, reply: HttpReply, request_id: str) -> None:
+    headers = [
+        (b"content-type", reply.content_type),
+        (b"content-length", str(len(reply.body)).encode()),
+        (b"x-request-id", request_id.encode()),
+        *reply.headers,
+    ]
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": reply.body})
+
+
+# ---- the FastAPI way in -------------------------------------------------------------------------
+
+
+async def run_from_fastapi(
+    request: Request, endpoint: Endpoint, principal: Principal | None, params: dict[str, str]
+) -> Response:
+    """Serve ``endpoint`` for a request FastAPI routed (and authenticated) itself."""
+    from starlette.responses import Response
+
+    engine = request.app.state.limelight.extras["serving"]
+    request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
+    wanted = {k: v for k, v in request.headers.items() if k.encode() in _WANTED_HEADERS}
+    call = HttpCall(
+        request.method,
+        params,
+        wanted,
+        await request.body(),
+        request_id,
+        request.scope.get("query_string", b""),
+    )
+    reply = await execute(engine, endpoint, principal, call)
+    headers = {k.decode(): v.decode() for k, v in reply.headers}
+    return Response(
+        reply.body, status_code=reply.status, headers=headers, media_type=reply.content_type.decode()
+    )

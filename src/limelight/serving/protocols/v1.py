@@ -1,0 +1,79 @@
+"""The native protocol: ``POST /v1/models/{org}/{name}:{verb}`` (``predict``, ``embed``, ``recommend``
+and any registered verb; see ``engine.VerbRegistry``).
+
+``?version=N`` or ``?alias=name`` pick a version; by default the model's deployment routes (sticky
+by the deployment's ``sticky_field`` in the body or a ``Limelight-Routing-Key`` header), else the
+``production`` alias, else the latest version. The ``Limelight-Model-Version`` header and the body
+say which version answered.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request, Response
+
+from limelight.errors import BadRequest, NotFound, ValidationFailed
+from limelight.schemas.common import ErrorBody
+from limelight.server.deps import Predictor
+from limelight.serving.protocols.http import Endpoint, HttpCall, HttpReply, json_reply, run_from_fastapi
+
+if TYPE_CHECKING:
+    from limelight.auth.principal import Principal
+    from limelight.serving.engine import ServingEngine
+
+__all__ = ["ENDPOINTS", "router", "version_and_alias"]
+
+ROUTING_KEY_HEADER = "limelight-routing-key"
+VERSION_HEADER = b"limelight-model-version"
+
+
+def version_and_alias(query: dict[str, str]) -> tuple[int | None, str | None]:
+    raw_version, alias = query.get("version"), query.get("alias")
+    if raw_version is not None and alias is not None:
+        raise BadRequest("Give ?version= or ?alias=, not both.", details={"field": "version"})
+    if raw_version is None:
+        return None, alias or None
+    if not raw_version.isdigit() or int(raw_version) < 1:
+        raise ValidationFailed("version must be a positive integer", details={"field": "version"})
+    return int(raw_version), None
+
+
+async def call_verb(engine: ServingEngine, principal: Principal | None, call: HttpCall) -> HttpReply:
+    assert principal is not None
+    org, name, verb = call.params["org"], call.params["name"], call.params["verb"]
+    if not engine.verbs.known(verb):
+        call.route = "v1:unknown"  # arbitrary verbs must not become metric labels
+        raise NotFound(f"Unknown verb {verb!r}.", details={"verb": verb})
+    call.route = f"v1:{verb}"
+    body = call.json_object()
+    version, alias = version_and_alias(call.query())
+    await engine.check_limits(principal)
+    target = await engine.resolve(principal, org, name, version=version, alias=alias,
+                                  routing_key=call.headers.get(ROUTING_KEY_HEADER), body=body)
+    served = target.served
+    call.model, call.version = served.model_ref, str(served.version)
+    handler = engine.verbs.lookup(verb, served.runtime)
+    outputs = await engine.run(target, handler, handler.parse(body))
+    return json_reply(handler.respond(outputs, body, served), headers=[(VERSION_HEADER, call.version.encode())])
+
+
+PATH = re.compile(r"^/v1/models/(?P<org>[^/]+)/(?P<name>[^/:]+):(?P<verb>[A-Za-z0-9_-]+)$")
+ENDPOINTS = [Endpoint("v1", "POST", PATH, call_verb)]
+
+router = APIRouter(tags=["inference"])
+_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "description": "`predict`: {\"inputs\": [...]}; other verbs: see the verb",
+    "properties": {"inputs": {"type": "array", "items": {}}}}}}}}
+
+
+@router.post("/v1/models/{org}/{name}:{verb}", openapi_extra=_BODY,
+             responses={200: {"description": "`predict`: {\"outputs\": [...], \"model\": \"org/name\", \"version\": N}"},
+                        401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody},
+                        422: {"model": ErrorBody}, 429: {"model": ErrorBody}, 503: {"model": ErrorBody},
+                        504: {"model": ErrorBody}})
+async def call_verb_route(org: str, name: str, verb: str, request: Request, principal: Predictor,
+                          version: int | None = None, alias: str | None = None) -> Response:
+    """Run a verb on a model version (API-key callers are served by the fast path, same behaviour)."""
+    return await run_from_fastapi(request, ENDPOINTS[0], principal, {"org": org, "name": name, "verb": verb})

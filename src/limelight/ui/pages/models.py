@@ -1,0 +1,109 @@
+"""Models and marketplace: search, the model page (card, versions, lineage), aliases, visibility."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.responses import RedirectResponse
+
+from limelight.datasets import repository as datasets_repo
+from limelight.deployments import service as deployments
+from limelight.errors import NotFound
+from limelight.marketplace import service as marketplace
+from limelight.registry import service as registry
+from limelight.schemas.common import Name
+from limelight.schemas.registry import ForkRequest, ModelUpdate, ModelVersionRead, Task, Visibility
+from limelight.server.deps import SessionDep
+from limelight.ui.access import PageRoute
+from limelight.ui.cards import render_card
+from limelight.ui.rendering import render
+from limelight.ui.viewer import FormMaintainer, FormWriter, ReaderPage, Viewer
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+COMMON_ALIASES = ("production", "staging", "canary")
+OPTIONAL_NAME = r"^([a-z0-9][a-z0-9_-]{0,63})?$"
+
+
+@router.get("/models")
+def marketplace_page(request: Request, viewer: ReaderPage, session: SessionDep,
+                     q: Annotated[str | None, Query(max_length=200)] = None, task: Task | None = None,
+                     tag: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    found = marketplace.search(session, viewer.principal, q=q or None, task=task.value if task else None,
+                               tag=tag or None, after=None, limit=200)
+    return render(request, "models.html", {"viewer": viewer, "models": found, "q": q or "",
+                                           "task": task.value if task else "", "tag": tag or "",
+                                           "tasks": [t.value for t in Task]})
+
+
+@router.get("/models/{org}/{name}")
+def model_page(request: Request, org: Name, name: Name, viewer: ReaderPage, session: SessionDep) -> Response:
+    model = registry.get_model(session, viewer.principal, org, name)
+    versions = registry.list_versions(session, viewer.principal, org, name, before=None, limit=100)
+    own = org == viewer.org
+    return render(request, "model.html", {
+        "viewer": viewer, "model": model, "versions": versions, "own": own,
+        "card_html": render_card(model.card) if model.card.strip() else None,
+        "lineage": _lineage(session, viewer, versions) if own else {},
+        "deployment": _deployment(session, viewer, name) if own else None,
+        "alias_names": sorted(set(COMMON_ALIASES) | set(model.aliases)),
+        "production": model.aliases.get("production"),
+    })
+
+
+def _lineage(session: Any, viewer: Viewer, versions: list[ModelVersionRead]) -> dict[int, str]:
+    """version → "dataset/v" of the dataset version it was trained on (own org only)."""
+    lineage = {}
+    for version in versions:
+        if version.dataset_version_id:
+            found = datasets_repo.version_by_id(session, version.dataset_version_id)
+            if found is not None and found[1].org_id == viewer.principal.org_id:
+                lineage[version.version] = f"{found[1].name}/{found[0].version}"
+    return lineage
+
+
+def _deployment(session: Any, viewer: Viewer, name: str) -> Any:
+    try:
+        return deployments.get(session, viewer.principal, viewer.org, name)
+    except NotFound:
+        return None
+
+
+def _back(org: str, name: str, notice: str) -> RedirectResponse:
+    return RedirectResponse(f"/models/{org}/{name}?notice={notice}", status_code=303)
+
+
+@router.post("/models/{org}/{name}/aliases")
+def set_alias(org: Name, name: Name, viewer: FormMaintainer, session: SessionDep,
+              alias: Annotated[str, Form(max_length=64)], version: Annotated[int, Form(ge=1)]) -> Response:
+    registry.set_alias(session, viewer.principal, org, name, alias, version, details={"via": "console"})
+    return _back(org, name, "alias-set")
+
+
+@router.post("/models/{org}/{name}/aliases/{alias}/delete")
+def delete_alias(org: Name, name: Name, alias: Name, viewer: FormMaintainer, session: SessionDep) -> Response:
+    registry.delete_alias(session, viewer.principal, org, name, alias)
+    return _back(org, name, "alias-removed")
+
+
+@router.post("/models/{org}/{name}/visibility")
+def set_visibility(org: Name, name: Name, viewer: FormMaintainer, session: SessionDep,
+                   visibility: Annotated[Visibility, Form()]) -> Response:
+    registry.update_model(session, viewer.principal, org, name, ModelUpdate.model_validate({"visibility": visibility}))
+    return _back(org, name, "visibility-set")
+
+
+@router.post("/models/{org}/{name}/card")
+def save_card(org: Name, name: Name, viewer: FormWriter, session: SessionDep,
+              card: Annotated[str, Form(max_length=100_000)] = "") -> Response:
+    registry.update_model(session, viewer.principal, org, name, ModelUpdate.model_validate({"card": card}))
+    return _back(org, name, "card-saved")
+
+
+@router.post("/models/{org}/{name}/fork")
+def fork_model(org: Name, name: Name, viewer: FormWriter, session: SessionDep,
+               new_name: Annotated[str, Form(pattern=OPTIONAL_NAME)] = "") -> Response:
+    forked = marketplace.fork(session, viewer.principal, org, name,
+                              ForkRequest(org=viewer.org, name=new_name or None))
+    return RedirectResponse(f"/models/{forked.org}/{forked.name}", status_code=303)

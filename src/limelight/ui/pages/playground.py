@@ -1,0 +1,84 @@
+"""Playground: try a model from the browser, and copy the same call for curl and the Python SDK.
+
+The page's script calls the real inference API (``/v1/models/{org}/{name}:{verb}``) and the events
+API with the session cookie and the CSRF header, so what the page shows is what clients get.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from limelight.datasets import repository as datasets_repo
+from limelight.datasets import service as datasets
+from limelight.registry import service as registry
+from limelight.schemas.common import Name
+from limelight.schemas.registry import ModelRead, ModelVersionRead
+from limelight.server.deps import SessionDep, StateDep
+from limelight.server.state import AppState
+from limelight.ui.access import PageRoute
+from limelight.ui.preview import example_values
+from limelight.ui.rendering import render
+from limelight.ui.viewer import ReaderPage, Viewer
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+SAMPLE_USERS = 12
+
+
+@router.get("/playground")
+def playground_index(request: Request, viewer: ReaderPage, session: SessionDep) -> Response:
+    models = registry.list_models(session, viewer.principal, viewer.org, after=None, limit=500)
+    return render(request, "playground_index.html", {"viewer": viewer, "models": models})
+
+
+@router.get("/playground/{name}")
+def playground_page(request: Request, name: Name, viewer: ReaderPage, session: SessionDep,
+                    state: StateDep) -> Response:
+    model = registry.get_model(session, viewer.principal, viewer.org, name)
+    served = _served_version(session, viewer, model)
+    base_url = str(request.base_url).rstrip("/")
+    context: dict[str, Any] = {"viewer": viewer, "model": model, "served": served, "base_url": base_url}
+    if model.task.value == "recommend":
+        users = _sample_users(session, viewer, state, served)
+        context.update(template="playground_recommend.html", users=users, first_user=users[0] if users else "u1",
+                       can_recommend=_verb_known(state, "recommend"), can_explain=_verb_known(state, "explain"))
+    else:
+        context.update(template="playground_predict.html", example=_example_inputs(served))
+    return render(request, context["template"], context)
+
+
+def _verb_known(state: AppState, verb: str) -> bool:
+    """Whether this server's inference API has ``verb`` (the page only offers what will answer)."""
+    engine = state.extras.get("serving")
+    verbs = getattr(engine, "verbs", None)
+    return bool(verbs is not None and verbs.known(verb))
+
+
+def _served_version(session: Any, viewer: Viewer, model: ModelRead) -> ModelVersionRead | None:
+    number = model.aliases.get("production") or model.latest_version
+    if not number:
+        return None
+    return registry.get_version(session, viewer.principal, viewer.org, model.name, number)
+
+
+def _sample_users(session: Any, viewer: Viewer, state: AppState, served: ModelVersionRead | None) -> list[str]:
+    """A few user ids from the data the served version was trained on, to pick from."""
+    if served is None or not served.dataset_version_id:
+        return []
+    found = datasets_repo.version_by_id(session, served.dataset_version_id)
+    if found is None or found[1].org_id != viewer.principal.org_id:
+        return []
+    return example_values(datasets.normalized_path(state.artifacts, found[0].blob_sha256), "user_id", SAMPLE_USERS)
+
+
+def _example_inputs(served: ModelVersionRead | None) -> str:
+    """A request body shaped like the version's signature (zeros), to edit and send."""
+    inputs = (served.signature.get("inputs") if served else None) or []
+    first = inputs[0] if inputs and isinstance(inputs[0], dict) else {}
+    shape = first.get("shape") or []
+    width = shape[-1] if len(shape) >= 2 and isinstance(shape[-1], int) and shape[-1] > 0 else None
+    row: Any = [0.0] * width if width else "text to score"
+    return json.dumps({"inputs": [row]}, indent=2)

@@ -1,0 +1,96 @@
+// limelight console: shared behaviour (menu, confirmation dialogs, copy buttons, API calls).
+"use strict";
+
+(function () {
+  const meta = (name) => {
+    const el = document.querySelector(`meta[name="${name}"]`);
+    return el ? el.getAttribute("content") : "";
+  };
+
+  class ApiError extends Error {
+    constructor(status, body) {
+      const err = (body && body.error) || {};
+      super(err.message || `HTTP ${status}`);
+      this.status = status;
+      this.code = err.code || "http_error";
+      this.details = err.details || {};
+    }
+  }
+
+  // JSON call to the API with the session cookie and the CSRF header.
+  async function api(method, url, body) {
+    const headers = { "Accept": "application/json", "X-CSRF-Token": meta("csrf-token") };
+    const init = { method, headers, credentials: "same-origin" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const response = await fetch(url, init);
+    const text = await response.text();
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+    if (!response.ok) throw new ApiError(response.status, data);
+    return data;
+  }
+
+  function setupMenu() {
+    const toggle = document.querySelector(".nav-toggle");
+    const bar = document.getElementById("topbar");
+    if (!toggle || !bar) return;
+    toggle.addEventListener("click", () => {
+      const open = toggle.getAttribute("aria-expanded") === "true";
+      toggle.setAttribute("aria-expanded", String(!open));
+      bar.classList.toggle("open", !open);
+    });
+  }
+
+  // Forms with data-confirm ask first, in an accessible <dialog>.
+  function setupConfirmations() {
+    const dialog = document.getElementById("confirm-dialog");
+    if (!dialog || typeof dialog.showModal !== "function") return;
+    let pending = null;
+    document.addEventListener("submit", (event) => {
+      const form = event.target;
+      if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
+      event.preventDefault();
+      pending = form;
+      document.getElementById("confirm-text").textContent = form.dataset.confirm;
+      dialog.returnValue = "";
+      dialog.showModal();
+      document.getElementById("confirm-ok").focus();
+    });
+    dialog.addEventListener("close", () => {
+      if (dialog.returnValue === "ok" && pending) HTMLFormElement.prototype.submit.call(pending);
+      pending = null;
+    });
+  }
+
+  function setupCopyButtons() {
+    document.addEventListener("click", async (event) => {
+      const button = event.target.closest("button.copy");
+      if (!button) return;
+      const source = document.getElementById(button.dataset.copy);
+      if (!source) return;
+      try {
+        await navigator.clipboard.writeText(source.textContent);
+        button.textContent = "Copied";
+      } catch (e) {
+        // Clipboard refused (permissions): select the text so Ctrl+C works.
+        const range = document.createRange();
+        range.selectNodeContents(source);
+        const selection = window.getSelection();
+        selection.removeAllRanges();
+        selection.addRange(range);
+        button.textContent = "Selected: press Ctrl+C";
+      }
+      setTimeout(() => { button.textContent = "Copy"; }, 2000);
+    });
+  }
+
+  window.limelight = { api, ApiError, meta };
+  document.addEventListener("DOMContentLoaded", () => {
+    setupMenu();
+    setupConfirmations();
+    setupCopyButtons();
+  });
+})();

@@ -1,0 +1,116 @@
+// Dataset upload: streamed multipart XHR with a progress bar; a 422 shows the validation report.
+"use strict";
+
+(function () {
+  function el(id) { return document.getElementById(id); }
+
+  function showReport(body) {
+    const err = (body && body.error) || {};
+    const details = err.details || {};
+    const rows = Array.isArray(details.errors) ? details.errors : [];
+    el("report-summary").textContent = err.message || "The file was rejected.";
+    const tbody = el("report-table").querySelector("tbody");
+    tbody.replaceChildren();
+    for (const problem of rows) {
+      const tr = document.createElement("tr");
+      for (const value of [problem.line, problem.column, problem.value, problem.reason]) {
+        const td = document.createElement("td");
+        td.textContent = value === null || value === undefined ? "" : String(value);
+        tr.appendChild(td);
+      }
+      tbody.appendChild(tr);
+    }
+    el("upload-report").hidden = false;
+  }
+
+  function setMessage(text, kind) {
+    const box = el("upload-message");
+    box.textContent = text;
+    box.className = kind || "";
+  }
+
+  function upload(form) {
+    const file = el("upload-file").files[0];
+    const name = el("upload-name").value.trim();
+    if (!file || !name) {
+      setMessage("Choose a file and a name.", "alert");
+      return;
+    }
+    const data = new FormData();
+    data.append("name", name);
+    data.append("kind", el("upload-kind").value);
+    data.append("description", el("upload-description").value);
+    data.append("file", file, file.name);  // the file part last: the fields are known before it streams
+
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `/api/v1/orgs/${encodeURIComponent(form.dataset.org)}/datasets`);
+    xhr.setRequestHeader("X-CSRF-Token", window.limelight.meta("csrf-token"));
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.responseType = "json";
+    const bar = el("upload-progress");
+    const percent = el("upload-percent");
+    xhr.upload.addEventListener("progress", (event) => {
+      if (!event.lengthComputable) return;
+      const value = Math.round((event.loaded / event.total) * 100);
+      bar.value = value;
+      percent.textContent = `${value}%`;
+    });
+    xhr.upload.addEventListener("load", () => {
+      bar.value = 100;
+      percent.textContent = "100% · validating…";
+    });
+    xhr.addEventListener("load", () => {
+      el("upload-button").disabled = false;
+      const body = xhr.response;
+      if (xhr.status === 201) {
+        percent.textContent = "100% · stored";
+        setMessage(`Stored ${body.dataset} version ${body.version}: ${body.rows} rows. `, "notice");
+        const link = document.createElement("a");
+        link.href = `/datasets/${encodeURIComponent(body.dataset)}?version=${body.version}`;
+        link.textContent = `Open ${body.dataset} v${body.version}`;
+        link.id = "upload-result-link";
+        link.className = "button small primary";
+        el("upload-message").appendChild(link);
+        link.focus();
+        return;
+      }
+      if (xhr.status === 422 && body && body.error && body.error.code === "dataset_invalid") {
+        setMessage("The file was rejected: nothing was stored. See the report below.", "alert");
+        showReport(body);
+        return;
+      }
+      setMessage((body && body.error && body.error.message) || `Upload failed (HTTP ${xhr.status}).`, "alert");
+    });
+    xhr.addEventListener("error", () => {
+      el("upload-button").disabled = false;
+      setMessage("The upload was interrupted; check the connection and try again.", "alert");
+    });
+    el("upload-report").hidden = true;
+    el("upload-status").hidden = false;
+    el("upload-button").disabled = true;
+    bar.value = 0;
+    percent.textContent = "0%";
+    setMessage("", "");
+    xhr.send(data);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const form = el("upload-form");
+    if (!form) return;
+    const kind = el("upload-kind");
+    kind.addEventListener("change", () => {
+      el("upload-kind-help").textContent = kind.selectedOptions[0].dataset.help || "";
+    });
+    el("upload-file").addEventListener("change", () => {
+      const file = el("upload-file").files[0];
+      const nameInput = el("upload-name");
+      if (file && !nameInput.value) {
+        nameInput.value = file.name.replace(/\.[^.]*$/, "").toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^[-_]+/, "").slice(0, 64);
+      }
+    });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      upload(form);
+    });
+  });
+})();

@@ -1,0 +1,108 @@
+"""The job worker loop: reap dead leases, claim, run, repeat."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import socket
+import threading
+import time
+from typing import Any
+
+from limelight.artifacts.registry import open_store
+from limelight.config import Settings
+from limelight.db.session import Database, open_database
+from limelight.jobs import repository
+from limelight.workers import liveness
+from limelight.workers.runner import execute
+
+log = logging.getLogger("limelight.worker")
+
+SCHEDULE_CHECK_S = 1.0
+
+
+def reap_expired(db: Database) -> list[str]:
+    """A running job whose lease expired lost its worker: re-queue it or fail it."""
+    touched = []
+    with db.transaction() as session:
+        for job in repository.expired_running(session):
+            if job.attempts < job.max_attempts:
+                job.state, job.lease_owner, job.lease_expires_at = "queued", None, None
+                job.message = f"worker lost during attempt {job.attempts}; re-queued"
+                repository.add_log(session, job.id, job.message, "warning")
+            else:
+                repository.add_log(session, job.id, "worker lost (lease expired)", "error")
+                repository.finish(session, job, "failed", error="worker lost: its lease expired")
+            touched.append(job.id)
+    return touched
+
+
+def submit_due_retraining(db: Database) -> list[str]:
+    from limelight.registry.retrain import submit_due
+
+    with db.transaction() as session:
+        return submit_due(session)
+
+
+def claim(db: Database, worker_id: str, lease_s: float) -> str | None:
+    with db.transaction() as session:
+        job = repository.claim_next(session, worker_id, lease_s)
+        return job.id if job else None
+
+
+def run_worker(settings: Settings, *, stop: threading.Event | None = None, max_jobs: int | None = None,
+               install_signals: bool = True) -> int:
+    stop = stop or threading.Event()
+    if install_signals:
+        _stop_on_signals(stop)
+    db = open_database(settings.database_url, pool_size=2)
+    store = open_store(settings.artifacts_url)
+    worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    log.info("worker %s started", worker_id)
+    done = 0
+    next_schedule_check = 0.0
+    try:
+        while not stop.is_set() and (max_jobs is None or done < max_jobs):
+            if _orphaned():
+                log.warning("worker %s: the server that started it is gone; stopping", worker_id)
+                break
+            liveness.beat(settings.home)
+            _safely(reap_expired, db)
+            if time.monotonic() >= next_schedule_check:
+                _safely(submit_due_retraining, db)
+                next_schedule_check = time.monotonic() + SCHEDULE_CHECK_S
+            job_id = _safely(claim, db, worker_id, settings.worker.lease_s)
+            if job_id is None:
+                stop.wait(settings.worker.poll_s)
+                continue
+            state = execute(db, store, settings, job_id, worker_id)
+            log.info("job %s ended %s", job_id, state)
+            done += 1
+    finally:
+        liveness.forget(settings.home)
+        db.dispose()
+    return done
+
+
+def _orphaned() -> bool:
+    """True when `limelight serve` started this worker and has since died (belt and braces to
+    PR_SET_PDEATHSIG, whose signal can be missed)."""
+    parent = os.environ.get("LIMELIGHT_WORKER_PARENT_PID")
+    return parent is not None and os.getppid() != int(parent)
+
+
+def _safely(fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except Exception as exc:  # noqa: BLE001 - keep polling through a busy or restarting database
+        log.warning("%s failed: %s", fn.__name__, exc)
+        return None
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())

@@ -1,0 +1,51 @@
+"""``limelight predict`` / ``recommend`` against a model trained by a job (skips while the server lacks the routes)."""
+
+from __future__ import annotations
+
+import io
+
+import httpx
+import pytest
+
+from limelight.schemas import JobState
+from tests.cli.conftest import Cli
+from tests.client.tenants import SdkTenant
+from tests.support.factories import interactions_csv, tabular_csv, unique
+
+
+def _require_route(url: str, verb: str) -> None:
+    paths = httpx.get(f"{url}/openapi.json", timeout=30).json()["paths"]
+    # one route serves every verb (``…/{name}:{verb}``) or one route per verb (``…/{name}:predict``)
+    if not any(path.startswith("/v1/models/") and path.endswith((":{verb}", f":{verb}")) for path in paths):
+        pytest.skip(f"the server has no POST /v1/models/{{org}}/{{name}}:{verb} yet")
+
+
+def _train(tenant: SdkTenant, recipe: str, kind: str, payload: bytes, params: dict[str, object]) -> str:
+    with tenant.client() as client:
+        dataset, model = unique("data"), unique("served")
+        client.datasets.upload(tenant.org, io.BytesIO(payload), dataset, kind)
+        job = client.jobs.submit(tenant.org, recipe, model, dataset=dataset, params=params, promote="production")
+        assert client.jobs.wait(tenant.org, job.id, timeout_s=120, poll_interval_s=0.1).state == JobState.succeeded
+    return model
+
+
+def test_predict_prints_the_json_answer(cli: Cli) -> None:
+    _require_route(cli.tenant.url, "predict")
+    model = _train(cli.tenant, "classify/lightgbm", "tabular", tabular_csv(rows=300), {"num_boost_round": 10})
+    answer = cli("predict", model, "[[0.5, -0.2, 0.1, 1.0]]", "--version", "1").json()
+    assert answer["version"] == 1 and len(answer["outputs"]) == 1
+    from_stdin = cli("predict", f"{cli.tenant.org}/{model}", "-", stdin="[[0.5, -0.2, 0.1, 1.0]]").json()
+    assert from_stdin["outputs"] == answer["outputs"]
+
+
+def test_recommend_prints_a_table_or_json(cli: Cli) -> None:
+    _require_route(cli.tenant.url, "recommend")
+    with cli.tenant.client() as client:
+        recipes = sorted(r.name for r in client.recipes.list() if r.task == "recommend")
+    if not recipes:
+        pytest.skip("the server offers no recommend/* recipe yet")
+    model = _train(cli.tenant, recipes[0], "interactions", interactions_csv(), {})
+    answer = cli("recommend", model, "u1", "-k", "3", "--json").json()
+    assert 0 < len(answer["items"]) <= 3
+    table = cli("recommend", model, "u1", "-k", "3")
+    assert "item_id" in table.out and answer["items"][0]["item_id"] in table.out and "version" in table.err

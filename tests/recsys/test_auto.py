@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from limelight.errors import InvalidParams
+from limelight.recsys.auto import DEFAULT_CANDIDATES, SearchCancelled, auto_recommend
+from limelight.recsys.evaluation import evaluate, holdout_split
+from tests.recsys.conftest import Planted
+
+
+class Stop(Exception):
+    pass
+
+
+def test_auto_tunes_every_candidate_and_keeps_the_best(planted: Planted) -> None:
+    inter = planted.interactions
+    split = holdout_split(inter.matrix, test_fraction=0.2, seed=5, timestamps=inter.timestamps)
+    seen: list[tuple[float, str]] = []
+    result = auto_recommend(
+        split.train,
+        timestamps=split.train_timestamps,
+        progress=lambda p, m: seen.append((p, m)),
+        time_budget_s=60,
+    )
+    assert [row.recipe for row in result.table] == list(DEFAULT_CANDIDATES)
+    best = max(result.table, key=lambda row: row.ndcg)
+    assert result.winner == best.recipe and result.params == best.params
+    assert result.winner != "popularity"  # the planted clusters beat popularity
+    for row in result.table:
+        assert row.trials >= 1 and row.train_seconds >= 0 and 0 <= row.coverage <= 1
+        trials = [t for t in result.trials if t.recipe == row.recipe]
+        assert len(trials) == row.trials and max(t.metrics.ndcg for t in trials) == row.ndcg
+    popularity_trials = [t.params for t in result.trials if t.recipe == "popularity"]
+    assert {"half_life_days": 30.0} in popularity_trials  # decay variants run when timestamps exist
+    percents = [p for p, _ in seen]
+    assert percents == sorted(percents) and percents[-1] == 100.0
+    # the refitted winner is an ordinary fitted recommender of the whole training matrix
+    assert result.model.n_items == inter.n_items
+    assert evaluate(result.model, split.train, split.test).ndcg > 0
+    summary = json.loads(json.dumps(result.summary()))  # JSON-ready, for artifact metadata
+    assert summary["winner"] == result.winner and summary["validation_metrics"]["ndcg@10"] == best.ndcg
+    assert [r["recipe"] for r in summary["table"]] == list(DEFAULT_CANDIDATES)
+
+
+def test_auto_can_be_cancelled(planted: Planted) -> None:
+    calls = []
+
+    def cancelled() -> bool:
+        calls.append(1)
+        return len(calls) > 3
+
+    with pytest.raises(SearchCancelled):
+        auto_recommend(planted.interactions.matrix, check_cancelled=cancelled)
+
+    def job_check() -> None:  # a job runner's check raises its own exception: it must propagate
+        raise Stop
+
+    with pytest.raises(Stop):
+        auto_recommend(planted.interactions.matrix, check_cancelled=job_check)
+
+
+def test_a_tiny_budget_still_runs_each_default_once(planted: Planted) -> None:
+    result = auto_recommend(planted.interactions.matrix, candidates=("popularity", "ease"), time_budget_s=0.0)
+    assert [row.trials for row in result.table] == [1, 1]
+
+
+def test_auto_rejects_unknown_candidates(planted: Planted) -> None:
+    with pytest.raises(InvalidParams):
+        auto_recommend(planted.interactions.matrix, candidates=("ease", "magic"))

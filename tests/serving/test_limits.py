@@ -1,0 +1,51 @@
+"""Backpressure through a real server: a full queue answers 503 with Retry-After, a request that
+waits past its deadline answers 504, both counted as rejections in /metrics."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from tests.serving.conftest import add_onnx_versions, create_model, metric_value, predict, put_deployment
+from tests.support.factories import Tenant, error_code, ok
+
+ROW = [1.0, 0.0, 0.0]
+
+
+def test_full_queue_is_503_with_retry_after(tenant: Tenant) -> None:
+    model = create_model(tenant)
+    add_onnx_versions(model, 1)
+    # one queued request fills the queue; it waits up to 1 s for company before running
+    put_deployment(model, routes=[{"version": 1, "weight": 1}], max_wait_ms=1000, max_batch_size=64, max_queue=1)
+    with model.client() as client:
+        ok(predict(client, model, [ROW]))  # loaded, with this batching
+        first: list[int] = []
+        holder = threading.Thread(target=lambda: first.append(predict(model.client(), model, [ROW]).status_code))
+        holder.start()
+        time.sleep(0.3)
+        started = time.monotonic()
+        refused = predict(client, model, [ROW])
+        refused_s = time.monotonic() - started
+        holder.join()
+        text = client.get("/metrics").text
+    assert refused.status_code == 503 and error_code(refused) == "overloaded"
+    assert int(refused.headers["retry-after"]) >= 1 and refused_s < 0.5  # refused at once, not queued
+    assert first == [200]
+    assert metric_value(text, "limelight_rejected_requests_total", model=f"{model.org}/{model.name}",
+                        reason="queue_full") >= 1
+
+
+def test_request_past_its_deadline_is_504(tenant: Tenant) -> None:
+    model = create_model(tenant)
+    add_onnx_versions(model, 1)
+    put_deployment(model, routes=[{"version": 1, "weight": 1}], max_wait_ms=1000, max_batch_size=64, timeout_ms=150)
+    with model.client() as client:
+        predict(client, model, [ROW])  # the first call may also spend its deadline loading the model
+        started = time.monotonic()
+        late = predict(client, model, [ROW])
+        elapsed_s = time.monotonic() - started
+        text = client.get("/metrics").text
+    assert late.status_code == 504 and error_code(late) == "deadline_exceeded"
+    assert 0.14 < elapsed_s < 0.9
+    assert metric_value(text, "limelight_rejected_requests_total", model=f"{model.org}/{model.name}",
+                        reason="deadline") >= 1

@@ -1,0 +1,100 @@
+"""Deployments through a real server: weighted sticky canary, shadow route, alias moves under load."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.serving.conftest import (
+    add_onnx_versions,
+    create_model,
+    metric_value,
+    predict,
+    put_deployment,
+    set_alias,
+)
+from tests.support.factories import Tenant, ok
+from tests.support.live_server import LiveServer
+
+ROW = [1.0, 0.0, 0.0]
+
+
+def test_canary_split_is_weighted_and_sticky_by_header_or_body_field(tenant: Tenant) -> None:
+    model = create_model(tenant)
+    add_onnx_versions(model, 2)
+    put_deployment(model, routes=[{"version": 1, "weight": 90}, {"version": 2, "weight": 10}])
+    users = [f"user-{i}" for i in range(800)]
+
+    def versions_for(some: list[str]) -> dict[str, int]:
+        found = {}
+        with model.client() as client:
+            for user in some:
+                body = ok(predict(client, model, [ROW], headers={"Limelight-Routing-Key": user}))
+                assert body["outputs"] == [[body["version"], -body["version"]]]  # the version that answered
+                found[user] = int(body["version"])
+        return found
+
+    chosen: dict[str, int] = {}
+    with ThreadPoolExecutor(8) as pool:
+        for part in pool.map(versions_for, [users[i::8] for i in range(8)]):
+            chosen.update(part)
+    share = sum(v == 2 for v in chosen.values()) / len(users)
+    assert 0.06 <= share <= 0.14, share  # 10 % +- 4 points (3.8 sigma at n=800)
+    with model.client() as client:
+        for user in users[:40]:  # the same user sees the same variant, by header or by body field
+            again = predict(client, model, [ROW], headers={"Limelight-Routing-Key": user}).json()["version"]
+            by_body = ok(client.post(f"{model.path}:predict", json={"inputs": [ROW], "user_id": user}))["version"]
+            assert again == by_body == chosen[user]
+
+
+def test_shadow_route_mirrors_requests_and_discards_answers(sqlite_server: LiveServer, tenant: Tenant) -> None:
+    model = create_model(tenant)
+    add_onnx_versions(model, 2)
+    put_deployment(model, routes=[{"version": 1, "weight": 1}], shadow={"version": 2, "weight": 100})
+    with model.client() as client:
+        answers = [ok(predict(client, model, [ROW])) for _ in range(10)]
+        assert {a["version"] for a in answers} == {1} and answers[0]["outputs"] == [[1, -1]]
+        ref = f"{model.org}/{model.name}"
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            mirrored = metric_value(client.get("/metrics").text, "limelight_requests_total", model=ref,
+                                    version="2", route="shadow:predict", status="200")
+            if mirrored == 10:
+                break
+            time.sleep(0.1)
+    assert mirrored == 10
+
+
+def test_moving_an_alias_under_load_fails_no_request(tenant: Tenant) -> None:
+    model = create_model(tenant)
+    add_onnx_versions(model, 2)
+    set_alias(model, "production", 1)
+    with model.client() as client:
+        assert ok(predict(client, model, [ROW]))["version"] == 1  # v1 loaded; v2 is not
+    results: list[tuple[float, int, int, float]] = []  # (sent at, status, version, seconds)
+    stop = threading.Event()
+
+    def hammer() -> None:
+        with model.client() as client:
+            while not stop.is_set():
+                started = time.monotonic()
+                r = predict(client, model, [ROW])
+                version = r.json().get("version", -1) if r.status_code == 200 else -1
+                results.append((started, r.status_code, version, time.monotonic() - started))
+
+    threads = [threading.Thread(target=hammer) for _ in range(6)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    moved_at = time.monotonic()
+    set_alias(model, "production", 2)
+    time.sleep(3.0)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert len(results) > 100 and {status for _, status, _, _ in results} == {200}
+    assert {v for sent, _, v, _ in results if sent < moved_at} == {1}
+    late = {v for sent, _, v, _ in results if sent > moved_at + 2.0}
+    assert late == {2}, "traffic moved within ~1 s (alias cache) plus the preload"
+    assert max(seconds for *_, seconds in results) < 2.0  # v2 was loaded before traffic moved

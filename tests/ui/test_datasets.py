@@ -1,0 +1,54 @@
+"""Datasets in the browser: the validation report of a rejected upload, and delete with confirmation."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.support.live_server import ADMIN_PASSWORD
+from tests.ui.browser import confirm_dialog, sign_in
+from tests.ui.data import audience_csv, bad_interactions_csv
+from tests.ui.setup_api import upload
+
+pytestmark = pytest.mark.browser
+
+
+def test_rejected_upload_shows_the_bad_rows_and_stores_nothing(pages, ui_server, new_org, org_api):
+    org = new_org()
+    page, watch = pages.new()
+    watch.expect(422, "/datasets")
+    sign_in(page, ui_server.url, "admin", ADMIN_PASSWORD, org)
+    page.goto("/datasets")
+    page.get_by_label("File").set_input_files({"name": "bad.csv", "mimeType": "text/csv",
+                                               "buffer": bad_interactions_csv()})
+    page.get_by_label("Name", exact=True).fill("bad")
+    page.get_by_label("Kind").select_option("interactions")
+    page.get_by_role("button", name="Upload").click()
+    report = page.locator("#report-table tbody")
+    expect(report.locator("tr")).to_have_count(2)
+    expect(report.locator("tr").nth(0)).to_contain_text("3")
+    expect(report.locator("tr").nth(0)).to_contain_text("user_id")
+    expect(report.locator("tr").nth(1)).to_contain_text("lots")
+    expect(report.locator("tr").nth(1)).to_contain_text("5")
+    expect(page.locator("#report-summary")).to_contain_text("2 bad row(s)")
+    assert org_api(org).get(f"/api/v1/orgs/{org}/datasets").json()["items"] == []
+
+
+def test_delete_asks_first_and_cancel_keeps_the_dataset(pages, ui_server, new_org, org_api):
+    org = new_org()
+    api = org_api(org)
+    upload(api, org, "ratings", "interactions", audience_csv())
+    page, _ = pages.new()
+    sign_in(page, ui_server.url, "admin", ADMIN_PASSWORD, org)
+    page.goto("/datasets/ratings")
+    page.get_by_role("button", name="Delete dataset").click()
+    dialog = page.locator("#confirm-dialog")
+    expect(dialog).to_contain_text("Delete dataset ratings")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    assert api.get(f"/api/v1/orgs/{org}/datasets/ratings").status_code == 200
+
+    page.get_by_role("button", name="Delete dataset").click()
+    confirm_dialog(page)
+    expect(page.locator(".notice")).to_have_text("Dataset deleted.")
+    assert api.get(f"/api/v1/orgs/{org}/datasets/ratings").status_code == 404

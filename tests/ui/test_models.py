@@ -1,0 +1,54 @@
+"""Model pages: rolling production back (confirmed, audited) and forking a public model of another org."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.support.live_server import ADMIN_PASSWORD
+from tests.ui.browser import confirm_dialog, sign_in
+from tests.ui.setup_api import create_model, register_npz_version, set_alias
+
+pytestmark = pytest.mark.browser
+
+
+def test_roll_production_back_to_an_older_version(pages, ui_server, new_org, org_api):
+    org = new_org()
+    api = org_api(org)
+    create_model(api, org, "recs", task="recommend")
+    register_npz_version(api, org, "recs", accuracy=0.8)
+    register_npz_version(api, org, "recs", accuracy=0.7)
+    set_alias(api, org, "recs", "production", 2)
+    page, _ = pages.new()
+    sign_in(page, ui_server.url, "admin", ADMIN_PASSWORD, org)
+    page.goto(f"/models/{org}/recs")
+    row = page.locator('#versions-table tr[data-version="1"]')
+    expect(row).to_contain_text("accuracy 0.8")
+    row.get_by_role("button", name="Roll back to v1").click()
+    expect(page.locator("#confirm-text")).to_have_text("Roll production of recs back from v2 to v1?")
+    confirm_dialog(page)
+    expect(page.locator("#alias-list")).to_contain_text("production → version 1")
+    assert api.get(f"/api/v1/orgs/{org}/models/recs").json()["aliases"] == {"production": 1}
+    entry = api.get(f"/api/v1/orgs/{org}/audit", params={"action": "alias.set"}).json()["items"][0]
+    assert entry["details"]["version"] == 1 and entry["details"]["previous"] == 2
+    assert entry["actor"] == "user:admin"
+
+
+def test_fork_a_public_model_from_the_marketplace(pages, ui_server, new_org, org_api):
+    owner, other = new_org(), new_org()
+    api = org_api(owner)
+    create_model(api, owner, "genre-recs", task="recommend", card="Recommends by **genre**.")
+    register_npz_version(api, owner, "genre-recs")
+    assert api.patch(f"/api/v1/orgs/{owner}/models/genre-recs", json={"visibility": "public"}).status_code == 200
+    page, _ = pages.new()
+    sign_in(page, ui_server.url, "admin", ADMIN_PASSWORD, other)
+    page.goto("/models?q=genre")
+    page.get_by_role("link", name=f"{owner}/genre-recs").click()
+    expect(page.locator("#model-card strong")).to_have_text("genre")
+    expect(page.get_by_role("button", name="Promote to production")).to_have_count(0)  # not ours to promote
+    page.get_by_role("button", name=f"Fork into {other}").click()
+    expect(page).to_have_url(re.compile(rf"/models/{other}/genre-recs$"))
+    expect(page.get_by_text(f"Forked from {owner}/genre-recs@1")).to_be_visible()
+    expect(page.locator("#alias-list")).to_contain_text("production → version 1")

@@ -1,0 +1,110 @@
+"""Every main page at desktop and phone size: clean console, labelled controls, no sideways scrolling, CSP."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.support.live_server import ADMIN_PASSWORD
+from tests.ui.browser import screenshot, sign_in
+
+pytestmark = pytest.mark.browser
+
+UNLABELLED_CONTROLS = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+  .filter(el => el.offsetParent !== null)
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')
+                && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+  .map(el => el.outerHTML.slice(0, 120))"""
+
+
+def _pages(org: str, job_id: str) -> list[tuple[str, str]]:
+    return [("overview", "/"), ("datasets", "/datasets"), ("dataset", "/datasets/ratings"), ("train", "/train"),
+            ("jobs", "/jobs"), ("job", f"/jobs/{job_id}"), ("models", "/models"), ("model", f"/models/{org}/churn"),
+            ("playground", "/playground"), ("monitoring", "/monitoring"), ("audit", "/audit"), ("keys", "/keys")]
+
+
+@pytest.fixture(scope="module")
+def long_strings(ui_server, studio):  # type: ignore[no-untyped-def]
+    """Unbroken 64-character names and a 2,000-character description (what API fuzzing leaves behind)
+    must wrap instead of pushing pages sideways."""
+    org, _ = studio
+    name = "a" + "b" * 63
+    with ui_server.client() as client:
+        client.post(f"/api/v1/orgs/{org}/models", json={"name": name, "task": "classify", "description": "x" * 2000,
+                                                        "tags": ["t" * 64], "card": "y" * 3000})
+        client.post(f"/api/v1/orgs/{org}/datasets", files={"file": ("f.csv", b"item_id,title\ni1," + b"z" * 500 + b"\n")},
+                    data={"name": name, "kind": "items"})
+        # the admin becomes owner, so the organization switcher lists it
+        client.post("/api/v1/orgs", json={"name": "wide-" + "w" * 40, "display_name": "W" * 200})
+    return name
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_every_main_page_is_clean_labelled_and_fits(viewport, pages, ui_server, studio, long_strings):
+    org, job_id = studio
+    page, _ = pages.new(viewport)
+    sign_in(page, ui_server.url, "admin", ADMIN_PASSWORD, org)
+    for name, path in _pages(org, job_id):
+        response = page.goto(path)
+        assert response is not None and response.status == 200, path
+        policy = response.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        assert page.evaluate(UNLABELLED_CONTROLS) == [], path
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 1, f"{path} scrolls sideways by {overflow}px"
+        screenshot(page, f"{viewport}-page-{name}")
+
+
+def test_marketplace_search_filters_by_text_task_and_tag(pages, ui_server, studio):
+    org, _ = studio
+    page, _ = pages.new()
+    sign_in(page, ui_server.url, "admin", ADMIN_PASSWORD, org)
+    page.goto("/models")
+    page.get_by_label("Task").select_option("classify")
+    page.get_by_label("Tag").fill("retention")
+    page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"task=classify.*tag=retention"))
+    expect(page.locator("#model-list li")).to_have_count(1)
+    page.get_by_label("Task").select_option("recommend")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#model-list")).to_have_count(0)
+    page.goto("/models?q=cancels")
+    expect(page.locator("#model-list").get_by_role("link", name="churn")).to_be_visible()
+    page.locator("#model-list").get_by_role("link", name="churn").click()
+    expect(page.locator("#model-card table")).to_contain_text("accuracy")
+
+
+def test_train_form_is_drawn_from_the_recipe_schema_and_shows_refusals(pages, ui_server, studio):
+    org, _ = studio
+    page, _ = pages.new()
+    sign_in(page, ui_server.url, "admin", ADMIN_PASSWORD, org)
+    page.goto("/train?recipe=classify/lightgbm")
+    rounds = page.get_by_label("Num boost round")
+    expect(rounds).to_have_value("200")
+    expect(rounds).to_have_attribute("min", "1")
+    expect(page.locator("#param-num-boost-round-help")).to_contain_text("boosting rounds")
+    page.get_by_label("Learning rate").fill("5")
+    page.evaluate("document.getElementById('train-form').noValidate = true")  # let the server judge it
+    page.get_by_label("Dataset", exact=True).select_option("churn")
+    pages.watches[-1].expect(400, "/train")
+    page.get_by_role("button", name="Start training").click()
+    expect(page.get_by_role("alert")).to_contain_text("params.learning_rate")
+    expect(page.get_by_label("Learning rate")).to_have_value("5")  # the answers are kept
+
+
+def test_visibility_change_is_confirmed_and_audited(pages, ui_server, studio, org_api):
+    org, _ = studio
+    page, _ = pages.new()
+    sign_in(page, ui_server.url, "admin", ADMIN_PASSWORD, org)
+    page.goto(f"/models/{org}/churn")
+    page.get_by_label("Visibility").select_option("public")
+    page.get_by_role("button", name="Save").click()
+    page.locator("#confirm-dialog").get_by_role("button", name="Confirm").click()
+    expect(page.locator("#visibility-badge")).to_have_text("public")
+    page.goto("/audit?action=model.update")
+    expect(page.locator("#audit-table")).to_contain_text(f"{org}/churn")
+    expect(page.locator("#audit-table")).to_contain_text("visibility=public")
+    assert org_api(org).get(f"/api/v1/orgs/{org}/models/churn").json()["visibility"] == "public"
