@@ -15,12 +15,13 @@ from limelight.artifacts.registry import open_store
 from limelight.config import Settings
 from limelight.db.session import Database, open_database
 from limelight.jobs import repository
-from limelight.workers import liveness
+from limelight.workers import lifeline, liveness
 from limelight.workers.runner import execute
 
 log = logging.getLogger("limelight.worker")
 
 SCHEDULE_CHECK_S = 1.0
+ORPHAN_GRACE_S = 5.0
 
 
 def reap_expired(db: Database) -> list[str]:
@@ -57,6 +58,7 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None, max_j
     stop = stop or threading.Event()
     if install_signals:
         _stop_on_signals(stop)
+    lifeline.watch(stop, grace_s=ORPHAN_GRACE_S)
     db = open_database(settings.database_url, pool_size=2)
     store = open_store(settings.artifacts_url)
     worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -65,9 +67,6 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None, max_j
     next_schedule_check = 0.0
     try:
         while not stop.is_set() and (max_jobs is None or done < max_jobs):
-            if _orphaned():
-                log.warning("worker %s: the server that started it is gone; stopping", worker_id)
-                break
             liveness.beat(settings.home)
             _safely(reap_expired, db)
             if time.monotonic() >= next_schedule_check:
@@ -84,13 +83,6 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None, max_j
         liveness.forget(settings.home)
         db.dispose()
     return done
-
-
-def _orphaned() -> bool:
-    """True when `limelight serve` started this worker and has since died (belt and braces to
-    PR_SET_PDEATHSIG, whose signal can be missed)."""
-    parent = os.environ.get("LIMELIGHT_WORKER_PARENT_PID")
-    return parent is not None and os.getppid() != int(parent)
 
 
 def _safely(fn: Any, *args: Any) -> Any:

@@ -10,6 +10,7 @@ import sys
 import threading
 
 from limelight.config import Settings
+from limelight.workers import lifeline
 
 log = logging.getLogger("limelight.worker")
 
@@ -27,6 +28,7 @@ class WorkerPool:
     def __init__(self, settings: Settings) -> None:
         self.size = settings.worker.processes
         self._processes: list[subprocess.Popen[bytes]] = []
+        self._lifelines: dict[int, int] = {}  # worker pid -> the write end only this process holds
         self._stopping = threading.Event()
         self._monitor: threading.Thread | None = None
 
@@ -37,15 +39,30 @@ class WorkerPool:
             self._monitor.start()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        env = dict(os.environ, LIMELIGHT_WORKER_PARENT_PID=str(os.getpid()))
-        return subprocess.Popen([sys.executable, "-m", "limelight.cli.main", "worker"], env=env,
-                                preexec_fn=_die_with_parent)
+        read_end, write_end = lifeline.open_lifeline()
+        env = dict(os.environ, **{lifeline.ENV: str(read_end)})
+        try:
+            process = subprocess.Popen([sys.executable, "-m", "limelight.cli.main", "worker"], env=env,
+                                       pass_fds=(read_end,), preexec_fn=_die_with_parent)
+        except BaseException:
+            os.close(write_end)
+            raise
+        finally:
+            os.close(read_end)
+        self._lifelines[process.pid] = write_end
+        return process
+
+    def _release(self, process: subprocess.Popen[bytes]) -> None:
+        write_end = self._lifelines.pop(process.pid, None)
+        if write_end is not None:
+            os.close(write_end)
 
     def _watch(self) -> None:
         while not self._stopping.wait(1.0):
             for i, process in enumerate(self._processes):
                 if process.poll() is not None and not self._stopping.is_set():
                     log.warning("job worker %s exited with %s; restarting", process.pid, process.returncode)
+                    self._release(process)
                     self._processes[i] = self._spawn()
 
     def pids(self) -> list[int]:
@@ -61,3 +78,4 @@ class WorkerPool:
                 process.wait(timeout_s)
             except subprocess.TimeoutExpired:
                 process.kill()
+            self._release(process)
