@@ -21,6 +21,11 @@ BLOCKBUSTERS = np.arange(80, 90)
 N_USERS, N_ITEMS = 200, 120
 RECIPES = ["popularity", "itemknn", "als", "bpr", "ease"]
 PERSONALISED = ["itemknn", "als", "bpr", "ease"]
+SMALL_PARAMS = {  # sized for the planted data
+    "als": {"factors": 16, "regularization": 1.0},
+    "bpr": {"factors": 16, "learning_rate": 0.05, "num_threads": 1},  # hogwild SGD on 2+ threads is not repeatable
+    "ease": {"l2": 10.0},
+}
 
 
 @dataclass(frozen=True)

@@ -14,19 +14,14 @@ from tests.recsys.conftest import (
     CLUSTER_B,
     PERSONALISED,
     RECIPES,
+    SMALL_PARAMS,
     Planted,
     cluster_counts,
 )
 
-SMALL = {
-    "als": {"factors": 16, "regularization": 1.0},
-    "bpr": {"factors": 16, "learning_rate": 0.05, "num_threads": 1},  # one thread: a seeded, repeatable SGD
-    "ease": {"l2": 10.0},
-}
-
 
 def fitted(name: str, planted: Planted) -> Recommender:
-    return create(name, SMALL.get(name)).fit(
+    return create(name, SMALL_PARAMS.get(name)).fit(
         planted.interactions.matrix, timestamps=planted.interactions.timestamps
     )
 

@@ -13,18 +13,12 @@ from limelight.errors import InvalidParams, NotFound, UnsafeArtifactFormat, Vali
 from limelight.recsys.algorithms import create
 from limelight.recsys.artifact import load_model, save_model
 from limelight.recsys.trained import TrainedRecommender
-from tests.recsys.conftest import CLUSTER_B, RECIPES, Planted, cluster_counts
-
-SMALL = {
-    "als": {"factors": 16, "regularization": 1.0},
-    "bpr": {"factors": 16, "learning_rate": 0.05},
-    "ease": {"l2": 10.0},
-}
+from tests.recsys.conftest import CLUSTER_B, RECIPES, SMALL_PARAMS, Planted, cluster_counts
 
 
 def trained(name: str, planted: Planted) -> TrainedRecommender:
     inter = planted.interactions
-    algo = create(name, SMALL.get(name)).fit(inter.matrix, timestamps=inter.timestamps)
+    algo = create(name, SMALL_PARAMS.get(name)).fit(inter.matrix, timestamps=inter.timestamps)
     titles = {planted.item_id(i): f"Title {i}" for i in range(0, 120, 2)}  # half the catalog has titles
     return TrainedRecommender.from_interactions(
         algo, inter, metadata={"metrics": {"ndcg@10": 0.5}}, item_titles=titles
