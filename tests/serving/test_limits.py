@@ -3,11 +3,15 @@ waits past its deadline answers 504, both counted as rejections in /metrics."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
+import httpx
+
 from tests.serving.conftest import add_onnx_versions, create_model, metric_value, predict, put_deployment
 from tests.support.factories import Tenant, error_code, ok
+from tests.support.live_server import start_live_server
 
 ROW = [1.0, 0.0, 0.0]
 
@@ -49,3 +53,36 @@ def test_request_past_its_deadline_is_504(tenant: Tenant) -> None:
     assert 0.14 < elapsed_s < 0.9
     assert metric_value(text, "limelight_rejected_requests_total", model=f"{model.org}/{model.name}",
                         reason="deadline") >= 1
+
+
+def test_requests_past_max_inflight_are_refused_before_any_work(tmp_path) -> None:
+    live = start_live_server(tmp_path, f"sqlite:///{tmp_path / 'meta.db'}", LIMELIGHT_SERVING__MAX_INFLIGHT="2")
+    path = "/v1/models/studio/nothing-here:predict"
+    headers = {"Authorization": f"Bearer {live.admin_key}"}
+    try:
+        held = [_hold_request(live.url, path, live.admin_key) for _ in range(2)]  # both wait for their bodies
+        time.sleep(0.3)
+        with httpx.Client(base_url=live.url, headers=headers, timeout=5) as client:
+            started = time.monotonic()
+            refused = client.post(path, json={"inputs": [ROW]})
+            refused_s = time.monotonic() - started
+            for sock in held:
+                sock.close()
+            time.sleep(0.3)
+            after = client.post(path, json={"inputs": [ROW]})
+            text = client.get("/metrics").text
+    finally:
+        live.stop()
+    assert refused.status_code == 503 and error_code(refused) == "overloaded", refused.text
+    assert int(refused.headers["retry-after"]) >= 1 and refused_s < 0.5
+    assert after.status_code == 404 and error_code(after) == "not_found"  # admitted again once the two ended
+    assert metric_value(text, "limelight_rejected_requests_total", reason="overloaded") >= 1
+
+
+def _hold_request(url: str, path: str, key: str) -> socket.socket:
+    """An inference request whose body never finishes arriving: it stays in flight until closed."""
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n"
+                 f"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"inputs\"".encode())
+    return sock
