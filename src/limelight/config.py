@@ -61,8 +61,8 @@ class WorkerSettings(BaseModel):
 class ServingSettings(BaseModel):
     memory_budget_bytes: int = Field(4 << 30, ge=1 << 20)
     max_queue: int = Field(256, ge=1)
-    max_inflight: int = Field(512, ge=1, description="inference requests in flight per API process; "
-                                                      "past it, 503 before any work is done")
+    max_inflight: int = Field(128, ge=1, description="inference requests in flight per API process; past it, "
+                                                      "503 before any work (keep it <= deployments' max_queue)")
     request_timeout_s: float = Field(30.0, gt=0)
     default_max_batch_size: int = Field(32, ge=1)
     default_max_wait_ms: float = Field(2.0, ge=0)

@@ -66,6 +66,8 @@ def test_requests_past_max_inflight_are_refused_before_any_work(tmp_path) -> Non
             started = time.monotonic()
             refused = client.post(path, json={"inputs": [ROW]})
             refused_s = time.monotonic() - started
+            refused_v2 = client.post("/v2/models/studio.nothing-here/infer", json={"inputs": []})
+            live_probe = client.get("/v2/health/live")
             for sock in held:
                 sock.close()
             time.sleep(0.3)
@@ -75,8 +77,12 @@ def test_requests_past_max_inflight_are_refused_before_any_work(tmp_path) -> Non
         live.stop()
     assert refused.status_code == 503 and error_code(refused) == "overloaded", refused.text
     assert int(refused.headers["retry-after"]) >= 1 and refused_s < 0.5
-    assert after.status_code == 404 and error_code(after) == "not_found"  # admitted again once the two ended
-    assert metric_value(text, "limelight_rejected_requests_total", reason="overloaded") >= 1
+    assert refused_v2.status_code == 503 and refused_v2.json()["code"] == "overloaded"
+    assert isinstance(refused_v2.json()["error"], str)  # the KServe v2 error shape
+    assert live_probe.status_code == 200  # probes are never shed
+    # the same keep-alive connection is admitted again once the two held requests ended
+    assert after.status_code == 404 and error_code(after) == "not_found"
+    assert metric_value(text, "limelight_rejected_requests_total", reason="overloaded") >= 2
 
 
 def _hold_request(url: str, path: str, key: str) -> socket.socket:

@@ -25,6 +25,7 @@ def serve(
     """Run the API, the web console and a local job-worker pool."""
     import uvicorn
 
+    from limelight.serving.shedding import PROTOCOL
     from limelight.workers.pool import WorkerPool
 
     overrides = {k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None}
@@ -49,7 +50,7 @@ def serve(
     try:
         uvicorn.run(
             "limelight.server.asgi:app_from_env", factory=True, host=settings.server.host,
-            port=settings.server.port, workers=settings.server.workers, loop="uvloop", http="httptools",
+            port=settings.server.port, workers=settings.server.workers, loop="uvloop", http=PROTOCOL,
             access_log=False, log_level="warning", timeout_graceful_shutdown=int(settings.server.graceful_shutdown_s),
         )
     finally:

@@ -61,6 +61,7 @@ async def start(state: AppState) -> ServingHandle:
 
     limiter: RateLimiter = RedisRateLimiter.from_url(settings.redis_url) if settings.redis_url else InProcessRateLimiter()
     engine = ServingEngine(state, ServingMetrics(metrics_dir), limiter)
+    _configure_shedding(engine, settings.serving.max_inflight)
     handle = ServingHandle(engine)
     state.extras["serving"] = engine
     state.extras["serving_handle"] = handle
@@ -69,12 +70,21 @@ async def start(state: AppState) -> ServingHandle:
         from limelight.serving.protocols.grpc_server import start_grpc_server
 
         handle.grpc_server = await start_grpc_server(engine, settings.server.host, settings.server.grpc_port,
-                                                     settings.limits.max_json_body_bytes)
+                                                     settings.limits.max_json_body_bytes,
+                                                     settings.serving.max_inflight)
     loop = asyncio.get_running_loop()
     handle.tasks += [loop.create_task(_record_gauges(engine)), loop.create_task(engine.refresh_forever())]
     _drop_readiness_on_signals(state, engine)
     gc.freeze()  # what start-up built lives forever: keep it out of every full collection
     return handle
+
+
+def _configure_shedding(engine: ServingEngine, max_inflight: int) -> None:
+    from limelight.serving.metrics import NO_MODEL
+    from limelight.serving.shedding import GATE
+
+    GATE.limit = max_inflight
+    GATE.on_refused = lambda: engine.metrics.rejected(NO_MODEL, "overloaded")
 
 
 async def stop(state: AppState) -> None:

@@ -186,9 +186,11 @@ def _input_tensors(request: Any) -> list[Tensor]:
     return tensors
 
 
-async def start_grpc_server(engine: ServingEngine, host: str, port: int, max_message_bytes: int) -> grpc.aio.Server:
-    """Bind and start the gRPC listener; ``await server.stop(grace_s)`` ends it."""
-    server = grpc.aio.server(options=[("grpc.max_receive_message_length", max_message_bytes),
+async def start_grpc_server(engine: ServingEngine, host: str, port: int, max_message_bytes: int,
+                            max_inflight: int | None = None) -> grpc.aio.Server:
+    """Bind and start the gRPC listener; ``await server.stop(grace_s)`` ends it. Past ``max_inflight``
+    concurrent calls grpc answers RESOURCE_EXHAUSTED at once, as HTTP answers 503."""
+    server = grpc.aio.server(maximum_concurrent_rpcs=max_inflight, options=[("grpc.max_receive_message_length", max_message_bytes),
                                       ("grpc.max_send_message_length", 64 << 20), ("grpc.so_reuseport", 1)])
     pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceService(engine), server)
     bound = server.add_insecure_port(f"{host}:{port}")

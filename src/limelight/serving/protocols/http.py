@@ -28,7 +28,8 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from limelight.errors import LimelightError, Overloaded, PayloadTooLarge, ValidationFailed
+from limelight.errors import LimelightError, PayloadTooLarge, ValidationFailed
+from limelight.serving import shedding
 from limelight.serving.metrics import NO_MODEL
 
 if TYPE_CHECKING:
@@ -191,16 +192,14 @@ def _log_request(call: HttpCall, principal: Principal | None, status: int, elaps
 class ServingFastPath:
     """Answers keyed inference requests before FastAPI; see the module docstring.
 
-    It also sheds load first: past ``serving.max_inflight`` inference requests in this process, the
-    next is refused with 503 + Retry-After before its body, key or JSON is looked at. Under a flood
-    a refusal must cost far less than an answer, or refusing alone eats the CPU that serving needs
-    and the requests already admitted outlive their timeout.
+    It counts the inference requests in flight for the shedding gate (``serving/shedding.py``) and,
+    past ``serving.max_inflight``, refuses with 503 + Retry-After before the body, key or JSON is
+    looked at (under `limelight serve` uvicorn's protocol has usually refused such a request already).
     """
 
     def __init__(self, app: ASGIApp, endpoints: list[Endpoint]) -> None:
         self.app = app
         self.endpoints = endpoints
-        self.inflight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(("/v1/models/", "/v2")):
@@ -220,11 +219,13 @@ class ServingFastPath:
         assert state is not None  # an engine was found in it
         given = headers.get("x-request-id")
         request_id = given if given and _SAFE_ID.match(given) else uuid.uuid4().hex
-        if not endpoint.public and self.inflight >= state.settings.serving.max_inflight:
-            engine.metrics.rejected(NO_MODEL, "overloaded")
-            await _send(send, error_reply(_BUSY, request_id, endpoint.kserve_errors), request_id)
+        gate = shedding.GATE
+        if not endpoint.public and gate.full():
+            gate.refused()
+            await _send(send, HttpReply(503, shedding.refusal_body(request_id, endpoint.kserve_errors),
+                                        [(b"retry-after", str(shedding.RETRY_AFTER_S).encode())]), request_id)
             return
-        self.inflight += 1
+        gate.count += 1
         try:
             try:
                 body = await _read_body(receive, headers, state.settings.limits.max_json_body_bytes)
@@ -235,7 +236,7 @@ class ServingFastPath:
             call = HttpCall(scope["method"], params, headers, body, request_id, scope.get("query_string", b""))
             await _send(send, await execute(engine, endpoint, None, call), request_id)
         finally:
-            self.inflight -= 1
+            gate.count -= 1
 
     def _match(self, method: str, path: str) -> tuple[Endpoint, dict[str, str]] | None:
         for endpoint in self.endpoints:
@@ -244,9 +245,6 @@ class ServingFastPath:
                 if match is not None:
                     return endpoint, match.groupdict()
         return None
-
-
-_BUSY = Overloaded("The server is at its limit of requests in flight; retry.", retry_after_s=1)
 
 
 def _pick_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
