@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.live_server import LiveServer, start_live_server
-from tests.support.postgres import postgres_url_for_schema, drop_schema
+from tests.support.postgres import drop_schema, postgres_url_for_schema
 
 BACKENDS = ["sqlite", "postgres"]
 

@@ -37,15 +37,16 @@ def wrk(url, bodyfile, conns, seconds, script="post.lua", *extra):
 
 
 def calibrate(url, bodyfile, target_rps):
-    """Connections for ``target_rps``: the server holds some at its own pace; each connection
-    beyond those is refused at once and adds ~1000/DELAY_MS req/s. Short runs, then adjust."""
+    """Connections for ``target_rps``: each connection offers 1000 / (DELAY_MS + latency) req/s, and
+    latency grows with load, so start from the pause alone and scale by what short runs achieved."""
     conns = math.ceil(target_rps * DELAY_MS / 1000)
-    for _ in range(4):
+    for _ in range(8):
         probe = wrk(url, bodyfile, conns, 4, "overload.lua", DELAY_MS)
         offered = sum(probe["statuses"].values()) / (probe["duration_us"] / 1e6)
-        if offered >= 0.95 * target_rps:
+        print(f"calibrating: {conns} connections offer {offered:,.0f} req/s (target {target_rps:,.0f})", flush=True)
+        if offered >= target_rps:
             break
-        conns += math.ceil((target_rps - offered) * DELAY_MS / 1000)
+        conns = math.ceil(conns * min(2.0, 1.05 * target_rps / offered))
         time.sleep(2)
     return conns
 

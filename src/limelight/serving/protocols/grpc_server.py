@@ -22,8 +22,8 @@ import grpc
 
 from limelight.errors import LimelightError, ModelUnavailable, ValidationFailed
 from limelight.serving.metrics import NO_MODEL
-from limelight.serving.protocols.grpc_v2 import grpc_predict_v2_pb2 as _pb
-from limelight.serving.protocols.grpc_v2 import grpc_predict_v2_pb2_grpc as pb_grpc
+from limelight.serving.protocols.grpc_v2 import pb as _pb
+from limelight.serving.protocols.grpc_v2 import rpc_handler
 from limelight.serving.protocols.tensors import (
     Tensor,
     items_from_tensors,
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["STATUS_OF_HTTP", "InferenceService", "start_grpc_server", "status_for"]
 
 log = logging.getLogger(__name__)
-pb: Any = _pb  # message classes are made at import time by protobuf's builder: invisible to mypy
+pb: Any = _pb  # message classes are made at import time from the .proto: invisible to mypy
 R = TypeVar("R")
 
 STATUS_OF_HTTP: Mapping[int, grpc.StatusCode] = {
@@ -71,7 +71,7 @@ class _Call:
         self.model, self.version, self.request_id = NO_MODEL, "", request_id
 
 
-class InferenceService(pb_grpc.GRPCInferenceServiceServicer):
+class InferenceService:
     def __init__(self, engine: ServingEngine) -> None:
         self.engine = engine
 
@@ -192,7 +192,7 @@ async def start_grpc_server(engine: ServingEngine, host: str, port: int, max_mes
     concurrent calls grpc answers RESOURCE_EXHAUSTED at once, as HTTP answers 503."""
     server = grpc.aio.server(maximum_concurrent_rpcs=max_inflight, options=[("grpc.max_receive_message_length", max_message_bytes),
                                       ("grpc.max_send_message_length", 64 << 20), ("grpc.so_reuseport", 1)])
-    pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceService(engine), server)
+    server.add_generic_rpc_handlers((rpc_handler(InferenceService(engine)),))
     bound = server.add_insecure_port(f"{host}:{port}")
     if bound == 0:
         raise OSError(f"cannot bind the gRPC port {host}:{port}")
