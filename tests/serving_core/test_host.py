@@ -135,6 +135,26 @@ def test_a_busy_version_is_never_evicted() -> None:
     asyncio.run(main())
 
 
+def test_an_acquired_runtime_is_not_evicted_until_released() -> None:
+    async def main() -> None:
+        loader = Loader(memory_bytes=60)
+        host = ModelHost(loader, memory_budget_bytes=100)
+        runtime, release = await host.acquire(A)  # e.g. `similar`, calling the runtime in its own thread
+        assert host.states()[A].in_flight == 1
+        assert await host.predict(B, [1]) == [(2, 2)]  # over budget: only B, idle again, may go
+        await eventually(lambda: host.states()[B].state is VersionState.EVICTED)
+        assert host.states()[A].state is VersionState.READY and not runtime.closed  # type: ignore[attr-defined]
+        release()
+        release()  # a second call changes nothing
+        assert host.states()[A].in_flight == 0
+        assert await host.predict(C, [1]) == [(3, 2)]  # now A is idle and the least recently used
+        await eventually(lambda: host.states()[A].state is VersionState.EVICTED)
+        await eventually(lambda: runtime.closed)  # type: ignore[attr-defined]
+        await host.close()
+
+    asyncio.run(main())
+
+
 def test_failed_load_is_reported_with_reason_and_retried_after_backoff() -> None:
     async def main() -> None:
         loader = Loader()

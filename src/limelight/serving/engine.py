@@ -483,12 +483,15 @@ class ServingEngine:
             if target.shadow is not None:
                 self._mirror(target.shadow, items, target.timeout_s)
             return outputs
-        runtime = await self.host.runtime(key, timeout_s=target.timeout_s)
-        loop = asyncio.get_running_loop()
+        runtime, release = await self.host.acquire(key, timeout_s=target.timeout_s)
         try:
-            return await asyncio.wait_for(
-                loop.run_in_executor(self._method_pool, handler.call, runtime, items), target.timeout_s
-            )
+            call = asyncio.get_running_loop().run_in_executor(self._method_pool, handler.call, runtime, items)
+        except BaseException:
+            release()
+            raise
+        call.add_done_callback(lambda _: release())  # in use until the thread is done, past a timeout too
+        try:
+            return await asyncio.wait_for(asyncio.shield(call), target.timeout_s)
         except TimeoutError as exc:
             raise DeadlineExceeded(f"{key} did not answer in time", details={"model": str(key)}) from exc
 

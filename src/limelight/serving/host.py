@@ -151,24 +151,50 @@ class ModelHost:
         runtime, batcher = entry.runtime, entry.batcher
         assert runtime is not None and batcher is not None  # READY implies both
         validated = _validated(runtime, items)
-        entry.in_flight += 1  # before any await: eviction never picks a version in use
-        self._entries.move_to_end(key)
+        self._hold(entry)
         try:
             remaining = None if deadline is None else max(0.0, deadline - self._clock())
             if len(validated) == 1:
                 return [await batcher.submit(validated[0], remaining)]
             return await batcher.submit_many(validated, remaining)
         finally:
-            entry.in_flight -= 1
-            entry.last_used = self._clock()
-            if self._over_budget and entry.in_flight == 0:
-                self._evict_to_fit(0, exclude=None)
+            self._let_go(entry)
 
     async def runtime(self, key: VersionKey, *, timeout_s: float | None = None) -> Runtime:
-        """The loaded runtime of ``key`` (loading it if needed), e.g. for its signature."""
+        """The loaded runtime of ``key`` (loading it if needed), e.g. for its signature. To call it,
+        use ``acquire``: a runtime fetched here may be evicted while a call runs."""
         entry = await self._ready_entry(key, timeout_s)
         assert entry.runtime is not None
         return entry.runtime
+
+    async def acquire(
+        self, key: VersionKey, *, timeout_s: float | None = None
+    ) -> tuple[Runtime, Callable[[], None]]:
+        """The loaded runtime of ``key`` and the function that lets it go: until that is called the
+        version is in use and never evicted (for verbs that call the runtime themselves, e.g.
+        ``similar``, rather than through the batcher). Call it once, on the event loop."""
+        entry = await self._ready_entry(key, timeout_s)
+        assert entry.runtime is not None
+        self._hold(entry)
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._let_go(entry)
+
+        return entry.runtime, release
+
+    def _hold(self, entry: _Entry) -> None:
+        entry.in_flight += 1  # before any await: eviction never picks a version in use
+        self._entries.move_to_end(entry.key)
+
+    def _let_go(self, entry: _Entry) -> None:
+        entry.in_flight -= 1
+        entry.last_used = self._clock()
+        if self._over_budget and entry.in_flight == 0:
+            self._evict_to_fit(0, exclude=None)
 
     def set_batch_config(self, key: VersionKey, config: BatchConfig) -> None:
         """Batching for one version; applies now if it is loaded (the old batcher drains).
