@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from limelight.db.models import AuditEntry, AuditHead
@@ -46,3 +46,14 @@ def page(
     if object_type:
         query = query.where(AuditEntry.object_type == object_type)
     return list(session.scalars(query.order_by(AuditEntry.seq.desc()).limit(limit)).all())
+
+
+def actions_after(session: Session, action: str, after_seq: int) -> list[tuple[int, str | None, str]]:
+    """(seq, org_id, object_id) of the entries of one ``action`` newer than ``after_seq``, oldest first."""
+    rows = session.execute(select(AuditEntry.seq, AuditEntry.org_id, AuditEntry.object_id)
+                           .where(AuditEntry.seq > after_seq, AuditEntry.action == action).order_by(AuditEntry.seq))
+    return [(seq, org_id, object_id) for seq, org_id, object_id in rows]
+
+
+def last_seq(session: Session) -> int:
+    return int(session.scalar(select(func.max(AuditEntry.seq))) or 0)

@@ -4,6 +4,11 @@ Events acknowledged by this process are pushed in directly; events stored by oth
 arrive by tailing the events table (``seq`` increases) every ``poll_s``. The hot path reads
 memory only. Each entry remembers its ``seq`` so a model folds in only what it was not trained on
 (a pushed event's seq is unknown until the tail sees it, and it is newer than any model).
+
+Erasures travel the same way: the process that forgets an end user drops them here at once, and
+every other process drops them when its tail sees the ``end_user.forget_events`` audit entry, written in
+the same transaction that deleted the events. So no API process keeps folding in a forgotten
+user's events once the erasure has committed and one poll has passed.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from limelight.audit import repository as audit_repository
 from limelight.db.models import Org
 from limelight.db.session import Database
 from limelight.events import repository
@@ -24,6 +30,7 @@ from limelight.events import repository
 log = logging.getLogger("limelight.events")
 
 PENDING_SEQ = math.inf  # pushed here, not yet seen by the tail
+FORGET_ACTION = "end_user.forget_events"  # written where the events are deleted; object_id "<org>/<user id>"
 
 
 @dataclass(frozen=True)
@@ -49,12 +56,14 @@ class EventFeed:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_seq = 0
+        self._last_audit_seq = 0
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
         with self._db.transaction(write=False) as session:
             self._last_seq = max(0, repository.max_seq(session) - self._preload)
+            self._last_audit_seq = audit_repository.last_seq(session)  # older erasures: their events are gone
         self._tail_once()
         self._thread = threading.Thread(target=self._run, name="event-feed", daemon=True)
         self._thread.start()
@@ -74,12 +83,19 @@ class EventFeed:
     def _tail_once(self) -> None:
         with self._db.transaction(write=False) as session:
             rows = repository.after_seq(session, self._last_seq)
-        if not rows:
-            return
+            erasures = audit_repository.actions_after(session, FORGET_ACTION, self._last_audit_seq)
         with self._lock:
             for row in rows:
                 self._add(row.org_id, row.user_id, LiveEvent(row.event_id, row.item_id, row.type, row.value, row.seq))
-        self._last_seq = rows[-1].seq
+            # after this poll's events, so one read just before its deletion does not survive (a new
+            # event of the same user in this poll goes too: it stays in the database for training)
+            for _, org_id, object_id in erasures:
+                if org_id is not None and "/" in object_id:
+                    self._users.pop((org_id, object_id.split("/", 1)[1]), None)
+        if rows:
+            self._last_seq = rows[-1].seq
+        if erasures:
+            self._last_audit_seq = erasures[-1][0]
 
     # ---- writes ---------------------------------------------------------------------------------
 
