@@ -17,8 +17,10 @@ from typing import Any
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-INFERENCE_PREFIXES = ("/v1/models/", "/v2/")
-_EXEMPT_PREFIXES = ("/v2/health",)  # probes answer even when busy
+from limelight.config import ServingSettings
+
+INFERENCE_PREFIXES = (b"/v1/models/", b"/v2/")
+_EXEMPT_PREFIXES = (b"/v2/health",)  # probes answer even when busy
 _MESSAGE = "The server is at its limit of requests in flight; retry."
 RETRY_AFTER_S = 1
 
@@ -26,7 +28,7 @@ RETRY_AFTER_S = 1
 class InflightGate:
     """How many inference requests this process is working on, against ``serving.max_inflight``."""
 
-    def __init__(self, limit: int = 512) -> None:
+    def __init__(self, limit: int = ServingSettings.model_fields["max_inflight"].default) -> None:
         self.limit = limit
         self.count = 0
         self.on_refused: Any = None  # set by the serving engine: counts refusals in /metrics
@@ -42,8 +44,8 @@ class InflightGate:
 GATE = InflightGate()  # one per process: the app and the HTTP protocol of that process share it
 
 
-def sheds(path: str) -> bool:
-    return path.startswith(INFERENCE_PREFIXES) and not path.startswith(_EXEMPT_PREFIXES)
+def sheds(raw_url: bytes) -> bool:
+    return raw_url.startswith(INFERENCE_PREFIXES) and not raw_url.startswith(_EXEMPT_PREFIXES)
 
 
 def refusal_body(request_id: str, kserve: bool) -> bytes:
@@ -66,7 +68,7 @@ class SheddingHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         pipelined = self.cycle is not None and not self.cycle.response_complete
-        if pipelined or not GATE.full() or not sheds(self.url.decode("latin-1")):
+        if pipelined or not GATE.full() or not sheds(self.url):
             super().on_headers_complete()
             return
         GATE.refused()
