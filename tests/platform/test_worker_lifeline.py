@@ -25,7 +25,7 @@ _CHILD = textwrap.dedent("""
 
 
 def _child(mode: str, grace_s: float) -> tuple[subprocess.Popen[str], int]:
-    read_end, write_end = lifeline.open_lifeline()
+    read_end, write_end = os.pipe()
     process = subprocess.Popen([sys.executable, "-c", _CHILD, str(grace_s), mode], pass_fds=(read_end,),
                                env=dict(os.environ, **{lifeline.ENV: str(read_end)}),
                                stdout=subprocess.PIPE, text=True)

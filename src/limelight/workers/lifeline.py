@@ -18,11 +18,6 @@ log = logging.getLogger("limelight.worker")
 ENV = "LIMELIGHT_WORKER_LIFELINE_FD"
 
 
-def open_lifeline() -> tuple[int, int]:
-    """(read end for the child, write end the parent keeps); both non-inheritable until passed."""
-    return os.pipe()
-
-
 def watch(stop: threading.Event, grace_s: float) -> threading.Thread | None:
     """When the parent is gone: ask the loop to stop, and end the process if it has not within `grace_s`
     (a job it was running loses its lease and is re-queued for another worker)."""

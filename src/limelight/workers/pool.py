@@ -39,7 +39,7 @@ class WorkerPool:
             self._monitor.start()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        read_end, write_end = lifeline.open_lifeline()
+        read_end, write_end = os.pipe()  # the child gets the read end via pass_fds
         env = dict(os.environ, **{lifeline.ENV: str(read_end)})
         try:
             process = subprocess.Popen([sys.executable, "-m", "limelight.cli.main", "worker"], env=env,
