@@ -1,4 +1,4 @@
-"""The recommender's verbs on ``/v1/models/{org}/{name}:{verb}`` (see ``serving.engine.VerbHandler``).
+"""The recommender's verbs on ``/v1/models/{org}/{name}:{verb}`` (see ``serving.verb_registry.VerbHandler``).
 
 * ``recommend``: ``{"user_id", "k": 1..1000, "exclude_seen", "filters"}`` ->
   ``{"items": [{"item_id", "score", "title", …}], "fallback": "popularity" | null, "model", "version"}``
@@ -16,7 +16,7 @@ from limelight.errors import ValidationFailed
 from limelight.runtimes.recommender import MAX_K
 
 if TYPE_CHECKING:
-    from limelight.serving.engine import Served, VerbRegistry
+    from limelight.serving.verb_registry import Served, VerbRegistry
 
 RUNTIMES = frozenset({"recommender"})
 _RECOMMEND_FIELDS = ("user_id", "k", "exclude_seen", "filters")
@@ -61,7 +61,7 @@ def _explain_parse(body: dict[str, Any]) -> list[Any]:
 
 
 def register_verbs(registry: VerbRegistry) -> None:
-    from limelight.serving.engine import VerbHandler
+    from limelight.serving.verb_registry import VerbHandler
 
     registry.register(VerbHandler(
         verb="recommend", runtimes=RUNTIMES, parse=_recommend_parse,

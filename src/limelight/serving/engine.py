@@ -10,43 +10,16 @@ when a refresh finds a new default version (an alias moved, a route added) it lo
 *before* switching traffic, so an alias move costs no failed and no slow requests; the old
 version keeps serving until the host evicts it.
 
-Extension point: verbs
-======================
-``POST /v1/models/{org}/{name}:{verb}`` dispatches on ``(verb, runtime of the resolved version)``
-to a :class:`VerbHandler`:
-
-* ``parse(body) -> list[item]``: the request JSON to per-item payloads (raise
-  ``ValidationFailed(details={"field": ...})`` for bad input);
-* ``call``: ``None`` sends the items through the version's batcher (``runtime.predict_batch``);
-  a function ``(runtime, items) -> outputs`` runs in a worker thread instead (another method);
-* ``respond(outputs, body, served) -> dict``: the response JSON (``served.version``,
-  ``served.model_ref`` name what answered).
-
-To add verbs for a runtime, write one module with a ``register_verbs(registry: VerbRegistry)``
-function and either list it in ``VERB_PROVIDER_MODULES`` below (``limelight.recsys.verbs`` already
-is: the recommendation package only has to create that module) or expose it under the
-``limelight.verbs`` entry-point group. A provider's handler for ``(verb, runtime)`` replaces the
-built-in one. Example::
-
-    def register_verbs(registry: VerbRegistry) -> None:
-        registry.register(VerbHandler(
-            verb="similar", runtimes=frozenset({"recommender"}),
-            parse=lambda body: [{"item_id": body["item_id"], "k": body.get("k", 10)}],
-            call=lambda runtime, items: [runtime.similar(**i) for i in items],
-            respond=lambda outs, body, served: {"items": outs[0], "version": served.version},
-        ))
+Verbs (``:recommend``, ``:embed``, …) are looked up in a ``VerbRegistry``: see ``serving/verb_registry.py``.
+Loading a version's artifact into a runtime: ``serving/loading.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
-import importlib
-import importlib.util
 import logging
-import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,17 +29,17 @@ from limelight.auth.principal import Permission, Principal
 from limelight.errors import (
     DeadlineExceeded,
     Forbidden,
-    InvalidParams,
     LimelightError,
     NotFound,
     Overloaded,
     Unauthenticated,
 )
-from limelight.runtimes.base import LoadContext, Runtime, load_runtime
 from limelight.serving.host import BatchConfig, ModelHost, VersionKey
+from limelight.serving.loading import VersionLoader, warm_up
 from limelight.serving.metrics import NO_MODEL, ServingMetrics, VersionObserver
 from limelight.serving.ratelimit import InProcessRateLimiter, Limit, RateLimiter, enforce, key_and_org_limits
 from limelight.serving.routing import Router
+from limelight.serving.verb_registry import Served, VerbHandler, VerbRegistry, default_verbs
 
 if TYPE_CHECKING:
     from limelight.schemas.registry import DeploymentSpec
@@ -74,13 +47,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHEAP_RUNTIMES",
-    "VERB_PROVIDER_MODULES",
-    "Served",
     "ServingEngine",
     "Target",
-    "VerbHandler",
-    "VerbRegistry",
-    "default_verbs",
 ]
 
 log = logging.getLogger(__name__)
@@ -90,99 +58,12 @@ log = logging.getLogger(__name__)
 # request is read, so under load no batch would ever form (measured: W1 at c=32 goes from 2,800
 # to 5,500 req/s when 1-row calls become ~10-row batches; a 10-row predict costs what 1 row does).
 CHEAP_RUNTIMES = frozenset({"sklearn", "lightgbm"})
-VERB_PROVIDER_MODULES = ("limelight.recsys.verbs",)
-VERB_ENTRY_POINT_GROUP = "limelight.verbs"
 _STALE_GRACE_S = 2.0  # past its TTL by more than this (refresher stalled), a snapshot is re-read first
 _FORGET_UNUSED_S = 60.0  # snapshots of models nobody called for this long are dropped, not refreshed
 _MISS_RECHECK_S = 0.05  # an unknown version/alias re-reads a snapshot older than this once
 _PRELOAD_TIMEOUT_S = 300.0
 _ADMISSION_MIN_PENDING = 8  # below this many items in flight a version always admits
 _ADMISSION_SHARE = 0.8  # refuse when the predicted queue wait exceeds this share of the timeout
-# Named bases for sentence-embedding versions whose artifact is only the safetensors weights.
-_EMBEDDING_BASES: Mapping[str, str] = {"all-minilm-l6-v2": "bundled_minilm_dir"}
-_BASE_FILES = (
-    "config.json",
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "sentence_bert_config.json",
-)
-
-
-# ---- verbs ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Served:
-    """Which version answered a request."""
-
-    key: VersionKey
-    runtime: str
-
-    @property
-    def version(self) -> int:
-        return self.key.version
-
-    @property
-    def model_ref(self) -> str:
-        return f"{self.key.org}/{self.key.model}"
-
-
-@dataclass(frozen=True)
-class VerbHandler:
-    """One task verb for some runtimes (see the module docstring)."""
-
-    verb: str
-    parse: Callable[[dict[str, Any]], list[Any]]
-    respond: Callable[[list[Any], dict[str, Any], Served], dict[str, Any]]
-    runtimes: frozenset[str] = frozenset()  # empty: every runtime
-    call: Callable[[Runtime, list[Any]], list[Any]] | None = None  # None: the batcher
-
-
-class VerbRegistry:
-    """verb -> runtime -> handler; a handler for every runtime is filed under ``*``."""
-
-    def __init__(self) -> None:
-        self._handlers: dict[str, dict[str, VerbHandler]] = {}
-
-    def register(self, handler: VerbHandler) -> None:
-        by_runtime = self._handlers.setdefault(handler.verb, {})
-        for runtime in handler.runtimes or frozenset({"*"}):
-            by_runtime[runtime] = handler
-
-    def known(self, verb: str) -> bool:
-        return verb in self._handlers
-
-    def lookup(self, verb: str, runtime: str) -> VerbHandler:
-        by_runtime = self._handlers.get(verb, {})
-        handler = by_runtime.get(runtime) or by_runtime.get("*")
-        if handler is None:
-            supported = sorted(v for v, h in self._handlers.items() if runtime in h or "*" in h)
-            raise NotFound(
-                f"Verb {verb!r} is not available for {runtime} models.",
-                details={"verb": verb, "runtime": runtime, "supported": supported},
-            )
-        return handler
-
-
-def default_verbs() -> VerbRegistry:
-    """The built-in verbs, then every provider module and entry point (providers win)."""
-    from limelight.serving.protocols.verbs import register_builtin_verbs
-
-    registry = VerbRegistry()
-    register_builtin_verbs(registry)
-    for module_name in VERB_PROVIDER_MODULES:
-        try:
-            if importlib.util.find_spec(module_name) is None:
-                continue
-        except ModuleNotFoundError:
-            continue
-        importlib.import_module(module_name).register_verbs(registry)
-    from importlib.metadata import entry_points
-
-    for entry in entry_points(group=VERB_ENTRY_POINT_GROUP):
-        entry.load()(registry)
-    return registry
 
 
 # ---- routing snapshots ------------------------------------------------------------------------
@@ -243,7 +124,6 @@ class ServingEngine:
         self._limiter = limiter
         self._sync_limiter = limiter if isinstance(limiter, InProcessRateLimiter) else None
         self._limited = self._limits.rate_limit_per_key_per_s > 0 or self._limits.rate_limit_per_org_per_s > 0
-        self._cache_dir = Path(settings.home) / "cache" / "serving"
         self._meta_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="serving-meta")
         self._method_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="serving-verb")
         self._snapshots: dict[tuple[str, str], _Snapshot] = {}
@@ -256,10 +136,10 @@ class ServingEngine:
         self._signatures: dict[VersionKey, dict[str, Any]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.host = ModelHost(
-            self._load_version,
+            VersionLoader(state, Path(settings.home) / "cache" / "serving"),
             memory_budget_bytes=self._serving.memory_budget_bytes,
             default_batch=self._default_batch(False),
-            warmup=_warm_up,
+            warmup=warm_up,
             observer_factory=self._observer_for,
         )
 
@@ -545,54 +425,6 @@ class ServingEngine:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    # ---- loading ------------------------------------------------------------------------------
-
-    def _load_version(self, key: VersionKey) -> Runtime:
-        """Runs in the host's load thread: the version row, its blob, the runtime."""
-        from limelight.registry import repository
-
-        with self.state.db.transaction(write=False) as session:
-            found = repository.model_with_org(session, key.org, key.model)
-            row = repository.version(session, found[0].id, key.version) if found else None
-            if row is None:
-                raise NotFound(f"{key} not found")
-            sha256, runtime, fmt, params = row.blob_sha256, row.runtime, row.format, dict(row.params or {})
-        path = self.state.artifacts.local_path(sha256)
-        if runtime == "sentence-embedding" and fmt == "safetensors":
-            path = self._embedding_dir(sha256, path, params)
-        loaded = load_runtime(runtime, path, params, LoadContext(cache_dir=self._cache_dir / "exports", org=key.org, services=self.state.extras))
-        # A model library brings a million long-lived objects; a full collection would then scan
-        # them all (0.2-0.3 s pauses, measured). Frozen objects are skipped by the collector.
-        gc.freeze()
-        return loaded
-
-    def _embedding_dir(self, sha256: str, weights: Path, params: dict[str, Any]) -> Path:
-        """A model directory for weights-only versions: the weights plus a named base's config and
-        tokenizer (``params.base``, default ``all-minilm-l6-v2``). Built once, renamed into place."""
-        base = str(params.get("base", "all-minilm-l6-v2"))
-        if base not in _EMBEDDING_BASES:
-            raise InvalidParams(
-                f"unknown base {base!r}",
-                details={"field": "params.base", "allowed": sorted(_EMBEDDING_BASES)},
-            )
-        target = self._cache_dir / "models" / f"{base}-{sha256}"
-        if (target / "model.safetensors").exists():
-            return target
-        from limelight.runtimes import sentence_embedding
-
-        source = getattr(sentence_embedding, _EMBEDDING_BASES[base])()
-        tmp = target.with_name(f".{target.name}.{time.monotonic_ns()}")
-        tmp.mkdir(parents=True)
-        for name in _BASE_FILES:
-            if (source / name).is_file():
-                shutil.copyfile(source / name, tmp / name)
-        (tmp / "model.safetensors").symlink_to(weights)
-        try:
-            tmp.rename(target)
-        except OSError:  # another process won the race; its directory is identical
-            shutil.rmtree(tmp, ignore_errors=True)
-        return target
-
     # ---- lifecycle ----------------------------------------------------------------------------
 
     def version_states(self) -> list[tuple[str, str, str, int, float | None]]:
@@ -661,22 +493,3 @@ def _enforce_now(limiter: InProcessRateLimiter, limits: list[Limit]) -> None:
                 retry_after_s=retry_after_s,
                 details={"scope": limit.scope, "rate_per_s": limit.rate_per_s, "burst": limit.burst},
             )
-
-
-def _warm_up(key: VersionKey, runtime: Runtime) -> None:
-    """One prediction on a made-up input before a version takes traffic (first calls are slow);
-    a runtime whose signature gives no obvious sample is left cold."""
-    try:
-        spec = runtime.signature().get("inputs") or []
-        if len(spec) != 1:
-            return
-        dtype, shape = spec[0].get("dtype"), spec[0].get("shape") or []
-        if dtype == "string":
-            sample: Any = "warm up"
-        elif str(dtype).startswith("float") and len(shape) == 2 and shape[1] > 0:
-            sample = [0.0] * int(shape[1])
-        else:
-            return
-        runtime.predict_batch([runtime.validate_input(sample)])
-    except Exception as exc:  # noqa: BLE001 - a failed warm-up leaves the version cold, not failed
-        log.info("warm-up of %s skipped: %s", key, exc)

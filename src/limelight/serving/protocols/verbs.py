@@ -1,4 +1,4 @@
-"""The built-in verbs of ``/v1/models/{org}/{name}:{verb}`` (see ``engine.VerbHandler``).
+"""The built-in verbs of ``/v1/models/{org}/{name}:{verb}`` (see ``verb_registry.VerbHandler``).
 
 * ``predict`` (every runtime): ``{"inputs": [item, ...]}`` -> ``{"outputs": [...], "model", "version"}``
 * ``embed`` (sentence-embedding): ``{"inputs": ["text", ...]}`` -> ``{"embeddings": [[...]], ...}``
@@ -6,7 +6,7 @@
   ``{"items": [...], "fallback": bool, "model", "version"}``
 
 Other packages add theirs (``similar``, ``explain``, ``classify``, ...) through
-``engine.VERB_PROVIDER_MODULES``, without changes here.
+``verb_registry.VERB_PROVIDER_MODULES``, without changes here.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from limelight.errors import ValidationFailed
 
 if TYPE_CHECKING:
-    from limelight.serving.engine import Served, VerbRegistry
+    from limelight.serving.verb_registry import Served, VerbRegistry
 
 MAX_INPUTS = 1024
 _RECOMMEND_FIELDS = ("user_id", "k", "exclude_seen", "filters")
@@ -58,7 +58,7 @@ def _recommend_response(outputs: list[Any], body: dict[str, Any], served: Served
 
 
 def register_builtin_verbs(registry: VerbRegistry) -> None:
-    from limelight.serving.engine import VerbHandler
+    from limelight.serving.verb_registry import VerbHandler
 
     registry.register(VerbHandler("predict", parse=inputs_list, respond=_predict_response))
     registry.register(VerbHandler("embed", parse=_embed_inputs, respond=_embed_response,

@@ -1,0 +1,114 @@
+"""Task verbs, the serving extension point.
+
+``POST /v1/models/{org}/{name}:{verb}`` dispatches on ``(verb, runtime of the resolved version)``
+to a :class:`VerbHandler`:
+
+* ``parse(body) -> list[item]``: the request JSON to per-item payloads (raise
+  ``ValidationFailed(details={"field": ...})`` for bad input);
+* ``call``: ``None`` sends the items through the version's batcher (``runtime.predict_batch``);
+  a function ``(runtime, items) -> outputs`` runs in a worker thread instead (another method);
+* ``respond(outputs, body, served) -> dict``: the response JSON (``served.version``,
+  ``served.model_ref`` name what answered).
+
+To add verbs for a runtime, write one module with a ``register_verbs(registry: VerbRegistry)``
+function and either list it in ``VERB_PROVIDER_MODULES`` below (``limelight.recsys.verbs`` already
+is: the recommendation package only has to create that module) or expose it under the
+``limelight.verbs`` entry-point group. A provider's handler for ``(verb, runtime)`` replaces the
+built-in one. Example::
+
+    def register_verbs(registry: VerbRegistry) -> None:
+        registry.register(VerbHandler(
+            verb="similar", runtimes=frozenset({"recommender"}),
+            parse=lambda body: [{"item_id": body["item_id"], "k": body.get("k", 10)}],
+            call=lambda runtime, items: [runtime.similar(**i) for i in items],
+            respond=lambda outs, body, served: {"items": outs[0], "version": served.version},
+        ))
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from limelight.errors import NotFound
+from limelight.runtimes.base import Runtime
+from limelight.serving.host import VersionKey
+
+VERB_PROVIDER_MODULES = ("limelight.recsys.verbs",)
+VERB_ENTRY_POINT_GROUP = "limelight.verbs"
+
+
+@dataclass(frozen=True)
+class Served:
+    """Which version answered a request."""
+
+    key: VersionKey
+    runtime: str
+
+    @property
+    def version(self) -> int:
+        return self.key.version
+
+    @property
+    def model_ref(self) -> str:
+        return f"{self.key.org}/{self.key.model}"
+
+
+@dataclass(frozen=True)
+class VerbHandler:
+    """One task verb for some runtimes (see the module docstring)."""
+
+    verb: str
+    parse: Callable[[dict[str, Any]], list[Any]]
+    respond: Callable[[list[Any], dict[str, Any], Served], dict[str, Any]]
+    runtimes: frozenset[str] = frozenset()  # empty: every runtime
+    call: Callable[[Runtime, list[Any]], list[Any]] | None = None  # None: the batcher
+
+
+class VerbRegistry:
+    """verb -> runtime -> handler; a handler for every runtime is filed under ``*``."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, dict[str, VerbHandler]] = {}
+
+    def register(self, handler: VerbHandler) -> None:
+        by_runtime = self._handlers.setdefault(handler.verb, {})
+        for runtime in handler.runtimes or frozenset({"*"}):
+            by_runtime[runtime] = handler
+
+    def known(self, verb: str) -> bool:
+        return verb in self._handlers
+
+    def lookup(self, verb: str, runtime: str) -> VerbHandler:
+        by_runtime = self._handlers.get(verb, {})
+        handler = by_runtime.get(runtime) or by_runtime.get("*")
+        if handler is None:
+            supported = sorted(v for v, h in self._handlers.items() if runtime in h or "*" in h)
+            raise NotFound(
+                f"Verb {verb!r} is not available for {runtime} models.",
+                details={"verb": verb, "runtime": runtime, "supported": supported},
+            )
+        return handler
+
+
+def default_verbs() -> VerbRegistry:
+    """The built-in verbs, then every provider module and entry point (providers win)."""
+    from limelight.serving.protocols.verbs import register_builtin_verbs
+
+    registry = VerbRegistry()
+    register_builtin_verbs(registry)
+    for module_name in VERB_PROVIDER_MODULES:
+        try:
+            if importlib.util.find_spec(module_name) is None:
+                continue
+        except ModuleNotFoundError:
+            continue
+        importlib.import_module(module_name).register_verbs(registry)
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=VERB_ENTRY_POINT_GROUP):
+        entry.load()(registry)
+    return registry
