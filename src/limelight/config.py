@@ -70,6 +70,15 @@ class ServingSettings(BaseModel):
     key_cache_s: float = Field(2.0, ge=0, description="how long a verified API key is reused")
 
 
+class SandboxSettings(BaseModel):
+    """Limits of the process that validates an uploaded artifact before any serving process loads it."""
+
+    memory_bytes: int = Field(4 << 30, ge=256 << 20, description="address space of one validation")
+    cpu_s: int = Field(120, ge=1, description="CPU seconds of one validation")
+    timeout_s: float = Field(180.0, gt=0, description="wall-clock seconds of one validation")
+    max_concurrent: int = Field(2, ge=1, le=64, description="validations running at once per API process")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LIMELIGHT_", env_nested_delimiter="__", extra="forbid", validate_default=True
@@ -86,6 +95,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -21,6 +21,7 @@ Every error carries a machine-readable ``code`` and an HTTP ``status``. The serv
   + Unprocessable (422, ``unprocessable``)
     - ValidationFailed (422, ``validation_failed``)
     - DatasetInvalid (422, ``dataset_invalid``)
+    - ArtifactInvalid (422, ``artifact_invalid``; the validator crashed, timed out or refused it)
   + RateLimited (429, ``rate_limited``; carries ``retry_after_s``)
   + Overloaded (503, ``overloaded``; carries ``retry_after_s``)
   + ModelUnavailable (503, ``model_unavailable``)
@@ -34,6 +35,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "AlreadyExists",
+    "ArtifactInvalid",
     "BadRequest",
     "Conflict",
     "DatasetInvalid",
@@ -181,6 +183,10 @@ class ValidationFailed(Unprocessable):
 
 class DatasetInvalid(Unprocessable):
     code = "dataset_invalid"
+
+
+class ArtifactInvalid(Unprocessable):
+    code = "artifact_invalid"
 
 
 class _RetryLater(LimelightError):

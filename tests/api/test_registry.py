@@ -10,7 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from tests.support.factories import error_code, new_tenant, npz_bytes, ok, skops_model_bytes
+from tests.support.factories import (
+    error_code,
+    lightgbm_model_bytes,
+    new_tenant,
+    npz_bytes,
+    ok,
+    skops_model_bytes,
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +37,13 @@ def test_versions_are_numbered_immutable_and_content_addressed(tenant):
         payload = skops_model_bytes()
         v1 = ok(_upload(client, tenant.org, "churn", payload, {"runtime": "sklearn", "metrics": {"auc": 0.9},
                                                                 "params": {"C": 1.0}}))
-        v2 = ok(_upload(client, tenant.org, "churn", npz_bytes(), {"runtime": "numpy"}))
+        v2 = ok(_upload(client, tenant.org, "churn", lightgbm_model_bytes(), {"runtime": "lightgbm"}))
         model = ok(client.get(f"/api/v1/orgs/{tenant.org}/models/churn"))
     import hashlib
 
     assert (v1["version"], v2["version"]) == (1, 2)
     assert v1["sha256"] == hashlib.sha256(payload).hexdigest() and v1["size_bytes"] == len(payload)
-    assert v1["format"] == "skops" and v2["format"] == "npz"
+    assert v1["format"] == "skops" and v2["format"] == "lightgbm"
     assert v1["metrics"] == {"auc": 0.9} and v1["params"] == {"C": 1.0}
     assert model["latest_version"] == 2
 
@@ -91,7 +98,7 @@ def test_aliases_move_atomically_and_protect_versions(tenant):
     with tenant.client() as client:
         ok(client.post(f"/api/v1/orgs/{org}/models", json={"name": "recs", "task": "recommend"}))
         for _ in range(3):
-            ok(_upload(client, org, "recs", npz_bytes(), {"runtime": "numpy"}))
+            ok(_upload(client, org, "recs", lightgbm_model_bytes(), {"runtime": "lightgbm"}))
         ok(client.put(f"/api/v1/orgs/{org}/models/recs/aliases/production", json={"version": 1}))
         ok(client.put(f"/api/v1/orgs/{org}/models/recs/aliases/staging", json={"version": 2}))
         moved = ok(client.put(f"/api/v1/orgs/{org}/models/recs/aliases/production", json={"version": 3}))
@@ -115,7 +122,7 @@ def test_concurrent_registrations_get_unique_consecutive_versions(tenant):
 
     def register(_: int) -> int:
         with tenant.client() as c:
-            return int(ok(_upload(c, org, "race", npz_bytes(), {"runtime": "numpy"}))["version"])
+            return int(ok(_upload(c, org, "race", lightgbm_model_bytes(), {"runtime": "lightgbm"}))["version"])
 
     with ThreadPoolExecutor(8) as pool:
         numbers = sorted(pool.map(register, range(20)))

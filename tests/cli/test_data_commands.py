@@ -13,7 +13,7 @@ import pytest
 from limelight.schemas import VersionMeta
 from tests.cli.conftest import Cli
 from tests.client.tenants import SdkTenant, new_sdk_tenant
-from tests.support.factories import npz_bytes, tabular_csv, unique
+from tests.support.factories import lightgbm_model_bytes, tabular_csv, unique
 from tests.support.live_server import LiveServer
 
 
@@ -21,7 +21,7 @@ from tests.support.live_server import LiveServer
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("files")
     (folder / "churn.csv").write_bytes(tabular_csv(rows=300))
-    (folder / "weights.npz").write_bytes(npz_bytes())
+    (folder / "model.txt").write_bytes(lightgbm_model_bytes())
     (folder / "card.md").write_text("# Churn\nPredicts who leaves.\n")
     return {path.name: path for path in folder.iterdir()}
 
@@ -80,10 +80,10 @@ def test_models_registry_marketplace_and_deployments(cli: Cli, files: dict[str, 
     cli("models", "create", model, "--task", "classify", "--description", "who leaves", "--tag", tag,
         "--card", str(files["card.md"]))
     with cli.tenant.client() as client:
-        client.models.upload_version(cli.tenant.org, model, files["weights.npz"], VersionMeta(runtime="numpy"))
-    uploaded = cli("models", "upload", model, str(files["weights.npz"]), "--runtime", "numpy",
+        client.models.upload_version(cli.tenant.org, model, files["model.txt"], VersionMeta(runtime="lightgbm"))
+    uploaded = cli("models", "upload", model, str(files["model.txt"]), "--runtime", "lightgbm",
                    "--metrics", '{"auc": 0.8}', "--json").json()
-    assert (uploaded["version"], uploaded["format"], uploaded["metrics"]) == (2, "npz", {"auc": 0.8})
+    assert (uploaded["version"], uploaded["format"], uploaded["metrics"]) == (2, "lightgbm", {"auc": 0.8})
     assert model in [m["name"] for m in cli("models", "list", "--all", "--json").json()["items"]]
     deployment = cli("deployments", "set", model, "--route", "1:90", "--route", "2:10", "--max-batch-size", "8",
                      "--json").json()

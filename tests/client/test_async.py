@@ -11,7 +11,7 @@ from limelight.client import AsyncClient
 from limelight.errors import NotFound, Unauthenticated, ValidationFailed
 from limelight.schemas import JobState, ModelRead, Role, VersionMeta
 from tests.client.tenants import SdkTenant
-from tests.support.factories import npz_bytes, tabular_csv, unique
+from tests.support.factories import lightgbm_model_bytes, tabular_csv, unique
 from tests.support.live_server import ADMIN_PASSWORD
 
 
@@ -50,8 +50,8 @@ def test_registry_pagination_and_deployments(tenant: SdkTenant) -> None:
             every = [m.name async for m in client.models.iter(tenant.org, limit=2)]
             assert set(names) <= set(every) and every == sorted(every)
             sent: list[int] = []
-            version = await client.models.upload_version(tenant.org, names[0], io.BytesIO(npz_bytes()),
-                                                         VersionMeta(runtime="numpy"),
+            version = await client.models.upload_version(tenant.org, names[0], io.BytesIO(lightgbm_model_bytes()),
+                                                         VersionMeta(runtime="lightgbm"),
                                                          on_progress=lambda done, total: sent.append(done))
             assert version.version == 1 and sent[-1] == version.size_bytes
             model: ModelRead = await client.models.set_alias(tenant.org, names[0], "production", 1)

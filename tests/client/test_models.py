@@ -12,14 +12,14 @@ from limelight.client import Client
 from limelight.errors import AlreadyExists, NotFound, UnsafeArtifactFormat, ValidationFailed
 from limelight.schemas import DeploymentSpec, ModelRead, Route, Task, VersionMeta, Visibility
 from tests.client.tenants import SdkTenant, new_sdk_tenant
-from tests.support.factories import npz_bytes, unique
+from tests.support.factories import lightgbm_model_bytes, unique
 from tests.support.live_server import LiveServer
 
 
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("artifacts") / "weights.npz"
-    path.write_bytes(npz_bytes())
+    path = tmp_path_factory.mktemp("artifacts") / "model.txt"
+    path.write_bytes(lightgbm_model_bytes())
     return path
 
 
@@ -51,11 +51,11 @@ def test_invalid_task_is_validation_failed(client: Client, tenant: SdkTenant) ->
 def test_versions_upload_list_get_and_aliases(client: Client, tenant: SdkTenant, model: ModelRead,
                                               artifact: Path) -> None:
     progress: list[int] = []
-    meta = VersionMeta(runtime="numpy", metrics={"auc": 0.91}, params={"C": 1.0}, description="first")
+    meta = VersionMeta(runtime="lightgbm", metrics={"auc": 0.91}, params={"C": 1.0}, description="first")
     v1 = client.models.upload_version(tenant.org, model.name, artifact, meta,
                                       on_progress=lambda sent, total: progress.append(sent))
-    v2 = client.models.upload_version(tenant.org, model.name, artifact, {"runtime": "numpy", "format": "npz"})
-    assert (v1.version, v1.format, v1.runtime, v1.metrics) == (1, "npz", "numpy", {"auc": 0.91})
+    v2 = client.models.upload_version(tenant.org, model.name, artifact, {"runtime": "lightgbm", "format": "lightgbm"})
+    assert (v1.version, v1.format, v1.runtime, v1.metrics) == (1, "lightgbm", "lightgbm", {"auc": 0.91})
     assert v1.sha256 == hashlib.sha256(artifact.read_bytes()).hexdigest() == v2.sha256
     assert progress[-1] == artifact.stat().st_size
 
@@ -94,7 +94,7 @@ def test_org_models_page_by_name(client: Client, tenant: SdkTenant) -> None:
 
 def test_publish_search_and_fork_into_another_org(client: Client, tenant: SdkTenant, model: ModelRead,
                                                  sqlite_server: LiveServer, artifact: Path) -> None:
-    client.models.upload_version(tenant.org, model.name, artifact, VersionMeta(runtime="numpy"))
+    client.models.upload_version(tenant.org, model.name, artifact, VersionMeta(runtime="lightgbm"))
     tag = unique("tag")
     client.models.update(tenant.org, model.name, visibility=Visibility.public, tags=[tag])
 
@@ -114,7 +114,7 @@ def test_publish_search_and_fork_into_another_org(client: Client, tenant: SdkTen
 
 def test_deployment_put_and_get(client: Client, tenant: SdkTenant, model: ModelRead, artifact: Path) -> None:
     for _ in range(2):
-        client.models.upload_version(tenant.org, model.name, artifact, VersionMeta(runtime="numpy"))
+        client.models.upload_version(tenant.org, model.name, artifact, VersionMeta(runtime="lightgbm"))
     spec = DeploymentSpec(routes=[Route(version=1, weight=90), Route(version=2, weight=10)], max_batch_size=16,
                           max_wait_ms=4)
     put = client.deployments.put(tenant.org, model.name, spec)

@@ -49,7 +49,7 @@ def test_version_numbers_stay_unique_under_concurrent_writers(database):
         try:
             with database.transaction() as session:
                 read = registry.register_version(session, principal, "acme", "m", sha256="a" * 64, size_bytes=1,
-                                                 fmt="json", meta=VersionMeta(runtime="x"))
+                                                 fmt="json", meta=VersionMeta(runtime="lightgbm"))
                 numbers.append(read.version)
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)

@@ -12,13 +12,12 @@ import pytest
 from tests.serving.conftest import (
     Served,
     add_onnx_versions,
-    add_version,
     create_model,
     predict,
     put_deployment,
     skops_bytes,
 )
-from tests.support.factories import Tenant, ok
+from tests.support.factories import Tenant, ok, register_unvalidated_version
 from tests.support.live_server import LiveServer
 
 httpclient = pytest.importorskip("tritonclient.http")
@@ -115,7 +114,7 @@ def test_grpc_errors_map_to_status_codes(grpc, onnx_model: Served, tenant: Tenan
     assert _grpc_status(lambda: infer(ref(onnx_model), [tensor], headers=auth(reader))) == "StatusCode.PERMISSION_DENIED"
     assert _grpc_status(lambda: infer(ref(onnx_model), [bad], headers=auth(tenant))) == "StatusCode.INVALID_ARGUMENT"
     broken = create_model(tenant)
-    add_version(broken, skops_bytes(), {"runtime": "onnx"})
+    register_unvalidated_version(tenant.server, tenant.org, broken.name, skops_bytes(), runtime="onnx", fmt="skops")
     assert _grpc_status(lambda: infer(ref(broken), [tensor], headers=auth(tenant))) == "StatusCode.UNAVAILABLE"
 
     slow = create_model(tenant)  # waits 1 s for company, times out after 100 ms

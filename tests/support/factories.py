@@ -46,6 +46,17 @@ def skops_model_bytes() -> bytes:
     return sio.dumps(LogisticRegression().fit(x, y))
 
 
+def lightgbm_model_bytes(seed: int = 0) -> bytes:
+    """A small LightGBM text model on 3 features (servable with runtime ``lightgbm``)."""
+    import lightgbm as lgb
+
+    rng = np.random.default_rng(seed)
+    x = rng.random((60, 3))
+    booster = lgb.train({"objective": "binary", "num_leaves": 4, "min_data_in_leaf": 2, "verbose": -1,
+                         "num_threads": 1}, lgb.Dataset(x, (x[:, 0] > 0.5).astype(int)), num_boost_round=3)
+    return str(booster.model_to_string()).encode()
+
+
 def npz_bytes() -> bytes:
     buffer = io.BytesIO()
     np.savez(buffer, weights=np.arange(6, dtype=np.float32).reshape(2, 3))
@@ -108,3 +119,31 @@ def error_code(response: httpx.Response) -> str:
     assert set(body) == {"error"}, body
     assert {"code", "message", "details", "request_id"} <= set(body["error"]), body
     return str(body["error"]["code"])
+
+
+def register_unvalidated_version(server: LiveServer, org: str, model: str, payload: bytes,
+                                 runtime: str = "lightgbm", fmt: str = "lightgbm") -> int:
+    """A version written straight into the registry, as a training job registers its output: no
+    upload, so no validation yet (the first load validates it). Creates ``model`` if missing."""
+    from limelight.artifacts.registry import open_store
+    from limelight.auth import repository as auth_repo
+    from limelight.auth.principal import Principal, Role, Scope
+    from limelight.db.session import open_database
+    from limelight.orgs import repository as orgs_repo
+    from limelight.registry import service
+    from limelight.schemas.registry import Task, VersionMeta
+
+    ref = open_store(server.env["LIMELIGHT_ARTIFACTS_URL"]).write_stream([payload], max_bytes=1 << 30)
+    db = open_database(server.env["LIMELIGHT_DATABASE_URL"])
+    try:
+        with db.transaction() as session:
+            user, owner = auth_repo.user_by_name(session, server.admin_user), orgs_repo.org_by_name(session, org)
+            assert user is not None and owner is not None
+            principal = Principal(user_id=user.id, username=user.username, org_id=owner.id, org_name=owner.name,
+                                  role=Role.owner, scopes=frozenset(Scope), is_admin=True)
+            service.ensure_model(session, principal, org, model, Task.other)
+            read = service.register_version(session, principal, org, model, sha256=ref.sha256,
+                                            size_bytes=ref.size_bytes, fmt=fmt, meta=VersionMeta(runtime=runtime))
+        return read.version
+    finally:
+        db.dispose()

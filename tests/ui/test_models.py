@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.support.live_server import ADMIN_PASSWORD
 from tests.ui.browser import confirm_dialog, sign_in
-from tests.ui.setup_api import create_model, register_npz_version, set_alias
+from tests.ui.setup_api import create_model, register_small_version, set_alias
 
 pytestmark = pytest.mark.browser
 
@@ -18,8 +18,8 @@ def test_roll_production_back_to_an_older_version(pages, ui_server, new_org, org
     org = new_org()
     api = org_api(org)
     create_model(api, org, "recs", task="recommend")
-    register_npz_version(api, org, "recs", accuracy=0.8)
-    register_npz_version(api, org, "recs", accuracy=0.7)
+    register_small_version(api, org, "recs", accuracy=0.8)
+    register_small_version(api, org, "recs", accuracy=0.7)
     set_alias(api, org, "recs", "production", 2)
     page, _ = pages.new()
     sign_in(page, ui_server.url, "admin", ADMIN_PASSWORD, org)
@@ -40,7 +40,7 @@ def test_fork_a_public_model_from_the_marketplace(pages, ui_server, new_org, org
     owner, other = new_org(), new_org()
     api = org_api(owner)
     create_model(api, owner, "genre-recs", task="recommend", card="Recommends by **genre**.")
-    register_npz_version(api, owner, "genre-recs")
+    register_small_version(api, owner, "genre-recs")
     assert api.patch(f"/api/v1/orgs/{owner}/models/genre-recs", json={"visibility": "public"}).status_code == 200
     page, _ = pages.new()
     sign_in(page, ui_server.url, "admin", ADMIN_PASSWORD, other)

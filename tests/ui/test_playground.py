@@ -91,12 +91,12 @@ def test_because_you_watched(pages, ui_server, recs, admin):
 
 def test_recommender_page_offers_only_what_the_server_answers(pages, ui_server, new_org, org_api):
     """Runs in every build: the page for a recommend model loads cleanly, with the call examples."""
-    from tests.ui.setup_api import create_model, register_npz_version
+    from tests.ui.setup_api import create_model, register_small_version
 
     org = new_org()
     api = org_api(org)
     create_model(api, org, "recs", task="recommend")
-    register_npz_version(api, org, "recs")
+    register_small_version(api, org, "recs")
     page, _ = pages.new()
     sign_in(page, ui_server.url, "admin", ADMIN_PASSWORD, org)
     page.goto("/playground/recs")

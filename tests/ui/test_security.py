@@ -9,7 +9,7 @@ from tests.support.live_server import ADMIN_PASSWORD
 from tests.ui.browser import sign_in
 from tests.ui.conftest import USER_PASSWORD
 from tests.ui.data import SCRIPT_COLUMN, hostile_tabular_csv
-from tests.ui.setup_api import create_model, register_npz_version, set_alias, upload
+from tests.ui.setup_api import create_model, register_small_version, set_alias, upload
 
 pytestmark = pytest.mark.browser
 
@@ -94,8 +94,8 @@ def test_viewer_sees_no_promote_controls_and_the_server_refuses(pages, ui_server
     org = new_org()
     api = org_api(org)
     create_model(api, org, "churn")
-    register_npz_version(api, org, "churn")
-    register_npz_version(api, org, "churn")
+    register_small_version(api, org, "churn")
+    register_small_version(api, org, "churn")
     set_alias(api, org, "churn", "production", 1)
     viewer = new_member(org, "viewer")
 

@@ -46,6 +46,7 @@ __all__ = [
     "ArtifactFormat",
     "FormatPolicy",
     "detect_format",
+    "identify",
 ]
 
 MEDIA_TYPES: Mapping[str, str] = MappingProxyType(
@@ -108,21 +109,30 @@ def _declared_name(declared: str | None) -> str | None:
     return normalised
 
 
-def detect_format(
-    path: Path, declared: str | None = None, *, policy: FormatPolicy = DEFAULT_POLICY
-) -> ArtifactFormat:
-    """Identify and check the artifact at ``path``; raise ``UnsafeArtifactFormat`` unless it is allowed.
-
-    ``declared`` (a format name or media type, e.g. from an upload form) must agree with the bytes.
-    """
+def identify(path: Path, declared: str | None = None, *, policy: FormatPolicy = DEFAULT_POLICY) -> str:
+    """The allowed format ``path`` can only be, from signatures and a zip's member list, else the
+    refusal. Pure Python and cheap: it runs in the API process before any native parser sees the
+    file, so a pickle or an archive is refused without starting a validator."""
     size, head, tail = _read_ends(Path(path))
     name = sniff.candidate(head, size)
     if name == "zip":
         name = sniff.classify_zip(Path(path), policy)
     if name is None:
         raise refusal(sniff.describe(head, tail), declared=declared)
-    details = _CHECKERS[name](Path(path), size, policy)
     wanted = _declared_name(declared)
     if wanted is not None and wanted != name:
         raise refusal(name, f"declared as {declared!r}", declared=declared)
+    return name
+
+
+def detect_format(
+    path: Path, declared: str | None = None, *, policy: FormatPolicy = DEFAULT_POLICY
+) -> ArtifactFormat:
+    """Identify and check the artifact at ``path``; raise ``UnsafeArtifactFormat`` unless it is allowed.
+
+    ``declared`` (a format name or media type, e.g. from an upload form) must agree with the bytes.
+    The deep checks parse the file with its library (onnx, skops, numpy): run this in the sandbox.
+    """
+    name = identify(path, declared, policy=policy)
+    details = _CHECKERS[name](Path(path), Path(path).stat().st_size, policy)
     return ArtifactFormat(name, MEDIA_TYPES[name], details)

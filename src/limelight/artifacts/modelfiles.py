@@ -15,6 +15,7 @@ loads onnx.
 from __future__ import annotations
 
 import json
+import math
 import re
 import zipfile
 from collections.abc import Iterator
@@ -123,7 +124,8 @@ def _lightgbm_lines(path: Path) -> Iterator[str]:
 
 def check_lightgbm(path: Path, size: int, policy: FormatPolicy) -> dict[str, Any]:
     header: dict[str, str] = {}
-    in_header, trees, closed = True, 0, False
+    in_header, closed = True, False
+    trees: list[dict[str, str]] = []
     for number, raw in enumerate(_lightgbm_lines(path)):
         line = raw.rstrip("\n")
         if number == 0:
@@ -135,23 +137,79 @@ def check_lightgbm(path: Path, size: int, policy: FormatPolicy) -> dict[str, Any
         elif in_header and "=" in line:
             key, _, value = line.partition("=")
             header[key] = value
-        trees += line.startswith("Tree=")
+        elif line.startswith("Tree="):
+            trees.append({})
+        elif trees and not closed and "=" in line:
+            key, _, value = line.partition("=")
+            trees[-1][key] = value
         closed = closed or line == "end of trees"
     if not _LIGHTGBM_VERSION.fullmatch(f"version={header.get('version', '')}"):
         raise refusal("lightgbm", "no 'version=v…' header line")
     if any(key not in header for key in _LIGHTGBM_HEADER_KEYS) or not closed:
         raise refusal("lightgbm", "incomplete model text (header keys or 'end of trees' missing)")
-    try:
-        num_class, num_features = int(header["num_class"]), int(header["max_feature_idx"]) + 1
-    except ValueError:
-        raise refusal("lightgbm", "num_class and max_feature_idx must be integers") from None
+    num_class, num_features = _ints(header, "num_class", 1, 1 << 16), _ints(header, "max_feature_idx", 0, 1 << 24) + 1
+    _check_tree_count(header, len(trees))
+    for index, tree in enumerate(trees):
+        _check_tree(index, tree, num_features)
     return {
         "version": header["version"],
         "num_class": num_class,
         "num_features": num_features,
         "objective": header.get("objective", "")[:200],
-        "trees": trees,
+        "trees": len(trees),
     }
+
+
+_LIGHTGBM_MAX_LEAVES = 131_072  # LightGBM's own upper bound for num_leaves
+
+
+def _ints(fields: dict[str, str], key: str, low: int, high: int) -> int:
+    try:
+        value = int(fields[key])
+    except (KeyError, ValueError):
+        raise refusal("lightgbm", f"{key} must be an integer") from None
+    if not low <= value <= high:
+        raise refusal("lightgbm", f"{key}={value} is outside {low}..{high}")
+    return value
+
+
+def _int_list(tree: dict[str, str], key: str, length: int, where: str) -> list[int]:
+    try:
+        values = [int(item) for item in tree.get(key, "").split()]
+    except ValueError:
+        raise refusal("lightgbm", f"{where}: {key} holds a non-integer") from None
+    if len(values) != length:
+        raise refusal("lightgbm", f"{where}: {key} has {len(values)} entries, expected {length}")
+    return values
+
+
+def _check_tree_count(header: dict[str, str], found: int) -> None:
+    sizes = header.get("tree_sizes")
+    if sizes is not None and len(sizes.split()) != found:
+        raise refusal("lightgbm", f"tree_sizes lists {len(sizes.split())} trees, the file holds {found}")
+
+
+def _check_tree(index: int, tree: dict[str, str], num_features: int) -> None:
+    """The tree is well formed: LightGBM trusts these fields and indexes memory with them, so a
+    crafted value crashes or hangs it (out-of-range features and children, cycles, NaN leaves)."""
+    where = f"tree {index}"
+    leaves = _ints(tree, "num_leaves", 1, _LIGHTGBM_MAX_LEAVES)
+    try:
+        values = [float(item) for item in tree.get("leaf_value", "").split()]
+    except ValueError:
+        raise refusal("lightgbm", f"{where}: leaf_value holds a non-number") from None
+    if len(values) != leaves or not all(math.isfinite(value) for value in values):
+        raise refusal("lightgbm", f"{where}: leaf_value must be {leaves} finite numbers")
+    if leaves == 1:
+        return
+    internal = leaves - 1
+    if any(not 0 <= feature < num_features for feature in _int_list(tree, "split_feature", internal, where)):
+        raise refusal("lightgbm", f"{where}: split_feature outside 0..{num_features - 1}")
+    for side in ("left_child", "right_child"):
+        for node, child in enumerate(_int_list(tree, side, internal, where)):
+            # A child is a later internal node (so no cycle) or a leaf ~child in 0..leaves-1.
+            if not (node < child < internal or -leaves <= child <= -1):
+                raise refusal("lightgbm", f"{where}: {side} of node {node} points at {child}")
 
 
 def _skops_schema(path: Path, policy: FormatPolicy) -> dict[str, Any]:

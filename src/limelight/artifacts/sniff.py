@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from limelight.errors import UnsafeArtifactFormat
+from limelight.schemas.registry import ArtifactFormatName
 
 __all__ = [
     "ALLOWED_FORMATS",
@@ -29,10 +30,12 @@ __all__ = [
     "refusal",
 ]
 
-ALLOWED_FORMATS: tuple[str, ...] = ("safetensors", "onnx", "lightgbm", "skops", "npy", "npz", "json")
+ALLOWED_FORMATS: tuple[str, ...] = tuple(name.value for name in ArtifactFormatName)
 
-# Types that skops' own default trust list leaves out but plain scikit-learn models need. They are
-# compiled tree/neighbour structures rebuilt from arrays; nothing here names a callable.
+# Types that skops' own default trust list leaves out but plain scikit-learn models need: compiled
+# tree/neighbour structures rebuilt from arrays, and estimators some skops versions report as
+# untrusted although they hold only arrays and scalars. Nothing here names a callable. The upload
+# check and the sklearn runtime both use this one list.
 DEFAULT_SKOPS_TRUSTED_TYPES: frozenset[str] = frozenset(
     {
         "sklearn.tree._tree.Tree",
@@ -41,6 +44,15 @@ DEFAULT_SKOPS_TRUSTED_TYPES: frozenset[str] = frozenset(
         "sklearn.neighbors._ball_tree.BallTree",
         "sklearn.metrics._dist_metrics.EuclideanDistance64",
         "sklearn.metrics._dist_metrics.EuclideanDistance32",
+        "sklearn.linear_model._logistic.LogisticRegression",
+        "sklearn.linear_model._base.LinearRegression",
+        "sklearn.linear_model._ridge.Ridge",
+        "sklearn.preprocessing._data.StandardScaler",
+        "sklearn.pipeline.Pipeline",
+        "sklearn.tree._classes.DecisionTreeClassifier",
+        "sklearn.tree._classes.DecisionTreeRegressor",
+        "sklearn.ensemble._forest.RandomForestClassifier",
+        "sklearn.ensemble._forest.RandomForestRegressor",
     }
 )
 

@@ -23,7 +23,15 @@ from limelight.cli.connection import (
 from limelight.cli.output import print_json, print_page, print_record, stderr, upload_progress, whole_page
 from limelight.client import Client
 from limelight.schemas.common import Page
-from limelight.schemas.registry import ModelRead, ModelVersionRead, Task, VersionMeta, Visibility
+from limelight.schemas.registry import (
+    ArtifactFormatName,
+    ModelRead,
+    ModelVersionRead,
+    RuntimeName,
+    Task,
+    VersionMeta,
+    Visibility,
+)
 
 models_app = typer.Typer(help="Models: versions, aliases, publishing, forks, marketplace search.", no_args_is_help=True)
 
@@ -132,8 +140,8 @@ def versions(ref: RefArg, limit: LimitOpt = 50, cursor: CursorOpt = None, all_pa
 def upload(
     ref: RefArg,
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="onnx, lightgbm, skops, safetensors, …")],
-    runtime: Annotated[str, typer.Option(help="runtime that serves it, e.g. lightgbm, onnx, sklearn")],
-    format: Annotated[str | None, typer.Option(help="declared format, checked against the bytes")] = None,
+    runtime: Annotated[RuntimeName, typer.Option(help="runtime that serves it")],
+    format: Annotated[ArtifactFormatName | None, typer.Option(help="declared format, checked against the bytes")] = None,
     signature: Annotated[str | None, typer.Option(help="inputs/outputs, JSON or @file.json")] = None,
     params: Annotated[str | None, typer.Option(help="training parameters, JSON or @file.json")] = None,
     metrics: Annotated[str | None, typer.Option(help="evaluation metrics, JSON or @file.json")] = None,

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from limelight.artifacts.formats import detect_format
 from limelight.auth.principal import Permission, Principal
 from limelight.errors import ValidationFailed
 from limelight.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from limelight.registry import retrain, service
+from limelight.runtimes.sandbox import Verdict
 from limelight.schemas.common import ErrorBody, Name, Page
 from limelight.schemas.registry import (
     AliasSet,
@@ -70,7 +72,9 @@ def list_versions(org: Name, name: Name, principal: Reader, session: SessionDep,
 
 
 @router.post("/{name}/versions", response_model=ModelVersionRead, status_code=201,
-             responses={413: {"model": ErrorBody}, 415: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+             responses={400: {"model": ErrorBody}, 413: {"model": ErrorBody}, 415: {"model": ErrorBody},
+                        422: {"model": ErrorBody, "description": "invalid meta, or the artifact failed validation "
+                                                                 "in the sandbox (`artifact_invalid`)"}},
              openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
                  "type": "object", "required": ["file", "meta"],
                  "properties": {"file": {"type": "string", "format": "binary"},
@@ -80,9 +84,11 @@ async def upload_version(org: Name, name: Name, request: Request, principal: Wri
     async with receive_upload(request, state.artifacts, max_file_bytes=state.settings.limits.max_artifact_bytes) as up:
         meta = _parse_meta(up.fields.get("meta"))
         assert up.staged is not None
-        fmt = await run_in_threadpool(detect_format, up.staged.path, meta.format)
+        # Refused here, the staged file is dropped on exit: nothing is stored or registered.
+        verdict = await run_in_threadpool(_validate, state, up.staged.path, meta, org)
         ref = await run_in_threadpool(up.staged.commit)
-        return await run_in_threadpool(_register, state, principal, org, name, ref.sha256, ref.size_bytes, fmt.name, meta)
+        return await run_in_threadpool(_register, state, principal, org, name, ref.sha256, ref.size_bytes,
+                                       verdict, meta)
 
 
 def _check_writable(state: AppState, principal: Principal, org: str, name: str) -> None:
@@ -101,11 +107,21 @@ def _parse_meta(raw: str | None) -> VersionMeta:
         raise ValidationFailed(f"Invalid {field}: {first['msg']}", details={"field": field}) from exc
 
 
-def _register(state: AppState, principal: Principal, org: str, name: str, sha256: str, size: int, fmt: str,
-              meta: VersionMeta) -> ModelVersionRead:
+def _validate(state: AppState, path: Path, meta: VersionMeta, org: str) -> Verdict:
+    """The artifact loaded and tried with its runtime in the sandbox process (derived files it
+    writes, such as an ONNX export, go to a scratch folder removed afterwards)."""
+    with tempfile.TemporaryDirectory(prefix="validate-") as scratch:
+        return state.validator.validate(path, runtime=meta.runtime.value, params=meta.params,
+                                        declared_format=meta.format.value if meta.format else None,
+                                        cache_dir=Path(scratch), org=org)
+
+
+def _register(state: AppState, principal: Principal, org: str, name: str, sha256: str, size: int,
+              verdict: Verdict, meta: VersionMeta) -> ModelVersionRead:
     with state.db.transaction() as session:
         return service.register_version(session, principal, org, name, sha256=sha256, size_bytes=size,
-                                        fmt=fmt, meta=meta)
+                                        fmt=verdict.format, meta=meta,
+                                        validation=verdict.record(meta.runtime.value))
 
 
 @router.get("/{name}/versions/{version}", response_model=ModelVersionRead)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -26,6 +28,11 @@ def version(session: Session, model_id: str, number: int) -> ModelVersion | None
     return session.scalars(
         select(ModelVersion).where(ModelVersion.model_id == model_id, ModelVersion.version == number)
     ).first()
+
+
+def set_validation(session: Session, version_id: str, record: dict[str, Any]) -> None:
+    """Keep a sandbox verdict on a version (the one mutable field of an immutable version)."""
+    session.execute(update(ModelVersion).where(ModelVersion.id == version_id).values(validation=record))
 
 
 def versions(session: Session, model_id: str, *, before: int | None, limit: int) -> list[ModelVersion]:

@@ -162,24 +162,28 @@ def model_read(session: Session, model: Model, org: str) -> ModelRead:
 def register_version(
     session: Session, principal: Principal, org: str, name: str, *, sha256: str, size_bytes: int,
     fmt: str, meta: VersionMeta, dataset_version_id: str | None = None, job_id: str | None = None,
+    validation: dict[str, Any] | None = None,
 ) -> ModelVersionRead:
-    """Adds version N+1. The blob must already be durable in the artifact store."""
+    """Adds version N+1. The blob must already be durable in the artifact store.
+
+    ``validation`` is the sandbox verdict when the caller has one (uploads always do); without it
+    the version is validated on its first load, before any serving process parses it."""
     model = own_model(session, principal, org, name, Permission.org_write, for_update=True)
     if model.archived:
         raise InUse(f"{org}/{name} is archived; unarchive it to add versions.")
     number = repository.next_version_number(session, model)
     row = ModelVersion(
         model_id=model.id, version=number, blob_sha256=sha256, size_bytes=size_bytes, format=fmt,
-        runtime=meta.runtime, signature=meta.signature, params=meta.params, metrics=meta.metrics,
+        runtime=str(meta.runtime), signature=meta.signature, params=meta.params, metrics=meta.metrics,
         description=meta.description, dataset_version_id=dataset_version_id, job_id=job_id,
-        created_by=principal.username,
+        created_by=principal.username, validation=validation,
     )
     session.add(row)
     model.needs_retraining = False
     model.updated_at = utcnow()
     session.flush()
     audit.record(session, principal, "version.create", "model_version", f"{org}/{name}/{number}",
-                 {"sha256": sha256, "size_bytes": size_bytes, "format": fmt, "runtime": meta.runtime,
+                 {"sha256": sha256, "size_bytes": size_bytes, "format": fmt, "runtime": str(meta.runtime),
                   "job_id": job_id})
     return version_read(session, row, model, org)
 
@@ -225,7 +229,7 @@ def version_read(session: Session, row: ModelVersion, model: Model, org: str) ->
         format=row.format, runtime=row.runtime, signature=row.signature, params=row.params, metrics=row.metrics,
         description=row.description, dataset_version_id=row.dataset_version_id, job_id=row.job_id,
         archived=row.archived, aliases=sorted(repository.aliases_of_version(session, row.id)),
-        created_by=row.created_by, created_at=row.created_at,
+        created_by=row.created_by, created_at=row.created_at, validation=row.validation,
     )
 
 

@@ -13,6 +13,8 @@ import hashlib
 import importlib.util
 import json
 import os
+import shutil
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -61,7 +63,7 @@ class SentenceEmbeddingRuntime:
     ) -> SentenceEmbeddingRuntime:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub, even by mistake
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        model_dir = _checked_model_dir(artifact_path)
+        model_dir = _checked_model_dir(_model_dir(artifact_path, params, context))
         engine = params.get("engine", "onnx")
         threads = int_param(params, "threads", 2, 1, 64)
         tokenizer = _tokenizer(
@@ -116,6 +118,41 @@ class SentenceEmbeddingRuntime:
         self._encoder = None
 
 
+# Named bases for versions whose artifact is only the safetensors weights: their config and tokenizer.
+_BASES = {"all-minilm-l6-v2": bundled_minilm_dir}
+_BASE_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+               "sentence_bert_config.json")
+
+
+def _model_dir(artifact: Path, params: dict[str, Any], context: LoadContext) -> Path:
+    """The artifact itself if it is a model directory; for a weights-only file, a directory of the
+    weights plus a named base's config and tokenizer (``params.base``), built once in the cache."""
+    if artifact.is_dir():
+        return artifact
+    refuse_pickle(artifact)
+    base = str(params.get("base", "all-minilm-l6-v2"))
+    if base not in _BASES:
+        raise InvalidParams(f"unknown base {base!r}", details={"field": "params.base", "allowed": sorted(_BASES)})
+    if context.cache_dir is None:
+        raise InvalidParams("a weights-only version needs a cache directory", details={"field": "cache_dir"})
+    digest = hashlib.sha256(str(artifact.resolve()).encode()).hexdigest()[:32]
+    target = context.cache_dir / "models" / f"{base}-{digest}"
+    if (target / "model.safetensors").exists():
+        return target
+    source = _BASES[base]()
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{time.monotonic_ns()}")
+    tmp.mkdir(parents=True)
+    for name in _BASE_FILES:
+        if (source / name).is_file():
+            shutil.copyfile(source / name, tmp / name)
+    (tmp / "model.safetensors").symlink_to(artifact.resolve())
+    try:
+        tmp.rename(target)
+    except OSError:  # another process built the same directory first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
 def _checked_model_dir(path: Path) -> Path:
     if not path.is_dir() or any(not (path / name).is_file() for name in _REQUIRED_FILES):
         raise UnsafeArtifactFormat(
@@ -160,7 +197,17 @@ def _torch_model(model_dir: Path, threads: int) -> Any:
 
     torch.set_num_threads(threads)
     hf_logging.disable_progress_bar()
-    return AutoModel.from_pretrained(str(model_dir), use_safetensors=True, local_files_only=True).eval()
+    model, info = AutoModel.from_pretrained(str(model_dir), use_safetensors=True, local_files_only=True,
+                                            output_loading_info=True)
+    # transformers fills weights the file lacks with random values and only warns: such a model
+    # would answer, wrongly. Weights that do not fit the architecture are a refusal.
+    problems = {name: sorted(map(str, info.get(name) or []))[:10]
+                for name in ("missing_keys", "unexpected_keys", "mismatched_keys", "error_msgs")
+                if info.get(name)}
+    if problems:
+        raise UnsafeArtifactFormat("the weights do not fit the model's architecture",
+                                   details={"field": "artifact", **problems})
+    return model.eval()
 
 
 def _torch_encoder(model: Any) -> Any:

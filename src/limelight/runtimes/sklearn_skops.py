@@ -9,24 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from limelight.artifacts.sniff import DEFAULT_SKOPS_TRUSTED_TYPES
 from limelight.errors import InvalidParams, UnsafeArtifactFormat
 from limelight.runtimes.base import LoadContext, check_float_row, io_spec, refuse_pickle
 
-# sklearn types skops may report as untrusted in some versions but that only hold arrays and
-# scalars; anything else (functions, arbitrary classes) makes us refuse the artifact.
-TRUSTED_EXTRA_TYPES = frozenset(
-    {
-        "sklearn.linear_model._logistic.LogisticRegression",
-        "sklearn.linear_model._base.LinearRegression",
-        "sklearn.linear_model._ridge.Ridge",
-        "sklearn.preprocessing._data.StandardScaler",
-        "sklearn.pipeline.Pipeline",
-        "sklearn.tree._classes.DecisionTreeClassifier",
-        "sklearn.tree._classes.DecisionTreeRegressor",
-        "sklearn.ensemble._forest.RandomForestClassifier",
-        "sklearn.ensemble._forest.RandomForestRegressor",
-    }
-)
+# One trust list for upload and serving (``artifacts.sniff``): if they differed, a file could be
+# accepted at upload and refused at serve.
+TRUSTED_TYPES = DEFAULT_SKOPS_TRUSTED_TYPES
 
 
 class SklearnRuntime:
@@ -51,7 +40,7 @@ class SklearnRuntime:
             raise UnsafeArtifactFormat(
                 "not a skops file", details={"field": "artifact", "error": type(exc).__name__}
             ) from exc
-        refused = sorted(set(untrusted) - TRUSTED_EXTRA_TYPES)
+        refused = sorted(set(untrusted) - TRUSTED_TYPES)
         if refused:
             raise UnsafeArtifactFormat(
                 "the skops file holds types limelight does not trust", details={"untrusted_types": refused}

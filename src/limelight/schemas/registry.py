@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from limelight.schemas.common import Name, ReadSchema, Schema
 
@@ -25,6 +25,39 @@ class Task(StrEnum):
     generate = "generate"
     search = "search"
     other = "other"
+
+
+class RuntimeName(StrEnum):
+    """The runtimes a version can be served with; a version is validated against its runtime."""
+
+    sklearn = "sklearn"
+    lightgbm = "lightgbm"
+    onnx = "onnx"
+    sentence_embedding = "sentence-embedding"
+    recommender = "recommender"
+
+
+class ArtifactFormatName(StrEnum):
+    """The artifact formats accepted at upload (decided from the bytes, never from the name)."""
+
+    safetensors = "safetensors"
+    onnx = "onnx"
+    lightgbm = "lightgbm"
+    skops = "skops"
+    npy = "npy"
+    npz = "npz"
+    json = "json"
+
+
+FORMAT_MEDIA_TYPES: dict[str, ArtifactFormatName] = {
+    "application/vnd.safetensors": ArtifactFormatName.safetensors,
+    "application/onnx": ArtifactFormatName.onnx,
+    "text/vnd.lightgbm": ArtifactFormatName.lightgbm,
+    "application/vnd.skops+zip": ArtifactFormatName.skops,
+    "application/vnd.numpy.npy": ArtifactFormatName.npy,
+    "application/vnd.numpy.npz": ArtifactFormatName.npz,
+    "application/json": ArtifactFormatName.json,
+}
 
 
 class ModelCreate(Schema):
@@ -62,6 +95,18 @@ class ModelRead(ReadSchema):
     updated_at: datetime
 
 
+class ArtifactValidation(ReadSchema):
+    """How a version's artifact passed validation in the sandbox process, and with which libraries."""
+
+    status: str = Field(..., examples=["passed"])
+    runtime: str
+    format: str
+    libraries: dict[str, str] = Field(..., description="distribution -> version that loaded it")
+    checked_at: str
+    duration_s: float
+    network_isolated: bool
+
+
 class ModelVersionRead(ReadSchema):
     model: str
     org: str
@@ -80,17 +125,27 @@ class ModelVersionRead(ReadSchema):
     aliases: list[str] = Field(default_factory=list)
     created_by: str
     created_at: datetime
+    validation: ArtifactValidation | None = Field(
+        None, description="the sandbox validator's verdict; null until the version was first validated")
 
 
 class VersionMeta(Schema):
     """The non-file fields of a version upload (sent as the multipart ``meta`` JSON field)."""
 
-    runtime: str = Field(..., max_length=32, examples=["sklearn", "lightgbm", "onnx"])
-    format: str | None = Field(None, max_length=32, description="checked against the sniffed format")
+    runtime: RuntimeName = Field(..., examples=["sklearn", "lightgbm", "onnx"])
+    format: ArtifactFormatName | None = Field(
+        None, description="checked against the sniffed format; a format name or its media type")
     signature: dict[str, Any] = Field(default_factory=dict)
     params: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
     description: str = Field("", max_length=2000)
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _media_type_to_format(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return FORMAT_MEDIA_TYPES.get(value.strip().lower(), value)
+        return value
 
 
 class AliasSet(Schema):

@@ -14,6 +14,7 @@ from limelight.auth.cache import KeyCache
 from limelight.config import Settings
 from limelight.db.session import open_database
 from limelight.events.feed import EventFeed
+from limelight.runtimes.sandbox import ArtifactValidator, SandboxLimits
 from limelight.server.errors import install_error_handlers
 from limelight.server.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from limelight.server.state import AppState
@@ -28,6 +29,7 @@ def build_state(settings: Settings) -> AppState:
         db=open_database(settings.database_url),
         artifacts=open_store(settings.artifacts_url),
         key_cache=KeyCache(settings.serving.key_cache_s),
+        validator=ArtifactValidator(SandboxLimits(**settings.sandbox.model_dump())),
     )
 
 

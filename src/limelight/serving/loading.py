@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import gc
 import logging
-import shutil
-import time
-from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from limelight.errors import InvalidParams, NotFound
+from limelight.errors import NotFound
 from limelight.runtimes.base import LoadContext, Runtime, load_runtime
+from limelight.runtimes.sandbox import verdict_is_current
 from limelight.serving.host import VersionKey
 
 if TYPE_CHECKING:
@@ -19,26 +18,42 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Named bases for sentence-embedding versions whose artifact is only the safetensors weights.
-_EMBEDDING_BASES: Mapping[str, str] = {"all-minilm-l6-v2": "bundled_minilm_dir"}
-_BASE_FILES = (
-    "config.json",
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "sentence_bert_config.json",
-)
+
+@dataclass(frozen=True, slots=True)
+class _VersionFacts:
+    id: str
+    sha256: str
+    runtime: str
+    params: dict[str, Any]
+    validation: dict[str, Any] | None
 
 
 class VersionLoader:
-    """The model host's loader: runs in its load thread, once per version load."""
+    """The model host's loader: runs in its load thread, once per version load.
+
+    No version is parsed here before the sandbox passed it with this process's libraries: a
+    version that was never validated (trained before validation existed, or by a job) or was
+    validated under other library versions is validated first, and the verdict is kept on it.
+    """
 
     def __init__(self, state: AppState, cache_dir: Path) -> None:
         self.state = state
         self.cache_dir = cache_dir
 
     def __call__(self, key: VersionKey) -> Runtime:
-        """The version row, its blob, the runtime."""
+        """The version row, its blob, the verdict, the runtime."""
+        facts = self._facts(key)
+        path = self.state.artifacts.local_path(facts.sha256)
+        context = LoadContext(cache_dir=self.cache_dir / "exports", org=key.org, services=self.state.extras)
+        if not verdict_is_current(facts.validation, facts.runtime):
+            self._validate(key, facts, path, context)
+        loaded = load_runtime(facts.runtime, path, facts.params, context)
+        # A model library brings a million long-lived objects; a full collection would then scan
+        # them all (0.2-0.3 s pauses, measured). Frozen objects are skipped by the collector.
+        gc.freeze()
+        return loaded
+
+    def _facts(self, key: VersionKey) -> _VersionFacts:
         from limelight.registry import repository
 
         with self.state.db.transaction(write=False) as session:
@@ -46,42 +61,17 @@ class VersionLoader:
             row = repository.version(session, found[0].id, key.version) if found else None
             if row is None:
                 raise NotFound(f"{key} not found")
-            sha256, runtime, fmt, params = row.blob_sha256, row.runtime, row.format, dict(row.params or {})
-        path = self.state.artifacts.local_path(sha256)
-        if runtime == "sentence-embedding" and fmt == "safetensors":
-            path = self._embedding_dir(sha256, path, params)
-        loaded = load_runtime(runtime, path, params, LoadContext(cache_dir=self.cache_dir / "exports", org=key.org, services=self.state.extras))
-        # A model library brings a million long-lived objects; a full collection would then scan
-        # them all (0.2-0.3 s pauses, measured). Frozen objects are skipped by the collector.
-        gc.freeze()
-        return loaded
+            return _VersionFacts(row.id, row.blob_sha256, row.runtime, dict(row.params or {}),
+                                 dict(row.validation) if row.validation else None)
 
-    def _embedding_dir(self, sha256: str, weights: Path, params: dict[str, Any]) -> Path:
-        """A model directory for weights-only versions: the weights plus a named base's config and
-        tokenizer (``params.base``, default ``all-minilm-l6-v2``). Built once, renamed into place."""
-        base = str(params.get("base", "all-minilm-l6-v2"))
-        if base not in _EMBEDDING_BASES:
-            raise InvalidParams(
-                f"unknown base {base!r}",
-                details={"field": "params.base", "allowed": sorted(_EMBEDDING_BASES)},
-            )
-        target = self.cache_dir / "models" / f"{base}-{sha256}"
-        if (target / "model.safetensors").exists():
-            return target
-        from limelight.runtimes import sentence_embedding
+    def _validate(self, key: VersionKey, facts: _VersionFacts, path: Path, context: LoadContext) -> None:
+        from limelight.registry import repository
 
-        source = getattr(sentence_embedding, _EMBEDDING_BASES[base])()
-        tmp = target.with_name(f".{target.name}.{time.monotonic_ns()}")
-        tmp.mkdir(parents=True)
-        for name in _BASE_FILES:
-            if (source / name).is_file():
-                shutil.copyfile(source / name, tmp / name)
-        (tmp / "model.safetensors").symlink_to(weights)
-        try:
-            tmp.rename(target)
-        except OSError:  # another process won the race; its directory is identical
-            shutil.rmtree(tmp, ignore_errors=True)
-        return target
+        log.info("validating %s in the sandbox before its first load here", key)
+        verdict = self.state.validator.validate(path, sha256=facts.sha256, runtime=facts.runtime,
+                                                params=facts.params, cache_dir=context.cache_dir, org=key.org)
+        with self.state.db.transaction() as session:
+            repository.set_validation(session, facts.id, verdict.record(facts.runtime))
 
 
 def warm_up(key: VersionKey, runtime: Runtime) -> None:

@@ -46,6 +46,8 @@ class ModelVersion(IdMixin, CreatedMixin, Base):
     job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[str] = mapped_column(String(100))
+    # The sandbox validator's verdict and the library versions it held; NULL until validated.
+    validation: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class ModelAlias(Base):
