@@ -1,4 +1,4 @@
-"""T-08 canary: a live pickle payload, in every wrapper, goes through detect_format and never runs."""
+"""Canary: a live pickle payload, in every wrapper, goes through detect_format and never runs."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def test_detect_format_never_runs_the_payload(tmp_path: Path, declared: str | No
 
 
 def test_no_unpickling_loader_in_the_artifacts_package() -> None:
-    """Static guard (T-09): nothing in limelight.artifacts can deserialise pickle."""
+    """Static guard: nothing in limelight.artifacts can deserialise pickle."""
     banned = re.compile(
         r"\bimport (c?pickle|cloudpickle|dill|joblib|torch)\b|\bfrom (c?pickle|cloudpickle|dill|joblib|torch)\b"
         r"|pickle\.loads?\(|joblib\.load\(|torch\.load\(|allow_pickle\s*=\s*True|skops\.io\.loads?\("

@@ -1,4 +1,4 @@
-"""T-08: everything outside the allowlist is refused with 415 naming what it is, whatever its name."""
+"""Everything outside the allowlist is refused with 415 naming what it is, whatever its name."""
 
 from __future__ import annotations
 

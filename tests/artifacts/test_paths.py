@@ -1,4 +1,4 @@
-"""T-06: the traversal corpus against safe_name and contained_path (each payload a past bypass)."""
+"""The traversal corpus against safe_name and contained_path (each payload a past bypass)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""T-22 (CI size): property tests of the path validator, ~500 examples in all."""
+"""Property tests of the path validator, ~500 examples in all."""
 
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ Pure asyncio, no web imports, so it is tested without HTTP. The policy is greedy
 runs, requests queue up; when the model is free again the next batch takes whatever is queued
 (up to ``max_batch_size``) at once. Only when the model was idle does the first request wait up
 to ``max_wait_ms`` for company, and that wait ends early once a full batch is queued. Timer-based
-batchers that always sleep lose throughput and latency on a small CPU box
-(shared/bench/serving/RESULTS.md: a 20-line greedy loop beat every peer's timer).
+batchers that always sleep lose throughput and latency on a small CPU box (measured in
+bench/serving: a greedy loop beat every timer-based peer).
 
 Inference runs off the event loop (one worker thread by default) unless ``inline=True``: then a
 request's items are computed right on the loop, which saves the thread hop (~40 us) for cheap
