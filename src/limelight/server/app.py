@@ -16,6 +16,7 @@ from limelight.db.session import open_database
 from limelight.events.feed import EventFeed
 from limelight.server.errors import install_error_handlers
 from limelight.server.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from limelight.server.scrape import ScrapeCredential
 from limelight.server.state import AppState
 from limelight.serving import lifecycle as serving_lifecycle
 
@@ -28,6 +29,7 @@ def build_state(settings: Settings) -> AppState:
         db=open_database(settings.database_url),
         artifacts=open_store(settings.artifacts_url),
         key_cache=KeyCache(settings.serving.key_cache_s),
+        scrape=ScrapeCredential.from_settings(settings.server),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from limelight.artifacts.store import ArtifactStore
 from limelight.config import Settings
 from limelight.db.session import Database
+from limelight.server.scrape import ScrapeCredential
 
 
 @dataclass
@@ -16,5 +17,6 @@ class AppState:
     db: Database
     artifacts: ArtifactStore
     key_cache: Any  # limelight.auth.service.KeyCache
+    scrape: ScrapeCredential = field(default_factory=lambda: ScrapeCredential(None))
     ready: bool = True
     extras: dict[str, Any] = field(default_factory=dict)
