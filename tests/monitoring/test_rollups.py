@@ -131,3 +131,18 @@ def test_latency_quantiles_interpolate_inside_buckets() -> None:
     buckets[14] = 90  # most requests beyond the last bound: report that bound
     assert quantile_ms(buckets, 0.99) == 30000
     assert quantile_ms([0.0] * 15, 0.5) is None
+
+
+def test_six_hours_mix_minute_and_hour_rows_without_double_counting(database, orgs) -> None:  # type: ignore[no-untyped-def]
+    acme, _ = orgs
+    now_s = NOW_S + 30 * 60  # half past: the window starts and ends inside an hour
+    for ago_s, calls in ((6 * 3600 - 120, 1), (6 * 3600 + 600, 100), (150 * 60, 2), (90 * 60, 3), (60, 4)):
+        buffer = RollupBuffer(Clock(now_s - ago_s))  # 6h10m ago falls outside the window
+        for _ in range(calls):
+            buffer.observe("acme/films", "1", 500 if calls == 3 else 200, 0.01)
+        _store(database, buffer)
+    with database.transaction(write=False) as session:
+        org = service.org_monitoring(session, acme, "acme", MonitoringWindow.six_hours, now_s=now_s)
+        model = service.model_monitoring(session, acme, "acme", "films", MonitoringWindow.six_hours, now_s=now_s)
+    assert org.stats.requests == model.stats.requests == org.models[0].stats.requests == 10
+    assert org.stats.server_errors == 3 and sum(p.requests for p in org.points) == 10 and len(org.points) == 360

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from limelight.db.models import Deployment, Model, ModelAlias, ModelVersion, Org, TrafficRollup
 from limelight.db.models.monitoring import COUNT_COLUMNS
 
-_KEY = ("model_id", "step_s", "start_s", "version")
+_KEY = ("org_id", "step_s", "start_s", "model_id", "version")
 _TABLE = TrafficRollup.__table__
 
 
@@ -81,19 +81,25 @@ def _sums() -> list[Any]:
     return [func.sum(_TABLE.c[name]).label(name) for name in COUNT_COLUMNS]
 
 
-def totals_by_model_version(session: Session, org_id: str, step_s: int, since_s: int) -> list[Row[Any]]:
-    """(model_id, version, *COUNT_COLUMNS) summed since ``since_s``: one row per model version."""
+def totals_by_model_version(session: Session, org_id: str, step_s: int, since_s: int,
+                            until_s: int) -> list[Row[Any]]:
+    """(model_id, version, *COUNT_COLUMNS) summed over [since_s, until_s): one row per model version."""
     return list(session.execute(
         select(TrafficRollup.model_id, TrafficRollup.version, *_sums())
-        .where(TrafficRollup.org_id == org_id, TrafficRollup.step_s == step_s, TrafficRollup.start_s >= since_s)
+        .where(TrafficRollup.org_id == org_id, TrafficRollup.step_s == step_s, TrafficRollup.start_s >= since_s,
+               TrafficRollup.start_s < until_s)
         .group_by(TrafficRollup.model_id, TrafficRollup.version)
     ))
 
 
+SERIES_COLUMNS = ("requests", "client_errors", "server_errors")
+
+
 def org_series(session: Session, org_id: str, step_s: int, since_s: int) -> list[Row[Any]]:
-    """(start_s, *COUNT_COLUMNS) of every model of the org together, oldest first."""
+    """(start_s, *SERIES_COLUMNS) of every model of the org together, oldest first (no latency: an
+    org's models have unrelated latencies, and summing fewer columns keeps long windows fast)."""
     return list(session.execute(
-        select(TrafficRollup.start_s, *_sums())
+        select(TrafficRollup.start_s, *[func.sum(_TABLE.c[name]).label(name) for name in SERIES_COLUMNS])
         .where(TrafficRollup.org_id == org_id, TrafficRollup.step_s == step_s, TrafficRollup.start_s >= since_s)
         .group_by(TrafficRollup.start_s).order_by(TrafficRollup.start_s)
     ))

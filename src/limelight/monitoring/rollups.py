@@ -48,9 +48,10 @@ class RollupBuffer:
         self._clock = clock
         self._pending: dict[RollupKey, Counts] = {}
 
-    def observe(self, model: str, version: str, status: int, seconds: float) -> None:
+    def observe(self, model: str, version: str | int, status: int, seconds: float) -> None:
         minute_s = int(self._clock()) // MINUTE_S * MINUTE_S
-        key = RollupKey(model, int(version) if version.isdigit() else 0, minute_s)
+        label = str(version)
+        key = RollupKey(model, int(label) if label.isdigit() else 0, minute_s)
         counts = self._pending.get(key)
         if counts is None:
             if len(self._pending) >= _MAX_PENDING_KEYS:

@@ -27,16 +27,19 @@ def _count() -> Mapped[int]:
 
 
 class TrafficRollup(Base):
+    # The key leads with the org and the time, and on SQLite the rows are stored in key order
+    # (WITHOUT ROWID): an org's window is one contiguous range, not a lookup per row.
     __tablename__ = "traffic_rollups"
     __table_args__ = (
-        Index("ix_traffic_rollups_org_step_start", "org_id", "step_s", "start_s"),
+        Index("ix_traffic_rollups_model_step_start", "model_id", "step_s", "start_s"),
         Index("ix_traffic_rollups_step_start", "step_s", "start_s"),
+        {"sqlite_with_rowid": False},
     )
-    model_id: Mapped[str] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(32), ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True)
     step_s: Mapped[int] = mapped_column(Integer, primary_key=True)  # 60 or 3600
     start_s: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # unix seconds, a multiple of step_s
+    model_id: Mapped[str] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: the request resolved no version
-    org_id: Mapped[str] = mapped_column(String(32), ForeignKey("orgs.id", ondelete="CASCADE"))
     requests: Mapped[int] = _count()
     client_errors: Mapped[int] = _count()  # 4xx answers
     server_errors: Mapped[int] = _count()  # 5xx answers

@@ -18,11 +18,11 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table('traffic_rollups',
-    sa.Column('model_id', sa.String(length=32), nullable=False),
+    sa.Column('org_id', sa.String(length=32), nullable=False),
     sa.Column('step_s', sa.Integer(), nullable=False),
     sa.Column('start_s', sa.BigInteger(), nullable=False),
+    sa.Column('model_id', sa.String(length=32), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('org_id', sa.String(length=32), nullable=False),
     sa.Column('requests', sa.BigInteger(), nullable=False),
     sa.Column('client_errors', sa.BigInteger(), nullable=False),
     sa.Column('server_errors', sa.BigInteger(), nullable=False),
@@ -44,10 +44,11 @@ def upgrade() -> None:
     sa.Column('le_inf', sa.BigInteger(), nullable=False),
     sa.ForeignKeyConstraint(['model_id'], ['models.id'], name=op.f('fk_traffic_rollups_model_id_models'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_traffic_rollups_org_id_orgs'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('model_id', 'step_s', 'start_s', 'version', name=op.f('pk_traffic_rollups'))
+    sa.PrimaryKeyConstraint('org_id', 'step_s', 'start_s', 'model_id', 'version', name=op.f('pk_traffic_rollups')),
+    sqlite_with_rowid=False,
     )
     with op.batch_alter_table('traffic_rollups', schema=None) as batch_op:
-        batch_op.create_index('ix_traffic_rollups_org_step_start', ['org_id', 'step_s', 'start_s'], unique=False)
+        batch_op.create_index('ix_traffic_rollups_model_step_start', ['model_id', 'step_s', 'start_s'], unique=False)
         batch_op.create_index('ix_traffic_rollups_step_start', ['step_s', 'start_s'], unique=False)
 
 
@@ -55,6 +56,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('traffic_rollups', schema=None) as batch_op:
         batch_op.drop_index('ix_traffic_rollups_step_start')
-        batch_op.drop_index('ix_traffic_rollups_org_step_start')
+        batch_op.drop_index('ix_traffic_rollups_model_step_start')
 
     op.drop_table('traffic_rollups')
