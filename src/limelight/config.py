@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_HOME = Path(".limelight")
@@ -24,12 +24,28 @@ class ServerSettings(BaseModel):
     port: int = Field(8000, ge=1, le=65535)
     grpc_port: int = Field(8001, ge=0, le=65535, description="0 disables the gRPC listener")
     workers: int = Field(1, ge=1, le=64, description="API processes sharing the port")
-    public_metrics: bool = Field(False, description="serve /metrics without authentication")
+    metrics_token: SecretStr | None = Field(
+        None, min_length=24, description="the bearer token a Prometheus scraper presents to /metrics; "
+                                         "unset (and no token file): /metrics refuses every caller")
+    metrics_token_file: Path | None = Field(
+        None, description="a file holding that token instead (read once at start, like Prometheus' "
+                          "credentials_file)")
     trusted_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "testserver"])
     graceful_shutdown_s: float = Field(10.0, ge=0)
     request_log_sample_rate: float = Field(0.01, ge=0, le=1)
     session_max_age_s: int = Field(12 * 3600, ge=60)
     cookie_secure: bool | None = Field(None, description="None: Secure only when served over TLS")
+
+    @field_validator("metrics_token", "metrics_token_file", mode="before")
+    @classmethod
+    def _empty_means_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _one_metrics_credential(self) -> ServerSettings:
+        if self.metrics_token is not None and self.metrics_token_file is not None:
+            raise ValueError("set server.metrics_token or server.metrics_token_file, not both")
+        return self
 
 
 class LimitSettings(BaseModel):
@@ -77,6 +93,11 @@ class SandboxSettings(BaseModel):
     cpu_s: int = Field(120, ge=1, description="CPU seconds of one validation")
     timeout_s: float = Field(180.0, gt=0, description="wall-clock seconds of one validation")
     max_concurrent: int = Field(2, ge=1, le=64, description="validations running at once per API process")
+class MonitoringSettings(BaseModel):
+    flush_interval_s: float = Field(5.0, gt=0, le=300, description="how often each API process adds its "
+                                                                   "request counts to the stored rollups")
+    minute_retention_days: int = Field(7, ge=1, le=366, description="per-minute rollups older than this are pruned")
+    hour_retention_days: int = Field(90, ge=1, le=3660, description="per-hour rollups older than this are pruned")
 
 
 class Settings(BaseSettings):
@@ -96,6 +117,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -135,8 +157,6 @@ def _refuse_unsafe_production(settings: Settings) -> None:
     problems = []
     if len(settings.secret_key) < 32:
         problems.append("LIMELIGHT_SECRET_KEY must be set to at least 32 characters")
-    if settings.server.public_metrics and settings.server.host not in ("127.0.0.1", "localhost"):
-        problems.append("public /metrics on a non-loopback address needs mode=dev or a proxy")
     if settings.database_url.startswith("sqlite") and settings.server.workers > 1:
         problems.append("several API workers need PostgreSQL, not SQLite")
     if problems:

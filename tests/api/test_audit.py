@@ -80,3 +80,40 @@ def test_verify_detects_a_deleted_entry(tmp_path, db_url):
         tail_cut = audit.verify(session)
     assert not tail_cut.ok and "deleted" in (tail_cut.reason or "")
     db.dispose()
+
+
+def _count_entries(client, org: str) -> int:  # type: ignore[no-untyped-def]
+    seen, cursor = 0, None
+    while True:
+        page = ok(client.get(f"/api/v1/orgs/{org}/audit", params={"limit": 200, "cursor": cursor}))
+        seen += len(page["items"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            return seen
+
+
+def test_an_org_verifies_its_view_of_the_chain_and_only_a_system_admin_the_whole(server, database_rows):
+    a, b = new_tenant(server), new_tenant(server)
+    with a.client() as client:
+        ok(client.post(f"/api/v1/orgs/{a.org}/models", json={"name": "private-thing", "task": "classify"}))
+    seq = database_rows(server, "SELECT max(seq) FROM audit_entries")[0][0]
+    with b.client() as other, a.client() as owner, server.client() as admin:
+        mine = ok(other.get("/api/v1/audit/verify"))
+        assert mine == ok(other.get(f"/api/v1/orgs/{b.org}/audit/verify"))
+        assert mine["scope"] == "org" and mine["org"] == b.org and mine["ok"] is True
+        assert mine["entries_checked"] == _count_entries(other, b.org)  # only b's entries are counted
+        assert other.get(f"/api/v1/orgs/{a.org}/audit/verify").status_code == 404
+        whole = ok(admin.get("/api/v1/audit/verify"))
+        assert whole["scope"] == "global" and whole["entries_checked"] >= seq > mine["entries_checked"]
+        original = database_rows(server, "SELECT action FROM audit_entries WHERE seq = :s", s=seq)[0][0]
+        database_rows(server, "UPDATE audit_entries SET action = 'nothing.happened' WHERE seq = :s", s=seq)
+        try:
+            seen_by_b = ok(other.get("/api/v1/audit/verify"))
+            seen_by_a = ok(owner.get(f"/api/v1/orgs/{a.org}/audit/verify"))
+            seen_by_admin = ok(admin.get("/api/v1/audit/verify"))
+        finally:
+            database_rows(server, "UPDATE audit_entries SET action = :a WHERE seq = :s", a=original, s=seq)
+    assert seen_by_b["ok"] is False and seen_by_b["first_bad_seq"] is None  # broken, but not where: a's entry
+    assert "outside this organization" in seen_by_b["reason"] and "private-thing" not in str(seen_by_b)
+    assert seen_by_a["ok"] is False and seen_by_a["first_bad_seq"] == seq and "hash" in seen_by_a["reason"]
+    assert seen_by_admin["ok"] is False and seen_by_admin["first_bad_seq"] == seq

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.support.factories import error_code, interactions_csv, new_tenant, ok, skops_model_bytes
@@ -15,6 +17,8 @@ def two_tenants(server):  # type: ignore[no-untyped-def]
         ok(client.post(f"/api/v1/orgs/{a.org}/models/secret/versions", files={"file": ("m.skops", skops_model_bytes())},
                        data={"meta": '{"runtime": "sklearn"}'}))
         ok(client.put(f"/api/v1/orgs/{a.org}/deployments/secret", json={"routes": [{"version": 1, "weight": 1}]}))
+        for _ in range(3):  # traffic: the model now shows in /metrics and in a's monitoring
+            ok(client.post(f"/v1/models/{a.org}/secret:predict", json={"inputs": [[0.1, 0.2, 0.3]]}))
         ok(client.post(f"/api/v1/orgs/{a.org}/datasets", files={"file": ("d.csv", interactions_csv())},
                        data={"name": "views", "kind": "interactions"}))
     return a, b, None
@@ -39,6 +43,10 @@ def _foreign_requests(org: str) -> list[tuple[str, str, dict | None]]:  # type: 
         ("GET", f"/api/v1/orgs/{org}/jobs", None),
         ("GET", f"/api/v1/orgs/{org}/members", None),
         ("GET", f"/api/v1/orgs/{org}/audit", None),
+        ("GET", f"/api/v1/orgs/{org}/audit/verify", None),
+        ("GET", f"/api/v1/orgs/{org}/monitoring", None),
+        ("GET", f"/api/v1/orgs/{org}/monitoring?window=7d", None),
+        ("GET", f"/api/v1/orgs/{org}/monitoring/models/secret", None),
     ]
 
 
@@ -91,3 +99,51 @@ def test_public_models_are_visible_and_forkable_but_not_writable(two_tenants):
     with a.client() as owner:
         original = ok(owner.get(f"/api/v1/orgs/{a.org}/models/shared/versions/1"))
     assert version["sha256"] == original["sha256"]
+
+
+def _own_views(org: str) -> list[str]:
+    """Everything a tenant may read about operations: none of it may name another org's private model."""
+    return [f"/api/v1/orgs/{org}/monitoring", f"/api/v1/orgs/{org}/monitoring?window=24h",
+            f"/api/v1/orgs/{org}/monitoring?window=7d", f"/api/v1/orgs/{org}/audit",
+            f"/api/v1/orgs/{org}/audit/verify", "/api/v1/audit/verify", "/metrics", "/api/v1/models"]
+
+
+def test_operations_views_never_name_another_orgs_private_model(two_tenants):
+    a, b, _ = two_tenants
+    with a.client() as owner:  # a sees its own traffic (so the name is there to leak)
+        deadline = time.monotonic() + 10  # the API processes add their counts every 0.2 s here
+        traffic = ok(owner.get(f"/api/v1/orgs/{a.org}/monitoring"))
+        while traffic["stats"]["requests"] < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            traffic = ok(owner.get(f"/api/v1/orgs/{a.org}/monitoring"))
+        assert "secret" in [m["name"] for m in traffic["models"]] and traffic["stats"]["requests"] >= 3
+        assert owner.get("/metrics").status_code == 401  # even an org's admin key: operators only
+        ok(owner.post(f"/api/v1/orgs/{a.org}/models", json={"name": "open-book", "task": "classify",
+                                                             "visibility": "public"}))
+    assert f'model="{a.org}/secret"' in a.server.scrape()
+    with b.client() as intruder:
+        for path in _own_views(b.org):
+            response = intruder.get(path)
+            assert response.status_code in (200, 401, 404), f"{path}: {response.status_code}"
+            assert "secret" not in response.text, path  # (a's public models may show: forks are audited)
+        mine = ok(intruder.get(f"/api/v1/orgs/{b.org}/monitoring"))
+        own = {m["name"] for m in ok(intruder.get(f"/api/v1/orgs/{b.org}/models"))["items"]}
+        assert {m["name"] for m in mine["models"]} == own and mine["stats"]["requests"] == 0
+        assert ok(intruder.get("/api/v1/audit/verify"))["scope"] == "org"  # not the global count
+        # a public model's traffic is still its org's operations data
+        assert intruder.get(f"/api/v1/orgs/{a.org}/models/open-book").status_code == 200
+        assert intruder.get(f"/api/v1/orgs/{a.org}/monitoring/models/open-book").status_code == 404
+
+
+def test_console_operations_pages_show_only_the_orgs_own_models(two_tenants):
+    from contextlib import closing
+
+    from tests.ui.setup_api import session_client
+
+    a, b, _ = two_tenants
+    with closing(session_client(b.server.url, b.username, "pw-" + "y" * 12, b.org)) as browser:
+        for path in ("/", "/monitoring", "/monitoring?window=7d", "/audit"):
+            page = browser.get(path)
+            assert page.status_code == 200, path
+            assert "secret" not in page.text, path
+        assert browser.get("/monitoring/secret").status_code == 404

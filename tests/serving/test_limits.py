@@ -31,7 +31,7 @@ def test_full_queue_is_503_with_retry_after(tenant: Tenant) -> None:
         refused = predict(client, model, [ROW])
         refused_s = time.monotonic() - started
         holder.join()
-        text = client.get("/metrics").text
+        text = model.tenant.server.scrape()
     assert refused.status_code == 503 and error_code(refused) == "overloaded"
     assert int(refused.headers["retry-after"]) >= 1 and refused_s < 0.5  # refused at once, not queued
     assert first == [200]
@@ -48,7 +48,7 @@ def test_request_past_its_deadline_is_504(tenant: Tenant) -> None:
         started = time.monotonic()
         late = predict(client, model, [ROW])
         elapsed_s = time.monotonic() - started
-        text = client.get("/metrics").text
+        text = model.tenant.server.scrape()
     assert late.status_code == 504 and error_code(late) == "deadline_exceeded"
     assert 0.14 < elapsed_s < 0.9
     assert metric_value(text, "limelight_rejected_requests_total", model=f"{model.org}/{model.name}",
@@ -72,7 +72,7 @@ def test_requests_past_max_inflight_are_refused_before_any_work(tmp_path) -> Non
                 sock.close()
             time.sleep(0.3)
             after = client.post(path, json={"inputs": [ROW]})
-            text = client.get("/metrics").text
+            text = live.scrape()
     finally:
         live.stop()
     assert refused.status_code == 503 and error_code(refused) == "overloaded", refused.text

@@ -58,7 +58,7 @@ def test_shadow_route_mirrors_requests_and_discards_answers(sqlite_server: LiveS
         ref = f"{model.org}/{model.name}"
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            mirrored = metric_value(client.get("/metrics").text, "limelight_requests_total", model=ref,
+            mirrored = metric_value(model.tenant.server.scrape(), "limelight_requests_total", model=ref,
                                     version="2", route="shadow:predict", status="200")
             if mirrored == 10:
                 break

@@ -69,8 +69,7 @@ def test_metrics_are_merged_across_workers(workers_server: LiveServer, admin_mod
     assert statuses == [200] * 8
     ref = f"{admin_model.org}/{admin_model.name}"
     for _ in range(4):  # whichever process answers the scrape reports both processes' counts
-        text = httpx.get(f"{workers_server.url}/metrics", timeout=30,
-                         headers={"Authorization": f"Bearer {workers_server.admin_key}"}).text
+        text = workers_server.scrape()
         assert metric_value(text, "limelight_requests_total", model=ref, route="v1:predict", status="200") == 8
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 ADMIN_PASSWORD = "correct-horse-battery-staple"
+METRICS_TOKEN = "scrape-token-for-tests-only-0123456789"  # the operator's /metrics credential
 
 
 def free_port() -> int:
@@ -50,6 +51,12 @@ class LiveServer:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(5)
 
+    def scrape(self) -> str:
+        """``/metrics`` as the operator's Prometheus sees it (the scrape token, no API key)."""
+        response = httpx.get(f"{self.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.text
+
     def log_text(self) -> str:
         path = self.home / "server.log"
         return path.read_text(errors="replace") if path.exists() else ""
@@ -66,6 +73,8 @@ def server_env(home: Path, database_url: str, **extra: str) -> dict[str, str]:
         "LIMELIGHT_WORKER__POLL_S": "0.1",
         "HF_HUB_OFFLINE": "1",
         "PYTHONUNBUFFERED": "1",
+        "LIMELIGHT_SERVER__METRICS_TOKEN": METRICS_TOKEN,
+        "LIMELIGHT_MONITORING__FLUSH_INTERVAL_S": "0.2",  # rollups reach the store at once
     })
     env.update(extra)
     return env

@@ -1,4 +1,4 @@
-"""The console's pure parts, without a browser: card sanitising, charts, the recipe form, traffic maths."""
+"""The console's pure parts, without a browser: card sanitising, charts, the recipe form, monitoring charts."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ from limelight.ui.cards import render_card
 from limelight.ui.charts import bar_chart, line_chart
 from limelight.ui.results import job_results
 from limelight.ui.schema_form import param_fields, params_from_form
-from limelight.ui.serving_counts import ModelCounts
-from limelight.ui.traffic import TrafficRecorder, quantile_ms
 
 
 def test_card_keeps_markdown_and_drops_active_content():
@@ -86,34 +84,27 @@ def test_form_answers_become_typed_params_and_empty_keeps_the_default():
     assert caught.value.details["fields"][0]["field"] == "params.factors"
 
 
-def test_histogram_quantiles_interpolate_inside_the_bucket():
-    buckets = {0.001: 0.0, 0.01: 50.0, 0.1: 100.0, float("inf"): 100.0}
-    assert quantile_ms(buckets, 0.5) == pytest.approx(10.0)
-    assert quantile_ms(buckets, 0.25) == pytest.approx(5.5)
-    assert quantile_ms(buckets, 0.99) == pytest.approx(98.2)
-    assert quantile_ms({0.1: 0.0, float("inf"): 0.0}, 0.5) is None
+def _model_view(canary: bool):  # type: ignore[no-untyped-def]
+    from limelight.schemas.monitoring import ModelMonitoring
+
+    point = {"start": "2027-01-15T08:00:00Z", "requests": 60, "client_errors": 1, "server_errors": 2,
+             "p50_ms": 5.0, "p99_ms": 40.0}
+    stats = {"requests": 60, "client_errors": 1, "server_errors": 2, "availability": 0.97, "error_rate": 0.05,
+             "requests_per_s": 1.0}
+    return ModelMonitoring.model_validate({
+        "org": "o", "name": "m", "task": "classify", "window": "1h", "step_s": 60, "since": "2027-01-15T07:01:00Z",
+        "until": "2027-01-15T08:01:00Z", "canary": canary, "stats": stats, "points": [point, point],
+        "versions": [{"version": v, "stats": stats, "points": [point, point]} for v in (1, 2)],
+    })
 
 
-def test_recorder_turns_counter_samples_into_steps():
-    readings = iter([
-        {"o/m": ModelCounts(requests=10, errors=1, buckets={0.01: 10, float("inf"): 10}),
-         "x/m": ModelCounts(requests=5)},
-        {"o/m": ModelCounts(requests=40, errors=3, buckets={0.01: 30, float("inf"): 40}),
-         "x/m": ModelCounts(requests=500)},
-        {"o/m": ModelCounts(requests=5, errors=0, buckets={0.01: 5, float("inf"): 5})},  # a restart
-    ])
-    recorder = TrafficRecorder(lambda: next(readings), interval_s=10, window_s=3600)
-    now = __import__("time").time()
-    recorder.sample(now - 20)
-    recorder.sample(now - 10)
-    recorder.sample(now)
-    traffic = recorder.traffic(org="o", name="m", live=False)
-    assert [p.requests for p in traffic.points] == [30, 5]
-    assert [p.errors for p in traffic.points] == [2, 0]
-    assert traffic.points[0].rate_per_s == pytest.approx(3.0)
-    assert traffic.points[0].p50_ms == pytest.approx(7.5)  # 20 of the step's 30 took at most 10 ms
-    assert traffic.points[0].p99_ms == pytest.approx(10.0)  # beyond the last finite bucket: its bound
-    assert recorder.traffic(org="o", live=False).requests == 35  # x/m belongs to another org
+def test_charts_split_by_version_only_while_a_canary_is_live():
+    from limelight.ui.monitoring_charts import model_charts
+
+    plain, canary = model_charts(_model_view(False)), model_charts(_model_view(True))
+    assert [len(c.lines) for c in plain] == [1, 2, 2]  # requests; p50 + p99; 4xx + 5xx
+    assert [[line.name for line in c.lines] for c in canary] == [["v1", "v2"]] * 3
+    assert plain[0].lines[0].last_text == "1 req/s"  # 60 requests in a 60 s step
 
 
 def test_job_results_read_candidates_and_pick_the_ranking_metric():

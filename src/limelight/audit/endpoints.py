@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from limelight.audit import service
-from limelight.auth.principal import Permission, authorize
 from limelight.pagination import Cursor, Limit
 from limelight.schemas.audit import AuditEntryRead, AuditVerifyResult
 from limelight.schemas.common import ErrorBody, Name, Page
@@ -29,7 +28,13 @@ def list_audit(
     return Page(items=items, next_cursor=next_cursor)
 
 
+@router.get("/orgs/{org}/audit/verify", response_model=AuditVerifyResult, responses={404: {"model": ErrorBody}})
+def verify_org_audit(org: Name, principal: Maintainer, session: SessionDep) -> AuditVerifyResult:
+    """The org's view of the chain: the whole chain is checked, only the org's entries are reported."""
+    return service.verify_org(session, principal, org)
+
+
 @router.get("/audit/verify", response_model=AuditVerifyResult)
 def verify_audit(principal: Maintainer, session: SessionDep) -> AuditVerifyResult:
-    authorize(principal, Permission.org_maintain)
-    return service.verify(session)
+    """A system admin gets the whole chain verified (``scope: global``); anyone else, their org's view."""
+    return service.verify_as(session, principal)

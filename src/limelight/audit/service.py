@@ -49,6 +49,13 @@ def record(
     return entry
 
 
+def verify_as(session: Session, principal: Principal) -> AuditVerifyResult:
+    """A system admin verifies the whole chain; anyone else (a maintainer) their org's view of it."""
+    if principal.can(Permission.system_admin):
+        return verify(session)
+    return verify_org(session, principal, principal.org_name)
+
+
 def verify(session: Session) -> AuditVerifyResult:
     """Walk the whole chain: any edited, inserted or deleted entry breaks it."""
     prev_hash, expected_seq, checked = "0" * 64, 1, 0
@@ -65,6 +72,41 @@ def verify(session: Session) -> AuditVerifyResult:
             reason="entries after the last one found were deleted",
         )
     return AuditVerifyResult(ok=True, entries_checked=checked)
+
+
+def verify_org(session: Session, principal: Principal, org: str) -> AuditVerifyResult:
+    """One org's view of the one chain that links every org's entries.
+
+    The chain is a single sequence (one head, each entry hashing its predecessor, whatever its
+    org), so deleting any entry is detectable; a chain per org could not show that an entry of
+    one org was moved or dropped between another org's. So the whole chain is walked here too,
+    but only the org's own entries are counted and named: a break at one of them is reported with
+    its ``seq`` and reason; a break anywhere else (another org's entry, a missing entry whose org
+    is unknowable, a cut tail) only says that the chain is broken outside this org, without
+    position or content, and a system admin's global verification locates it.
+    """
+    authorize(principal, Permission.org_maintain, org)
+    org_id = principal.org_id
+    prev_hash, expected_seq, mine = "0" * 64, 1, 0
+    for entry in repository.iter_entries(session):
+        reason = _check(entry, prev_hash, expected_seq)
+        if reason:
+            if entry.org_id == org_id and entry.seq == expected_seq:
+                return AuditVerifyResult(ok=False, scope="org", org=org, entries_checked=mine,
+                                         first_bad_seq=entry.seq, reason=reason)
+            return _broken_elsewhere(org, mine)
+        prev_hash, expected_seq = entry.hash, entry.seq + 1
+        mine += entry.org_id == org_id
+    head = repository.head(session)
+    if head.last_seq != expected_seq - 1 or head.last_hash != prev_hash:
+        return _broken_elsewhere(org, mine)
+    return AuditVerifyResult(ok=True, scope="org", org=org, entries_checked=mine)
+
+
+def _broken_elsewhere(org: str, checked: int) -> AuditVerifyResult:
+    return AuditVerifyResult(ok=False, scope="org", org=org, entries_checked=checked,
+                             reason="the chain is broken outside this organization's entries; "
+                                    "a system administrator's verification locates the break")
 
 
 def _check(entry: AuditEntry, prev_hash: str, expected_seq: int) -> str | None:

@@ -25,6 +25,7 @@ class Permission(StrEnum):
     org_maintain = "org:maintain"
     org_admin = "org:admin"
     system_admin = "system:admin"
+    metrics_scrape = "metrics:scrape"  # no principal holds it: only the operator's scrape token
 
 
 # permission -> (lowest role, scope the key must carry)
@@ -58,6 +59,8 @@ class Principal:
     def can(self, permission: Permission) -> bool:
         if permission in (Permission.public, Permission.authenticated):
             return True
+        if permission is Permission.metrics_scrape:
+            return False
         if permission is Permission.system_admin:
             return self.is_admin and Scope.admin in self.scopes
         role, scope = POLICY[permission]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from limelight.schemas.common import ReadSchema
 
@@ -24,6 +26,9 @@ class AuditEntryRead(ReadSchema):
 
 class AuditVerifyResult(ReadSchema):
     ok: bool
-    entries_checked: int
+    scope: Literal["global", "org"] = Field("global", description="global: every org's entries (system "
+                                                                  "admins); org: one org's view of the chain")
+    org: str | None = None
+    entries_checked: int = Field(description="entries verified; in the org scope, only that org's")
     first_bad_seq: int | None = None
     reason: str | None = None

@@ -17,6 +17,7 @@ from limelight.events.feed import EventFeed
 from limelight.runtimes.sandbox import ArtifactValidator, SandboxLimits
 from limelight.server.errors import install_error_handlers
 from limelight.server.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from limelight.server.scrape import ScrapeCredential
 from limelight.server.state import AppState
 from limelight.serving import lifecycle as serving_lifecycle
 
@@ -30,6 +31,7 @@ def build_state(settings: Settings) -> AppState:
         artifacts=open_store(settings.artifacts_url),
         key_cache=KeyCache(settings.serving.key_cache_s),
         validator=ArtifactValidator(SandboxLimits(**settings.sandbox.model_dump())),
+        scrape=ScrapeCredential.from_settings(settings.server),
     )
 
 
@@ -94,12 +96,13 @@ def _include_routers(app: FastAPI) -> None:
     from limelight.events.endpoints import router as events_router
     from limelight.jobs.endpoints import router as jobs_router
     from limelight.marketplace.endpoints import router as marketplace_router
+    from limelight.monitoring.endpoints import router as monitoring_router
     from limelight.orgs.endpoints import router as orgs_router
     from limelight.registry.endpoints import router as registry_router
     from limelight.server.ops import router as ops_router
 
     for router in (ops_router, auth_router, orgs_router, datasets_router, jobs_router, registry_router,
-                   marketplace_router, deployments_router, events_router, audit_router):
+                   marketplace_router, deployments_router, events_router, audit_router, monitoring_router):
         app.include_router(router)
     from limelight.ui import install_ui
 

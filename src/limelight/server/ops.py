@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import text
 
 from limelight.auth.principal import Permission
+from limelight.errors import Unauthenticated
 from limelight.schemas.common import ErrorBody
 from limelight.server.deps import Public, Requires, StateDep
 from limelight.server.responses import JSON
@@ -15,11 +16,15 @@ router = APIRouter(tags=["operations"])
 
 
 class MetricsAccess(Requires):
-    """``/metrics`` needs a key with the read scope, unless ``server.public_metrics`` is set."""
+    """``/metrics`` answers only the operator's scrape token (``limelight.server.scrape``): it names
+    every org's models, so no tenant API key opens it, whatever its scopes."""
+
+    def __init__(self) -> None:
+        super().__init__(Permission.metrics_scrape)
 
     def __call__(self, request: Request, state: StateDep) -> None:  # type: ignore[override]
-        if not state.settings.server.public_metrics:
-            super().__call__(request, state)
+        if not state.scrape.accepts(request.headers.get("authorization")):
+            raise Unauthenticated("/metrics needs the operator's scrape token (server.metrics_token).")
 
 
 @router.get("/healthz", dependencies=[Public])
@@ -42,9 +47,9 @@ def readyz(state: StateDep) -> JSON:
     return JSON({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
 
 
-@router.get("/metrics", dependencies=[Depends(MetricsAccess(Permission.org_read))],
+@router.get("/metrics", dependencies=[Depends(MetricsAccess())],
             response_class=Response, responses={200: {"content": {"text/plain": {}}},
-                                                401: {"model": ErrorBody, "description": "no key (unless public)"}})
+                                                401: {"model": ErrorBody, "description": "not the scrape token"}})
 def metrics(state: StateDep) -> Response:
     """Prometheus metrics of every API process (see ``limelight.serving.metrics``)."""
     engine = state.extras.get("serving")

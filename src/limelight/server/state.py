@@ -9,6 +9,7 @@ from limelight.artifacts.store import ArtifactStore
 from limelight.config import Settings
 from limelight.db.session import Database
 from limelight.runtimes.sandbox import ArtifactValidator
+from limelight.server.scrape import ScrapeCredential
 
 
 @dataclass
@@ -18,5 +19,6 @@ class AppState:
     artifacts: ArtifactStore
     key_cache: Any  # limelight.auth.service.KeyCache
     validator: ArtifactValidator
+    scrape: ScrapeCredential = field(default_factory=lambda: ScrapeCredential(None))
     ready: bool = True
     extras: dict[str, Any] = field(default_factory=dict)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from limelight.config import Settings
+    from limelight.monitoring.recorder import RollupRecorder
     from limelight.server.state import AppState
     from limelight.serving.engine import ServingEngine
 
@@ -37,6 +38,7 @@ _GAUGE_PERIOD_S = 1.0
 @dataclass
 class ServingHandle:
     engine: ServingEngine
+    recorder: RollupRecorder
     grpc_server: Any = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -57,12 +59,15 @@ async def start(state: AppState) -> ServingHandle:
 
     settings = state.settings
     metrics_dir = _multiprocess_dir(settings)  # before prometheus_client is imported
+    from limelight.monitoring.recorder import RollupRecorder
+    from limelight.monitoring.rollups import RollupBuffer
     from limelight.serving.metrics import ServingMetrics
 
     limiter: RateLimiter = RedisRateLimiter.from_url(settings.redis_url) if settings.redis_url else InProcessRateLimiter()
-    engine = ServingEngine(state, ServingMetrics(metrics_dir), limiter)
+    rollups = RollupBuffer()
+    engine = ServingEngine(state, ServingMetrics(metrics_dir, rollups), limiter)
     _configure_shedding(engine, settings.serving.max_inflight)
-    handle = ServingHandle(engine)
+    handle = ServingHandle(engine, recorder=RollupRecorder(rollups, state.db, settings.monitoring))
     state.extras["serving"] = engine
     state.extras["serving_handle"] = handle
     _configure_request_log()
@@ -73,7 +78,8 @@ async def start(state: AppState) -> ServingHandle:
                                                      settings.limits.max_json_body_bytes,
                                                      settings.serving.max_inflight)
     loop = asyncio.get_running_loop()
-    handle.tasks += [loop.create_task(_record_gauges(engine)), loop.create_task(engine.refresh_forever())]
+    handle.tasks += [loop.create_task(_record_gauges(engine)), loop.create_task(engine.refresh_forever()),
+                     loop.create_task(handle.recorder.run_forever())]
     _drop_readiness_on_signals(state, engine)
     gc.freeze()  # what start-up built lives forever: keep it out of every full collection
     return handle
@@ -97,6 +103,7 @@ async def stop(state: AppState) -> None:
     for task in handle.tasks:
         task.cancel()
     await handle.engine.close()
+    await handle.recorder.flush()  # the drained requests' counts too: a restart loses none
     handle.engine.metrics.close()
     log.warning("serving stopped: in-flight requests drained, models unloaded")
 

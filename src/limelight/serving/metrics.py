@@ -28,7 +28,10 @@ import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from limelight.monitoring.rollups import RollupBuffer
 
 __all__ = ["NO_MODEL", "ServingMetrics", "VersionObserver"]
 
@@ -73,10 +76,11 @@ class VersionObserver:
 class ServingMetrics:
     """The serving metrics of this process; ``multiprocess_dir`` set means merged across processes."""
 
-    def __init__(self, multiprocess_dir: Path | None = None) -> None:
+    def __init__(self, multiprocess_dir: Path | None = None, rollups: RollupBuffer | None = None) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         self.multiprocess_dir = multiprocess_dir
+        self.rollups = rollups  # the per-org monitoring's counts, persisted by the API process
         self.registry = CollectorRegistry(auto_describe=True)
         labels = ("model", "version", "route", "status")
         reg = self.registry
@@ -147,6 +151,8 @@ class ServingMetrics:
             self._children[key] = children
         children[0].inc()
         children[1].observe(seconds)
+        if self.rollups is not None and model != NO_MODEL and not route.startswith("shadow:"):
+            self.rollups.observe(model, version, status, seconds)  # a shadow copy is not a request
 
     def rejected(self, model: str, reason: str) -> None:
         self._rejected.labels(model, reason).inc()

@@ -12,7 +12,6 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from limelight.errors import LimelightError
-from limelight.ui.traffic import TrafficRecorder
 
 UI_DIR = Path(__file__).parent
 TEMPLATES_DIR = UI_DIR / "templates"
@@ -51,7 +50,6 @@ class Ui:
 
     templates: Environment
     static_version: str = field(default="0")
-    traffic: TrafficRecorder | None = None  # set by the monitoring router's lifespan when models are served
 
 
 def build_ui() -> Ui:

@@ -4,6 +4,7 @@ from limelight.db.models.audit import AuditEntry, AuditHead
 from limelight.db.models.datasets import Dataset, DatasetVersion
 from limelight.db.models.events import Event
 from limelight.db.models.jobs import Job, JobLog
+from limelight.db.models.monitoring import TrafficRollup
 from limelight.db.models.registry import Deployment, Model, ModelAlias, ModelVersion
 from limelight.db.models.tenancy import ApiKey, Membership, Org, UiSession, User
 
@@ -22,6 +23,7 @@ __all__ = [
     "ModelAlias",
     "ModelVersion",
     "Org",
+    "TrafficRollup",
     "UiSession",
     "User",
 ]

@@ -6,10 +6,12 @@ from fastapi import APIRouter, Request, Response
 
 from limelight.datasets import service as datasets
 from limelight.jobs import service as jobs
+from limelight.monitoring import service as monitoring
 from limelight.registry import service as registry
+from limelight.schemas.monitoring import MonitoringWindow
 from limelight.server.deps import SessionDep
 from limelight.ui.access import PageRoute
-from limelight.ui.pages.monitoring import current_traffic
+from limelight.ui.monitoring_charts import requests_chart
 from limelight.ui.rendering import render
 from limelight.ui.viewer import ReaderPage
 
@@ -22,6 +24,7 @@ def overview(request: Request, viewer: ReaderPage, session: SessionDep) -> Respo
     models = registry.list_models(session, principal, org, after=None, limit=200)
     active = [j for s in ("running", "queued") for j in jobs.list_jobs(session, principal, org, before=None,
                                                                         limit=20, state=s)]
+    traffic = monitoring.org_monitoring(session, principal, org, MonitoringWindow.hour)
     return render(request, "overview.html", {
         "viewer": viewer,
         "production": [m for m in models if "production" in m.aliases],
@@ -29,6 +32,6 @@ def overview(request: Request, viewer: ReaderPage, session: SessionDep) -> Respo
         "dataset_count": len(datasets.list_datasets(session, principal, org, after=None, limit=500)),
         "active_jobs": active,
         "recent_jobs": jobs.list_jobs(session, principal, org, before=None, limit=8),
-        "traffic": current_traffic(request, org),
-        "serving_available": request.app.state.ui.traffic is not None,
+        "traffic": traffic,
+        "traffic_chart": requests_chart(traffic.points, traffic.step_s, title="Requests per second, last hour"),
     })

@@ -1,0 +1,1 @@
+"""Per-org monitoring of served models: request rollups persisted in the metadata store."""
