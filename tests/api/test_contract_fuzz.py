@@ -123,9 +123,9 @@ def _config(key: str, spec: dict[str, Any], base_url: str) -> schemathesis.Confi
         "seed": SEED,
         "headers": {"Authorization": f"Bearer {key}"},
         "request-timeout": 30,
-        # Every check schemathesis has for single responses is on (the default: all). The stateful
-        # ones (use_after_free, ensure_resource_availability, object_level_authorization) need a
-        # scenario of calls; they act in the stateful test below.
+        # Every check is on (the default: all). use_after_free, ensure_resource_availability and
+        # object_level_authorization judge scenarios of calls, so they act only in a stateful run,
+        # which this module does not do yet.
         "checks": {"enabled": True},
         "phases": {"examples": {"enabled": True}, "coverage": {"enabled": True}, "fuzzing": {"enabled": True}},
         "operations": [*({**selector, "enabled": False} for selector in EXCLUDED_OPERATIONS),
