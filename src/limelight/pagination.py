@@ -11,7 +11,8 @@ from fastapi import Query
 from limelight.errors import BadRequest
 
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
-Cursor = Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")]
+Cursor = Annotated[str | None, Query(max_length=500, description=(
+    "next_cursor of the previous page, as it was given: it is opaque, and any other value answers 400"))]
 
 
 def encode_cursor(*values: object) -> str:

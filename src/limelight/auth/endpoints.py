@@ -38,7 +38,8 @@ def whoami(principal: Authenticated) -> Whoami:
                   scopes=sorted(principal.scopes), is_admin=principal.is_admin)
 
 
-@router.post("/keys", response_model=KeyCreated, status_code=201, responses={403: {"model": ErrorBody}})
+@router.post("/keys", response_model=KeyCreated, status_code=201,
+             responses={403: {"model": ErrorBody}, 404: {"model": ErrorBody, "description": "no such org"}})
 def create_key(body: KeyCreate, principal: Authenticated, session: SessionDep) -> KeyCreated:
     return service.create_key(session, principal, body)
 

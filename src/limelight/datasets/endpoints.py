@@ -9,7 +9,7 @@ from limelight.auth.principal import Principal
 from limelight.datasets import service
 from limelight.datasets.upload import store_upload
 from limelight.pagination import Cursor, Limit, decode_cursor, encode_cursor
-from limelight.schemas.common import ErrorBody, Name, Page
+from limelight.schemas.common import NAME_PATTERN, ErrorBody, Name, Page
 from limelight.schemas.datasets import DatasetKind, DatasetRead, DatasetVersionRead
 from limelight.server.deps import Maintainer, Reader, SessionDep, StateDep, Writer
 from limelight.server.uploads import receive_upload
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1/orgs/{org}/datasets", tags=["datasets"],
 
 _UPLOAD_BODY = {"requestBody": {"content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file", "name", "kind"],
-    "properties": {"file": {"type": "string", "format": "binary"}, "name": {"type": "string"},
+    "properties": {"file": {"type": "string", "format": "binary"}, "name": {"type": "string", "pattern": NAME_PATTERN},
                    "kind": {"type": "string", "enum": [k.value for k in DatasetKind]},
                    "description": {"type": "string"},
                    "target": {"type": "string", "description": "label column of a tabular dataset"}}}}}}}

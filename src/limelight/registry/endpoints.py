@@ -78,7 +78,8 @@ def list_versions(org: Name, name: Name, principal: Reader, session: SessionDep,
              openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
                  "type": "object", "required": ["file", "meta"],
                  "properties": {"file": {"type": "string", "format": "binary"},
-                                "meta": {"type": "string", "description": "VersionMeta as JSON"}}}}}}})
+                                "meta": VersionMeta.model_json_schema(ref_template="#/components/schemas/{model}")}},
+                 "encoding": {"meta": {"contentType": "application/json"}}}}}})
 async def upload_version(org: Name, name: Name, request: Request, principal: Writer, state: StateDep) -> ModelVersionRead:
     await run_in_threadpool(_check_writable, state, principal, org, name)
     async with receive_upload(request, state.artifacts, max_file_bytes=state.settings.limits.max_artifact_bytes) as up:
@@ -142,12 +143,12 @@ def delete_version(org: Name, name: Name, version: int, principal: Maintainer, s
 
 
 @router.put("/{name}/aliases/{alias}", response_model=ModelRead)
-def set_alias(org: Name, name: Name, alias: str, body: AliasSet, principal: Maintainer, session: SessionDep) -> ModelRead:
+def set_alias(org: Name, name: Name, alias: Name, body: AliasSet, principal: Maintainer, session: SessionDep) -> ModelRead:
     return service.set_alias(session, principal, org, name, alias, body.version)
 
 
 @router.delete("/{name}/aliases/{alias}", response_model=ModelRead)
-def delete_alias(org: Name, name: Name, alias: str, principal: Maintainer, session: SessionDep) -> ModelRead:
+def delete_alias(org: Name, name: Name, alias: Name, principal: Maintainer, session: SessionDep) -> ModelRead:
     return service.delete_alias(session, principal, org, name, alias)
 
 

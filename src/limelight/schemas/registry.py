@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, StrictBool, field_validator
 
 from limelight.schemas.common import Name, ReadSchema, Schema
 
@@ -74,7 +74,7 @@ class ModelUpdate(Schema):
     tags: list[Name] | None = Field(None, max_length=32)
     visibility: Visibility | None = None
     card: str | None = Field(None, max_length=100_000)
-    archived: bool | None = None
+    archived: StrictBool | None = None
 
 
 class ModelRead(ReadSchema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, StrictBool
 
 from limelight.schemas.common import Name, ReadSchema, Schema
 
@@ -40,7 +40,7 @@ class OrgRead(ReadSchema):
 class UserCreate(Schema):
     username: Name
     password: SecretStr = Field(..., min_length=10, max_length=256)
-    is_admin: bool = False
+    is_admin: StrictBool = False  # a system admin is made by a JSON true, never by 1 or "yes"
 
 
 class UserRead(ReadSchema):

@@ -18,6 +18,7 @@ from limelight.runtimes.sandbox import ArtifactValidator, SandboxLimits
 from limelight.server.errors import install_error_handlers
 from limelight.server.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from limelight.server.scrape import ScrapeCredential
+from limelight.server.openapi import install_openapi
 from limelight.server.state import AppState
 from limelight.serving import lifecycle as serving_lifecycle
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_json_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     serving_lifecycle.install(app)  # inference routes + the fast path, outermost
+    install_openapi(app)
     return app
 
 

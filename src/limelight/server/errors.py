@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from limelight.errors import AlreadyExists, LimelightError, Overloaded, ValidationFailed
 from limelight.server.responses import JSON
+from limelight.server.routes import allowed_methods
 
 log = logging.getLogger("limelight.server")
 
@@ -36,6 +37,13 @@ def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
     return {"fields": fields}
 
 
+def validation_failed(exc: RequestValidationError) -> ValidationFailed:
+    """FastAPI's validation error as the one error tree's ``validation_failed`` (422)."""
+    details = _validation_details(exc)
+    first = details["fields"][0] if details["fields"] else {"field": "body", "reason": "invalid"}
+    return ValidationFailed(f"Invalid request: {first['field']}: {first['reason']}", details=details)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LimelightError)
     async def _limelight(request: Request, exc: LimelightError) -> JSON:
@@ -45,17 +53,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSON:
-        details = _validation_details(exc)
-        first = details["fields"][0] if details["fields"] else {"field": "body", "reason": "invalid"}
-        message = f"Invalid request: {first['field']}: {first['reason']}"
-        return error_response(request, ValidationFailed(message, details=details))
+        return error_response(request, validation_failed(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSON:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         body: dict[str, Any] = {"error": {"code": code, "message": str(exc.detail), "details": {},
                           "request_id": request_id_of(request)}}
-        return JSON(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # the router names only the methods of the first route on the path; RFC 9110 wants them all
+            headers["Allow"] = ", ".join(allowed_methods(request.app, request.scope["path"]))
+        return JSON(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSON:

@@ -32,7 +32,14 @@ async def healthz() -> dict[str, str]:
     return {"status": "alive"}
 
 
-@router.get("/readyz", dependencies=[Public])
+_READINESS = {"content": {"application/json": {"schema": {
+    "type": "object", "required": ["status", "checks"],
+    "properties": {"status": {"type": "string", "enum": ["ready", "not_ready"]},
+                   "checks": {"type": "object", "additionalProperties": {"type": "boolean"}}}}}}}
+
+
+@router.get("/readyz", dependencies=[Public],
+            responses={200: {**_READINESS, "description": "ready"}, 503: {**_READINESS, "description": "not ready"}})
 def readyz(state: StateDep) -> JSON:
     checks = {"accepting": state.ready}
     try:

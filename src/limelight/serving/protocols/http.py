@@ -45,8 +45,10 @@ __all__ = [
     "HttpCall",
     "HttpReply",
     "ServingFastPath",
+    "error_reply",
     "execute",
     "json_reply",
+    "reply_response",
     "run_from_fastapi",
 ]
 
@@ -231,7 +233,7 @@ class ServingFastPath:
                 body = await _read_body(receive, headers, state.settings.limits.max_json_body_bytes)
             except PayloadTooLarge as exc:
                 engine.metrics.rejected(NO_MODEL, "too_large")
-                await _send(send, error_reply(exc, request_id), request_id)
+                await _send(send, error_reply(exc, request_id, endpoint.kserve_errors), request_id)
                 return
             call = HttpCall(scope["method"], params, headers, body, request_id, scope.get("query_string", b""))
             await _send(send, await execute(engine, endpoint, None, call), request_id)
@@ -289,8 +291,6 @@ async def run_from_fastapi(
     request: Request, endpoint: Endpoint, principal: Principal | None, params: dict[str, str]
 ) -> Response:
     """Serve ``endpoint`` for a request FastAPI routed (and authenticated) itself."""
-    from starlette.responses import Response
-
     engine = request.app.state.limelight.extras["serving"]
     request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
     wanted = {k: v for k, v in request.headers.items() if k.encode() in _WANTED_HEADERS}
@@ -302,7 +302,12 @@ async def run_from_fastapi(
         request_id,
         request.scope.get("query_string", b""),
     )
-    reply = await execute(engine, endpoint, principal, call)
+    return reply_response(await execute(engine, endpoint, principal, call))
+
+
+def reply_response(reply: HttpReply) -> Response:
+    from starlette.responses import Response
+
     headers = {k.decode(): v.decode() for k, v in reply.headers}
     return Response(
         reply.body, status_code=reply.status, headers=headers, media_type=reply.content_type.decode()

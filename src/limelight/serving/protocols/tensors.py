@@ -9,6 +9,7 @@ form (recommendation lists, ragged rows) travel as BYTES holding JSON.
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ def _shape(index: int, shape: Any) -> tuple[int, ...]:
     if (not isinstance(shape, list | tuple) or not shape
             or any(isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in shape)):
         raise _invalid(f"inputs[{index}].shape", "must be a non-empty list of non-negative integers")
-    if int(np.prod(shape)) > MAX_ELEMENTS:
+    if math.prod(shape) > MAX_ELEMENTS:  # Python ints: numpy's int64 product wraps around, going negative
         raise _invalid(f"inputs[{index}].shape", "tensor too large")
     return tuple(int(d) for d in shape)
 
@@ -73,8 +74,8 @@ def tensor_from_data(index: int, name: str, datatype: str, shape: Any, data: Any
     """A tensor from JSON ``data`` (flat or nested, row-major)."""
     dims = _shape(index, shape)
     flat = _flatten(data)
-    if len(flat) != int(np.prod(dims)):
-        raise _invalid(f"inputs[{index}].shape", f"{list(dims)} needs {int(np.prod(dims))} values, data has {len(flat)}")
+    if len(flat) != math.prod(dims):
+        raise _invalid(f"inputs[{index}].shape", f"{list(dims)} needs {math.prod(dims)} values, data has {len(flat)}")
     if datatype == "BYTES":
         return Tensor(name, datatype, dims, [v.encode() if isinstance(v, str) else _as_bytes(index, v) for v in flat])
     try:
@@ -87,7 +88,7 @@ def tensor_from_data(index: int, name: str, datatype: str, shape: Any, data: Any
 def tensor_from_raw(index: int, name: str, datatype: str, shape: Any, raw: bytes) -> Tensor:
     """A tensor from the binary extension / gRPC ``raw_input_contents`` (little-endian, row-major)."""
     dims = _shape(index, shape)
-    count = int(np.prod(dims))
+    count = math.prod(dims)
     if datatype == "BYTES":
         elements = decode_bytes_elements(raw, f"inputs[{index}]")
         if len(elements) != count:

@@ -13,15 +13,36 @@ which tritonclient uses by default.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 
-from limelight.errors import ModelUnavailable, NotFound, ValidationFailed
-from limelight.schemas.common import ErrorBody
+from limelight.errors import LimelightError, ModelUnavailable, NotFound, ValidationFailed
+from limelight.schemas.kserve import (
+    InferRequest,
+    InferResponse,
+    KServeErrorBody,
+    ModelMetadata,
+    ModelReady,
+    ServerLive,
+    ServerMetadata,
+    ServerReady,
+)
 from limelight.server.deps import Predictor, Public
-from limelight.serving.protocols.http import Endpoint, HttpCall, HttpReply, json_reply, run_from_fastapi
+from limelight.server.errors import request_id_of, validation_failed
+from limelight.serving.protocols.http import (
+    Endpoint,
+    HttpCall,
+    HttpReply,
+    error_reply,
+    json_reply,
+    reply_response,
+    run_from_fastapi,
+)
 from limelight.serving.protocols.tensors import (
     V2_OF_DTYPE,
     Tensor,
@@ -36,7 +57,7 @@ if TYPE_CHECKING:
     from limelight.auth.principal import Principal
     from limelight.serving.engine import ServingEngine, Target
 
-__all__ = ["ENDPOINTS", "SERVER_NAME", "model_metadata", "router", "split_ref", "v2_signature"]
+__all__ = ["ENDPOINTS", "SERVER_NAME", "KServeRoute", "model_metadata", "router", "split_ref", "v2_signature"]
 
 SERVER_NAME = "limelight"
 SERVER_VERSION = "0.1.0"
@@ -204,42 +225,103 @@ _BY_HANDLER = {e.handler: e for e in ENDPOINTS}
 
 # ---- FastAPI routes (OpenAPI, and callers without an API key) ---------------------------------------
 
-router = APIRouter(tags=["inference: KServe v2"],
-                   responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 503: {"model": ErrorBody}})
+
+class KServeRoute(APIRoute):
+    """A v2 route: errors raised before the endpoint runs (authentication, validation) get the v2 body too.
+
+    ``error_model`` tells the OpenAPI builder which body this route's errors have.
+    """
+
+    error_model = KServeErrorBody
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def with_kserve_errors(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                return _error_response(request, validation_failed(exc))
+            except LimelightError as exc:
+                return _error_response(request, exc)
+
+        return with_kserve_errors
+
+
+def _error_response(request: Request, exc: LimelightError) -> Response:
+    return reply_response(error_reply(exc, request_id_of(request) or "", kserve=True))
+
+
+router = APIRouter(tags=["inference: KServe v2"], route_class=KServeRoute)
+
+_INFER_BODY: dict[str, Any] = {"requestBody": {"required": True, "description": (
+    "JSON, or with the binary tensor extension a JSON header of `Inference-Header-Content-Length` bytes "
+    "followed by the raw tensors"), "content": {"application/json": {
+        "schema": InferRequest.model_json_schema(ref_template="#/components/schemas/{model}")}}}}
+_LIMITS: dict[int | str, dict[str, Any]] = {429: {"model": KServeErrorBody}, 504: {"model": KServeErrorBody}}
 
 
 def _params(ref: str | None = None, version: str | None = None) -> dict[str, str]:
     return {k: v for k, v in {"ref": ref, "version": version}.items() if v is not None}
 
 
-@router.get("/v2/health/live", dependencies=[Public])
+@router.get("/v2/health/live", dependencies=[Public], responses={200: {"model": ServerLive}})
 async def live_route(request: Request) -> Response:
     return await run_from_fastapi(request, _BY_HANDLER[live], None, {})
 
 
-@router.get("/v2/health/ready", dependencies=[Public])
+@router.get("/v2/health/ready", dependencies=[Public],
+            responses={200: {"model": ServerReady}, 503: {"model": ServerReady, "description": "not ready"}})
 async def ready_route(request: Request) -> Response:
     return await run_from_fastapi(request, _BY_HANDLER[ready], None, {})
 
 
-@router.get("/v2")
+@router.get("/v2", responses={200: {"model": ServerMetadata}})
 async def server_metadata_route(request: Request, principal: Predictor) -> Response:
     return await run_from_fastapi(request, _BY_HANDLER[server_metadata], principal, {})
 
 
-@router.get("/v2/models/{ref}")
-@router.get("/v2/models/{ref}/versions/{version}")
-async def metadata_route(request: Request, principal: Predictor, ref: str, version: str | None = None) -> Response:
+# One function per path: a version-less path must not grow a ?version= query the fast path would ignore.
+@router.get("/v2/models/{ref}", responses={200: {"model": ModelMetadata}, **_LIMITS})
+async def metadata_route(request: Request, principal: Predictor, ref: str) -> Response:
+    return await run_from_fastapi(request, _BY_HANDLER[metadata], principal, _params(ref))
+
+
+@router.get("/v2/models/{ref}/versions/{version}", responses={200: {"model": ModelMetadata}, **_LIMITS})
+async def version_metadata_route(request: Request, principal: Predictor, ref: str, version: str) -> Response:
     return await run_from_fastapi(request, _BY_HANDLER[metadata], principal, _params(ref, version))
 
 
-@router.get("/v2/models/{ref}/ready")
-@router.get("/v2/models/{ref}/versions/{version}/ready")
-async def model_ready_route(request: Request, principal: Predictor, ref: str, version: str | None = None) -> Response:
+_READY: dict[int | str, dict[str, Any]] = {
+    200: {"model": ModelReady},
+    503: {"description": "the version could not be loaded, or the server is busy", "content": {"application/json": {
+        "schema": {"anyOf": [{"$ref": "#/components/schemas/ModelReady"},
+                             {"$ref": "#/components/schemas/KServeErrorBody"}]}}}},
+    **_LIMITS}
+
+
+@router.get("/v2/models/{ref}/ready", responses=_READY)
+async def model_ready_route(request: Request, principal: Predictor, ref: str) -> Response:
+    return await run_from_fastapi(request, _BY_HANDLER[model_ready], principal, _params(ref))
+
+
+@router.get("/v2/models/{ref}/versions/{version}/ready", responses=_READY)
+async def version_ready_route(request: Request, principal: Predictor, ref: str, version: str) -> Response:
     return await run_from_fastapi(request, _BY_HANDLER[model_ready], principal, _params(ref, version))
 
 
-@router.post("/v2/models/{ref}/infer")
-@router.post("/v2/models/{ref}/versions/{version}/infer")
-async def infer_route(request: Request, principal: Predictor, ref: str, version: str | None = None) -> Response:
+_INFERRED: dict[int | str, dict[str, Any]] = {
+    200: {"model": InferResponse, "content": {"application/octet-stream": {"schema": {
+        "type": "string", "format": "binary",
+        "description": "with binary outputs: the JSON header (Inference-Header-Content-Length bytes), then raw tensors"}}}},
+    **_LIMITS}
+
+
+@router.post("/v2/models/{ref}/infer", openapi_extra=_INFER_BODY, responses=_INFERRED)
+async def infer_route(request: Request, principal: Predictor, ref: str) -> Response:
+    return await run_from_fastapi(request, _BY_HANDLER[infer], principal, _params(ref))
+
+
+@router.post("/v2/models/{ref}/versions/{version}/infer", openapi_extra=_INFER_BODY, responses=_INFERRED)
+async def version_infer_route(request: Request, principal: Predictor, ref: str, version: str) -> Response:
     return await run_from_fastapi(request, _BY_HANDLER[infer], principal, _params(ref, version))
