@@ -156,7 +156,10 @@ SEEDED_PATH = {"org": "studio", "name": "churn", "version": 1, "alias": "product
 
 
 def _steered_to_seeded_objects(context: Any, case: Any) -> Any:
-    seeded = {k: v for k, v in SEEDED_PATH.items() if k in (case.path_parameters or {})}
+    # The seeded value takes the generated value's type: KServe v2 declares versions as strings,
+    # and an integer there would make a valid case look schema-violating to the checks.
+    generated = case.path_parameters or {}
+    seeded = {k: (str(v) if isinstance(generated[k], str) else v) for k, v in SEEDED_PATH.items() if k in generated}
     positive = case.meta is not None and case.meta.generation.mode.is_positive and all(
         component.mode.is_positive for component in case.meta.components.values())
     if not positive or not seeded:

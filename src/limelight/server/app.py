@@ -17,8 +17,8 @@ from limelight.events.feed import EventFeed
 from limelight.runtimes.sandbox import ArtifactValidator, SandboxLimits
 from limelight.server.errors import install_error_handlers
 from limelight.server.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from limelight.server.scrape import ScrapeCredential
 from limelight.server.openapi import install_openapi
+from limelight.server.scrape import ScrapeCredential
 from limelight.server.state import AppState
 from limelight.serving import lifecycle as serving_lifecycle
 
