@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from limelight.schemas.common import StrictInput
 
 
-class RecipeParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RecipeParams(StrictInput):
+    """A recipe's typed parameters: closed, finite numbers, strict booleans (see ``StrictInput``)."""
 
 
 class JobCancelled(Exception):
