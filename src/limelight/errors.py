@@ -22,6 +22,7 @@ Every error carries a machine-readable ``code`` and an HTTP ``status``. The serv
     - ValidationFailed (422, ``validation_failed``)
     - DatasetInvalid (422, ``dataset_invalid``)
   + RateLimited (429, ``rate_limited``; carries ``retry_after_s``)
+    - LoginThrottled (429, ``login_throttled``: too many failed sign-ins for the account or address)
   + Overloaded (503, ``overloaded``; carries ``retry_after_s``)
   + ModelUnavailable (503, ``model_unavailable``)
   + NotReady (503, ``not_ready``)
@@ -44,6 +45,7 @@ __all__ = [
     "InvalidParams",
     "InvalidPath",
     "LimelightError",
+    "LoginThrottled",
     "ModelUnavailable",
     "NotFound",
     "NotReady",
@@ -200,6 +202,10 @@ class _RetryLater(LimelightError):
 class RateLimited(_RetryLater):
     code = "rate_limited"
     status = 429
+
+
+class LoginThrottled(RateLimited):
+    code = "login_throttled"
 
 
 class Overloaded(_RetryLater):
