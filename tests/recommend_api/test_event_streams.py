@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 
 import pytest
 
@@ -100,3 +101,25 @@ def test_with_one_interactions_dataset_events_belong_to_it_without_naming_it(sql
                        data={"name": "views", "kind": "interactions"}))
         after = ok(client.post(f"/api/v1/orgs/{tenant.org}/events", json={"events": _live_events("late-")}))
     assert before["dataset"] is None and after == {"accepted": 6, "duplicates": 0, "dataset": "views"}
+
+
+def test_retraining_after_events_counts_only_the_models_own_datasets_events(two_catalogs):
+    tenant, _ = two_catalogs
+    org = tenant.org
+    with tenant.client() as client:
+        for name in ("films", "series"):
+            ok(client.put(f"/api/v1/orgs/{org}/models/{name}-recs/retrain-policy", json={
+                "recipe": "recommend/popularity", "dataset": name, "after_events": 4}))
+        ok(client.post(f"/api/v1/orgs/{org}/events", json={"dataset": "films", "events": _live_events("due-")}))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # both policies are checked in the same pass of a worker
+            films = ok(client.get(f"/api/v1/orgs/{org}/jobs", params={"model": "films-recs"}))["items"]
+            if len(films) >= 2:
+                break
+            time.sleep(0.2)
+        series = ok(client.get(f"/api/v1/orgs/{org}/jobs", params={"model": "series-recs"}))["items"]
+        for name in ("films", "series"):
+            ok(client.put(f"/api/v1/orgs/{org}/models/{name}-recs/retrain-policy", json={
+                "recipe": "recommend/popularity", "dataset": name, "every_hours": 1000}))
+    assert len(films) == 2, "six new films events did not trigger the films model's retraining"
+    assert len(series) == 1, "the series model was retrained for events of the films dataset"

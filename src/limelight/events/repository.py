@@ -49,9 +49,12 @@ def max_seq(session: Session) -> int:
     return int(session.scalar(select(func.max(Event.seq))) or 0)
 
 
-def count_since(session: Session, org_id: str, since_seq: int) -> int:
-    return int(session.scalar(select(func.count()).select_from(Event)
-                              .where(Event.org_id == org_id, Event.seq > since_seq)) or 0)
+def count_since(session: Session, org_id: str, since_seq: int, *, dataset: str | None = None) -> int:
+    """Events of the org after ``since_seq``; of one dataset's stream only when ``dataset`` is given."""
+    query = select(func.count()).select_from(Event).where(Event.org_id == org_id, Event.seq > since_seq)
+    if dataset is not None:
+        query = query.where(Event.dataset == dataset)
+    return int(session.scalar(query) or 0)
 
 
 def delete_user(session: Session, org_id: str, user_id: str) -> int:
