@@ -35,6 +35,9 @@ class ServerSettings(BaseModel):
     request_log_sample_rate: float = Field(0.01, ge=0, le=1)
     session_max_age_s: int = Field(12 * 3600, ge=60)
     cookie_secure: bool | None = Field(None, description="None: Secure only when served over TLS")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="addresses of reverse proxies whose X-Forwarded-For gives the client "
+                                          "address (sign-in throttling, audit); empty: the TCP peer, always")
 
     @field_validator("metrics_token", "metrics_token_file", mode="before")
     @classmethod
@@ -53,9 +56,22 @@ class LimitSettings(BaseModel):
     max_artifact_bytes: int = Field(4 << 30, ge=1)
     max_json_body_bytes: int = Field(8 << 20, ge=1024)
     max_events_per_batch: int = Field(10_000, ge=1)
-    rate_limit_per_key_per_s: float = Field(0.0, ge=0, description="0 disables the per-key limit")
+    # Inference: on by default, at twice what one key reaches on the W1 benchmark (5,000 req/s), so
+    # it stops a runaway client without touching real traffic; 0 turns a limit off, explicitly.
+    rate_limit_per_key_per_s: float = Field(10_000.0, ge=0, description="inference requests per API key per "
+                                                                        "second; 0 disables the per-key limit")
     rate_limit_per_org_per_s: float = Field(0.0, ge=0, description="0 disables the per-org limit")
-    rate_limit_burst: int = Field(200, ge=1)
+    rate_limit_burst: int = Field(10_000, ge=1, description="requests a full inference bucket allows at once")
+    api_rate_limit_per_key_per_s: float = Field(100.0, ge=0, description="management API requests per API key "
+                                                                         "(or signed-in user) per second; 0 disables")
+    api_rate_limit_burst: int = Field(1_000, ge=1, description="requests a full management API bucket allows at once")
+    login_free_failures_per_account: int = Field(5, ge=1, description="failed sign-ins in a row before the "
+                                                                      "account is locked (then backoff)")
+    login_free_failures_per_address: int = Field(30, ge=1, description="the same per client address")
+    login_backoff_base_s: float = Field(2.0, gt=0, description="first lock; each further failure doubles it")
+    login_backoff_max_s: float = Field(900.0, gt=0, description="longest lock")
+    login_failure_memory_s: float = Field(3600.0, gt=0, description="a streak of failures is forgotten this long "
+                                                                    "after its last failure")
 
 
 class WorkerSettings(BaseModel):

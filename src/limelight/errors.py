@@ -23,6 +23,7 @@ Every error carries a machine-readable ``code`` and an HTTP ``status``. The serv
     - DatasetInvalid (422, ``dataset_invalid``)
     - ArtifactInvalid (422, ``artifact_invalid``; the validator crashed, timed out or refused it)
   + RateLimited (429, ``rate_limited``; carries ``retry_after_s``)
+    - LoginThrottled (429, ``login_throttled``: too many failed sign-ins for the account or address)
   + Overloaded (503, ``overloaded``; carries ``retry_after_s``)
   + ModelUnavailable (503, ``model_unavailable``)
   + NotReady (503, ``not_ready``)
@@ -46,6 +47,7 @@ __all__ = [
     "InvalidParams",
     "InvalidPath",
     "LimelightError",
+    "LoginThrottled",
     "ModelUnavailable",
     "NotFound",
     "NotReady",
@@ -206,6 +208,10 @@ class _RetryLater(LimelightError):
 class RateLimited(_RetryLater):
     code = "rate_limited"
     status = 429
+
+
+class LoginThrottled(RateLimited):
+    code = "login_throttled"
 
 
 class Overloaded(_RetryLater):

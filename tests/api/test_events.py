@@ -24,8 +24,8 @@ def test_batch_is_stored_and_idempotent_by_event_id(tenant, database_rows):
     with tenant.client() as client:
         first = ok(client.post(f"/api/v1/orgs/{tenant.org}/events", json={"events": _events(50, "idem")}))
         again = ok(client.post(f"/api/v1/orgs/{tenant.org}/events", json={"events": _events(60, "idem")}))
-    assert first == {"accepted": 50, "duplicates": 0}
-    assert again == {"accepted": 10, "duplicates": 50}
+    assert first == {"accepted": 50, "duplicates": 0, "dataset": None}
+    assert again == {"accepted": 10, "duplicates": 50, "dataset": None}
     stored = database_rows(tenant.server, "SELECT count(*) FROM events e JOIN orgs o ON o.id = e.org_id "
                                           "WHERE o.name = :org AND e.event_id LIKE 'idem%'", org=tenant.org)
     assert stored[0][0] == 60
@@ -35,7 +35,7 @@ def test_duplicates_inside_one_batch_count_once(tenant):
     batch = _events(5, "dup") + _events(5, "dup")
     with tenant.client() as client:
         result = ok(client.post(f"/api/v1/orgs/{tenant.org}/events", json={"events": batch}))
-    assert result == {"accepted": 5, "duplicates": 5}
+    assert result == {"accepted": 5, "duplicates": 5, "dataset": None}
 
 
 @pytest.mark.parametrize("body, code", [

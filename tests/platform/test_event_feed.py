@@ -65,3 +65,29 @@ def test_an_erasure_in_one_process_empties_every_feed(database) -> None:  # type
     finally:
         here.stop()
         elsewhere.stop()
+
+
+def test_history_keeps_each_datasets_stream_apart(database) -> None:  # type: ignore[no-untyped-def]
+    with database.transaction() as session:
+        org = Org(name="streams-org")
+        session.add(org)
+        session.flush()
+        org_id = org.id
+    with database.transaction() as session:
+        repository.insert_ignoring_duplicates(session, [
+            {"org_id": org_id, "dataset": dataset, "event_id": f"{dataset}-{n}", "user_id": "viewer",
+             "item_id": f"{dataset}-item", "type": "play", "value": None, "ts": time.time(), "received_at": utcnow()}
+            for dataset in ("films", "series") for n in range(2)])
+    feed = EventFeed(database, poll_s=0.05)
+    feed.start()
+    try:
+        feed.push([{"org_id": org_id, "dataset": "films", "event_id": "films-pushed", "user_id": "viewer",
+                    "item_id": "films-item", "type": "play", "value": None}])
+        films = feed.history(org_id, "viewer", dataset="films")
+        series = feed.history(org_id, "viewer", dataset="series")
+        everything = feed.history(org_id, "viewer", any_dataset=True)
+    finally:
+        feed.stop()
+    assert sorted(e.event_id for e in films) == ["films-0", "films-1", "films-pushed"]
+    assert sorted(e.event_id for e in series) == ["series-0", "series-1"]
+    assert len(everything) == 5 and feed.history(org_id, "viewer") == []

@@ -27,6 +27,8 @@ def record(
     *,
     org_id: str | None = None,
     actor: str | None = None,
+    client_addr: str | None = None,
+    request_id: str | None = None,
 ) -> AuditEntry:
     head = repository.lock_head(session)
     entry = AuditEntry(
@@ -37,8 +39,8 @@ def record(
         object_type=object_type,
         object_id=object_id,
         details=details or {},
-        client_addr=principal.client_addr if principal else None,
-        request_id=principal.request_id if principal else None,
+        client_addr=principal.client_addr if principal else client_addr,
+        request_id=principal.request_id if principal else request_id,
         created_at=utcnow(),
         prev_hash=head.last_hash,
     )

@@ -8,14 +8,18 @@ from limelight.auth import service
 from limelight.schemas.common import ErrorBody, Page
 from limelight.schemas.tenancy import KeyCreate, KeyCreated, KeyRead, LoginRequest, LoginResponse, Whoami
 from limelight.server.deps import Authenticated, Public, SessionDep, StateDep
+from limelight.server.errors import request_id_of
 
 router = APIRouter(prefix="/api/v1", tags=["auth"], responses={401: {"model": ErrorBody}})
 
 
-@router.post("/auth/login", response_model=LoginResponse, dependencies=[Public])
-def login(body: LoginRequest, request: Request, response: Response, session: SessionDep, state: StateDep) -> LoginResponse:
+@router.post("/auth/login", response_model=LoginResponse, dependencies=[Public],
+             responses={429: {"model": ErrorBody, "description": "too many failed sign-ins (Retry-After)"}})
+def login(body: LoginRequest, request: Request, response: Response, state: StateDep) -> LoginResponse:
     max_age = state.settings.server.session_max_age_s
-    cookie, ui, org = service.login(session, body.username, body.password.get_secret_value(), body.org, max_age)
+    cookie, ui, org = service.sign_in(
+        state, state.extras["login_throttle"], body.username, body.password.get_secret_value(), body.org,
+        client_addr=request.client.host if request.client else None, request_id=request_id_of(request))
     secure = state.settings.server.cookie_secure
     response.set_cookie(
         service.SESSION_COOKIE, cookie, max_age=max_age, httponly=True, samesite="strict", path="/",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from datetime import timedelta
@@ -17,9 +18,10 @@ from limelight.auth import repository
 from limelight.auth.keys import generate_key, parse_key, secret_matches
 from limelight.auth.passwords import verify_password
 from limelight.auth.principal import Permission, Principal, authorize
+from limelight.auth.throttle import Failure, LoginThrottle
 from limelight.db.base import utcnow
-from limelight.db.models import ApiKey, UiSession
-from limelight.errors import Forbidden, NotFound, Unauthenticated
+from limelight.db.models import ApiKey, UiSession, User
+from limelight.errors import Forbidden, LoginThrottled, NotFound, Unauthenticated
 from limelight.schemas.tenancy import KeyCreate, KeyCreated, KeyRead, Role, Scope
 
 if TYPE_CHECKING:
@@ -115,15 +117,60 @@ def _session_principal(session: Session, ui: UiSession) -> Principal:
     )
 
 
-def login(
-    session: Session, username: str, password: str, org_name: str | None, max_age_s: int
+def sign_in(
+    state: AppState, throttle: LoginThrottle, username: str, password: str, org_name: str | None, *,
+    client_addr: str | None, request_id: str | None,
 ) -> tuple[str, UiSession, str]:
-    """Returns (cookie value, session row, org name)."""
-    from limelight.orgs import repository as org_repo
+    """``login`` behind the throttle; returns (cookie value, session row, org name).
 
+    A locked account or address answers 429 before any password is checked. A wrong password, an
+    unknown or disabled user all answer the same 401 after the same argon2 verification, and count
+    as one failure each for the account name and the address (recorded and audited in their own
+    transaction, since the answer is an error).
+    """
+    keys = throttle.keys(username, client_addr)
+    wait_s = throttle.wait_s(keys)
+    if wait_s > 0:
+        raise LoginThrottled("Too many failed sign-ins; wait before trying again.", retry_after_s=math.ceil(wait_s),
+                             details={"retry_after_s": math.ceil(wait_s)})
+    max_age_s = state.settings.server.session_max_age_s
+    with state.db.transaction() as session:
+        user, known = _check_credentials(session, username, password)
+        if user is not None:
+            opened = login(session, user, org_name, max_age_s, client_addr=client_addr, request_id=request_id)
+    if user is None:
+        failures = throttle.failed(keys)
+        with state.db.transaction() as session:
+            _audit_failure(session, username if known else None, failures, client_addr, request_id)
+        raise Unauthenticated("Wrong username or password.")
+    throttle.succeeded(keys)
+    return opened
+
+
+def _check_credentials(session: Session, username: str, password: str) -> tuple[User | None, bool]:
+    """(the user if the password is right and the user enabled, whether such a user exists)."""
     user = repository.user_by_name(session, username)
     if not verify_password(user.password_hash if user else None, password) or user is None or user.disabled:
-        raise Unauthenticated("Wrong username or password.")
+        return None, user is not None
+    return user, True
+
+
+def _audit_failure(session: Session, username: str | None, failures: list[Failure], client_addr: str | None,
+                   request_id: str | None) -> None:
+    locked_s = max((f.lock_s for f in failures), default=0.0)
+    details = {f"{f.scope}_failures": f.failures for f in failures} | {"locked_s": locked_s}
+    audit.record(session, None, "auth.login_locked" if locked_s > 0 else "auth.login_failed", "user",
+                 username or "(unknown user)", details, actor="anonymous", client_addr=client_addr,
+                 request_id=request_id)
+
+
+def login(
+    session: Session, user: User, org_name: str | None, max_age_s: int, *, client_addr: str | None = None,
+    request_id: str | None = None,
+) -> tuple[str, UiSession, str]:
+    """Opens a UI session for a user whose password was checked; returns (cookie, session row, org name)."""
+    from limelight.orgs import repository as org_repo
+
     org = org_repo.org_by_name(session, org_name) if org_name else repository.first_org_of(session, user.id)
     if org is None or repository.membership(session, user.id, org.id) is None:
         raise Unauthenticated("You are not a member of that organization.")
@@ -134,7 +181,8 @@ def login(
         expires_at=utcnow() + timedelta(seconds=max_age_s),
     )
     session.add(ui)
-    audit.record(session, None, "auth.login", "user", user.username, org_id=org.id, actor=f"user:{user.username}")
+    audit.record(session, None, "auth.login", "user", user.username, org_id=org.id, actor=f"user:{user.username}",
+                 client_addr=client_addr, request_id=request_id)
     return cookie, ui, org.name
 
 

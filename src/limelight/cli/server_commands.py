@@ -52,6 +52,10 @@ def serve(
             "limelight.server.asgi:app_from_env", factory=True, host=settings.server.host,
             port=settings.server.port, workers=settings.server.workers, loop="uvloop", http=PROTOCOL,
             access_log=False, log_level="warning", timeout_graceful_shutdown=int(settings.server.graceful_shutdown_s),
+            # the client address is the TCP peer unless proxies are configured: X-Forwarded-For from
+            # anyone else (loopback included) would let a caller choose its address for throttling
+            proxy_headers=bool(settings.server.trusted_proxies),
+            forwarded_allow_ips=",".join(settings.server.trusted_proxies) or None,
         )
     finally:
         pool.stop()

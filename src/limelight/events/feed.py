@@ -3,7 +3,8 @@
 Events acknowledged by this process are pushed in directly; events stored by other processes
 arrive by tailing the events table (``seq`` increases) every ``poll_s``. The hot path reads
 memory only. Each entry remembers its ``seq`` so a model folds in only what it was not trained on
-(a pushed event's seq is unknown until the tail sees it, and it is newer than any model).
+(a pushed event's seq is unknown until the tail sees it, and it is newer than any model), and its
+dataset, so a model folds in only the events of the dataset it was trained on.
 
 Erasures travel the same way: the process that forgets an end user drops them here at once, and
 every other process drops them when its tail sees the ``end_user.forget_events`` audit entry, written in
@@ -40,6 +41,7 @@ class LiveEvent:
     type: str
     value: float | None
     seq: float
+    dataset: str | None = None
 
 
 class EventFeed:
@@ -86,7 +88,8 @@ class EventFeed:
             erasures = audit_repository.actions_after(session, FORGET_ACTION, self._last_audit_seq)
         with self._lock:
             for row in rows:
-                self._add(row.org_id, row.user_id, LiveEvent(row.event_id, row.item_id, row.type, row.value, row.seq))
+                self._add(row.org_id, row.user_id,
+                          LiveEvent(row.event_id, row.item_id, row.type, row.value, row.seq, row.dataset))
             # after this poll's events, so one read just before its deletion does not survive (a new
             # event of the same user in this poll goes too: it stays in the database for training)
             for _, org_id, object_id in erasures:
@@ -102,8 +105,8 @@ class EventFeed:
     def push(self, rows: list[dict[str, Any]]) -> None:
         with self._lock:
             for row in rows:
-                self._add(row["org_id"], row["user_id"],
-                          LiveEvent(row["event_id"], row["item_id"], row["type"], row["value"], PENDING_SEQ))
+                self._add(row["org_id"], row["user_id"], LiveEvent(row["event_id"], row["item_id"], row["type"],
+                                                                   row["value"], PENDING_SEQ, row.get("dataset")))
 
     def forget(self, org_id: str, user_id: str) -> None:
         with self._lock:
@@ -135,7 +138,11 @@ class EventFeed:
                 self._org_ids[org_name] = found
         return found
 
-    def history(self, org_id: str, user_id: str, *, after_seq: int = 0) -> list[LiveEvent]:
+    def history(self, org_id: str, user_id: str, *, after_seq: int = 0, dataset: str | None = None,
+                any_dataset: bool = False) -> list[LiveEvent]:
+        """The user's events after ``after_seq`` of one dataset's stream (or of all, ``any_dataset``)."""
         with self._lock:
             events = self._users.get((org_id, user_id))
-            return [e for e in events.values() if e.seq > after_seq] if events else []
+            if not events:
+                return []
+            return [e for e in events.values() if e.seq > after_seq and (any_dataset or e.dataset == dataset)]

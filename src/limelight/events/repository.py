@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from limelight.db.models import Event
+from limelight.db.models import Dataset, Event
 
 # SQLite binds at most 32,766 parameters per statement
 _ID_CHUNK = 5_000
@@ -49,9 +49,12 @@ def max_seq(session: Session) -> int:
     return int(session.scalar(select(func.max(Event.seq))) or 0)
 
 
-def count_since(session: Session, org_id: str, since_seq: int) -> int:
-    return int(session.scalar(select(func.count()).select_from(Event)
-                              .where(Event.org_id == org_id, Event.seq > since_seq)) or 0)
+def count_since(session: Session, org_id: str, since_seq: int, *, dataset: str | None = None) -> int:
+    """Events of the org after ``since_seq``; of one dataset's stream only when ``dataset`` is given."""
+    query = select(func.count()).select_from(Event).where(Event.org_id == org_id, Event.seq > since_seq)
+    if dataset is not None:
+        query = query.where(Event.dataset == dataset)
+    return int(session.scalar(query) or 0)
 
 
 def delete_user(session: Session, org_id: str, user_id: str) -> int:
@@ -59,6 +62,14 @@ def delete_user(session: Session, org_id: str, user_id: str) -> int:
     return int(getattr(result, "rowcount", 0))
 
 
-def for_org(session: Session, org_id: str, *, after_seq_: int = 0, batch: int = 50_000) -> list[Event]:
-    return list(session.scalars(select(Event).where(Event.org_id == org_id, Event.seq > after_seq_)
+def for_dataset(session: Session, org_id: str, dataset: str, *, after_seq_: int = 0,
+                batch: int = 50_000) -> list[Event]:
+    """The events of one dataset's stream, oldest first, after ``after_seq_``."""
+    return list(session.scalars(select(Event).where(Event.org_id == org_id, Event.dataset == dataset,
+                                                    Event.seq > after_seq_)
                                 .order_by(Event.seq).limit(batch)).all())
+
+
+def interactions_dataset_names(session: Session, org_id: str) -> list[str]:
+    return list(session.scalars(select(Dataset.name).where(Dataset.org_id == org_id, Dataset.kind == "interactions")
+                                .order_by(Dataset.name)).all())

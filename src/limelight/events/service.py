@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from limelight.audit import service as audit
 from limelight.auth.principal import Permission, Principal, authorize
+from limelight.datasets import repository as datasets_repository
 from limelight.db.base import utcnow
-from limelight.errors import PayloadTooLarge
+from limelight.errors import NotFound, PayloadTooLarge, ValidationFailed
 from limelight.events import repository
 from limelight.schemas.events import EventBatch, EventBatchResult
 
@@ -26,19 +27,41 @@ def ingest(session: Session, principal: Principal, org: str, batch: EventBatch, 
     if len(batch.events) > max_events:
         raise PayloadTooLarge(f"At most {max_events} events per batch.", details={"max_events": max_events,
                                                                                    "received": len(batch.events)})
+    dataset = _stream_of(session, principal.org_id, org, batch.dataset)
     unique: dict[str, Any] = {}
     for event in batch.events:
         unique.setdefault(event.event_id, event)
     known = repository.existing_event_ids(session, principal.org_id, list(unique))
     now, received = time.time(), utcnow()
     rows = [
-        {"org_id": principal.org_id, "event_id": e.event_id, "user_id": e.user_id, "item_id": e.item_id,
+        {"org_id": principal.org_id, "dataset": dataset, "event_id": e.event_id, "user_id": e.user_id, "item_id": e.item_id,
          "type": e.type.value, "value": e.value, "ts": e.timestamp if e.timestamp is not None else now,
          "received_at": received}
         for event_id, e in unique.items() if event_id not in known
     ]
     repository.insert_ignoring_duplicates(session, rows)
-    return EventBatchResult(accepted=len(rows), duplicates=len(batch.events) - len(rows)), rows
+    return EventBatchResult(accepted=len(rows), duplicates=len(batch.events) - len(rows), dataset=dataset), rows
+
+
+def _stream_of(session: Session, org_id: str, org: str, named: str | None) -> str | None:
+    """The interactions dataset a batch belongs to: the one named, or the org's only one.
+
+    With no interactions dataset yet, events are kept without one (no training reads them); with
+    several, the caller must say which, since guessing would mix one catalog's events into another's.
+    """
+    candidates = repository.interactions_dataset_names(session, org_id)
+    if named is not None:
+        if named in candidates:
+            return named
+        if datasets_repository.by_name(session, org_id, named) is not None:
+            raise ValidationFailed(f"Dataset {org}/{named} is not an interactions dataset.",
+                                   details={"fields": [{"field": "dataset", "reason": "not interactions"}]})
+        raise NotFound(f"Dataset {org}/{named} not found.")
+    if len(candidates) > 1:
+        raise ValidationFailed("This org has several interactions datasets: name the one these events extend.",
+                               details={"fields": [{"field": "dataset", "reason": "required"}],
+                                        "datasets": candidates[:50]})
+    return candidates[0] if candidates else None
 
 
 def user_history(session: Session, org_id: str, user_id: str, *, since_ts: float | None = None,

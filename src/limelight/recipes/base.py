@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from limelight.schemas.common import StrictInput
 
 
-class RecipeParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RecipeParams(StrictInput):
+    """A recipe's typed parameters: closed, finite numbers, strict booleans (see ``StrictInput``)."""
 
 
 class JobCancelled(Exception):
@@ -41,7 +41,7 @@ class JobContext(Protocol):
         ...
 
     def live_events(self) -> LiveEvents:
-        """The org's events received through the events API (for recipes that learn from them)."""
+        """The events received through the events API for this job's dataset (only those)."""
         ...
 
 
@@ -49,6 +49,7 @@ class JobContext(Protocol):
 class LiveEvents:
     rows: list[tuple[str, str, str, float | None, float]]  # user_id, item_id, type, value, timestamp
     max_seq: int  # the newest event included; serving folds in only what came after
+    dataset: str | None = None  # whose event stream these are; serving folds in only that stream
 
 
 @dataclass

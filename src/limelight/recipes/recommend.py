@@ -1,7 +1,7 @@
 """Recommender recipes: ``recommend/popularity|itemknn|als|bpr|ease`` and ``recommend/auto``.
 
-Each trains on an ``interactions`` dataset plus the org's live events (mapped to weights by
-``event_weights``), evaluates on a per-user holdout with full ranking (no sampled metrics), refits
+Each trains on an ``interactions`` dataset plus the live events posted for that dataset (mapped to
+weights by ``event_weights``; events of the org's other datasets are not read), evaluates on a per-user holdout with full ranking (no sampled metrics), refits
 on everything, and saves one ``.npz`` artifact (no pickle) with the item catalog's titles and
 filterable metadata when an ``items`` dataset is attached.
 """
@@ -26,7 +26,8 @@ class CommonParams(RecipeParams):
     event_weights: dict[str, float] = Field(
         default_factory=dict, description="weight per event type (view, play, complete, click, rate, purchase, "
                                           "skip); a skip may be negative")
-    include_live_events: bool = Field(True, description="train on events received through the events API too")
+    include_live_events: bool = Field(True, description="train on the events posted for this dataset through "
+                                                         "the events API too")
     rating_as_weight: bool = Field(False, description="use ratings as confidence weights (default: each rating "
                                                       "counts as one interaction)")
     holdout_fraction: float = Field(0.2, gt=0, lt=0.9, description="share of each user's items held out")
@@ -88,11 +89,13 @@ class RecommendRecipe:
 
 
 class TrainingData:
-    def __init__(self, interactions: Any, catalog: Any, events_max_seq: int, weights: dict[str, float]) -> None:
+    def __init__(self, interactions: Any, catalog: Any, events_max_seq: int, weights: dict[str, float],
+                 events_dataset: str | None = None) -> None:
         self.interactions = interactions
         self.catalog = catalog
         self.events_max_seq = events_max_seq
         self.event_weights = weights
+        self.events_dataset = events_dataset
 
     @property
     def catalog_columns(self) -> list[str]:
@@ -111,9 +114,10 @@ def load_training_data(ctx: JobContext, params: CommonParams) -> TrainingData:
     items = np.asarray(table.column("item_id").to_numpy(zero_copy_only=False), dtype=object)
     values = _row_weights(table, weights, params.rating_as_weight)
     stamps = _timestamps(table)
-    events_max_seq = 0
+    events_max_seq, events_dataset = 0, None
     if params.include_live_events:
         live = ctx.live_events()
+        events_dataset = live.dataset
         if live.rows:
             ctx.log(f"adding {len(live.rows)} live events")
             users = np.concatenate([users, np.array([r[0] for r in live.rows], dtype=object)])
@@ -129,7 +133,7 @@ def load_training_data(ctx: JobContext, params: CommonParams) -> TrainingData:
     catalog = None
     if ctx.has_dataset("items"):
         catalog = Catalog.from_table(interactions.item_ids, pq.read_table(ctx.dataset_path("items")))
-    return TrainingData(interactions, catalog, events_max_seq, params.event_weights)
+    return TrainingData(interactions, catalog, events_max_seq, params.event_weights, events_dataset)
 
 
 def _row_weights(table: Any, weights: Any, rating_as_weight: bool) -> np.ndarray:
@@ -208,6 +212,7 @@ def _save(ctx: JobContext, data: TrainingData, algorithm: Any, params: CommonPar
     if data.catalog is not None and data.catalog.titles is not None:
         titles = dict(zip(data.interactions.item_ids.tolist(), data.catalog.titles, strict=True))
     metadata = {"metrics": metrics, "winner": winner, "events_max_seq": data.events_max_seq,
+                "events_dataset": data.events_dataset,
                 "event_weights": data.event_weights,
                 "catalog": data.catalog.to_metadata() if data.catalog is not None else None}
     trained = TrainedRecommender.from_interactions(algorithm, data.interactions, metadata=metadata, item_titles=titles)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from limelight.errors import InvalidParams, ValidationFailed
 from limelight.recsys.ranking import ExcludeLike, apply_filters, top_k
+from limelight.schemas.common import StrictInput
 
 __all__ = [
     "History",
@@ -41,8 +42,8 @@ class History(NamedTuple):
     weights: np.ndarray  # float32, same length
 
 
-class RecsysParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class RecsysParams(StrictInput):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 P = TypeVar("P", bound=RecsysParams)

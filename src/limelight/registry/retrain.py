@@ -68,7 +68,8 @@ def submit_due(session: Session) -> list[str]:
         if not policy or _has_open_job(session, model):
             continue
         seq_now = events_repo.max_seq(session)
-        new_events = events_repo.count_since(session, model.org_id, int(policy.get("last_event_seq", 0)))
+        new_events = events_repo.count_since(session, model.org_id, int(policy.get("last_event_seq", 0)),
+                                             dataset=_event_stream(session, model.org_id, policy.get("dataset")))
         if not is_due(policy, now=now, new_events=new_events):
             continue
         owner = job_principal(session, Job(org_id=model.org_id, created_by=policy["owner"], id="retrain"))
@@ -78,6 +79,15 @@ def submit_due(session: Session) -> list[str]:
         model.retrain_policy = policy | {"last_submitted_at": now.isoformat(), "last_event_seq": seq_now}
         submitted.append(job.id)
     return submitted
+
+
+def _event_stream(session: Session, org_id: str, dataset: str | None) -> str | None:
+    """An interactions dataset counts only its own events; other datasets (tabular churn, …) have no
+    stream of their own, so any event of the org counts toward their "after N events"."""
+    from limelight.datasets import repository as datasets_repo
+
+    found = datasets_repo.by_name(session, org_id, dataset) if dataset else None
+    return dataset if found is not None and found.kind == "interactions" else None
 
 
 def _has_open_job(session: Session, model: Model) -> bool:

@@ -32,6 +32,9 @@ class RecommenderRuntime:
         self._feed = feed
         self._weights = EventWeights(**model.metadata.get("event_weights", {}))
         self._trained_seq = int(model.metadata.get("events_max_seq", 0))
+        # the event stream the model was trained with; artifacts older than streams folded in all
+        self._events_dataset: str | None = model.metadata.get("events_dataset")
+        self._any_dataset = "events_dataset" not in model.metadata
 
     @classmethod
     def load(cls, artifact_path: Path, params: dict[str, Any], context: LoadContext) -> RecommenderRuntime:
@@ -102,7 +105,8 @@ class RecommenderRuntime:
         if self._feed is None or self._org is None:
             return None
         org_id = self._feed.org_id(self._org)
-        events = self._feed.history(org_id, user_id, after_seq=self._trained_seq) if org_id else []
+        events = self._feed.history(org_id, user_id, after_seq=self._trained_seq, dataset=self._events_dataset,
+                                    any_dataset=self._any_dataset) if org_id else []
         if not events:
             return None
         weights: dict[str, float] = {}

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from limelight.schemas.common import ReadSchema, Schema
+from limelight.schemas.common import Name, ReadSchema, Schema
 
 
 class EventType(StrEnum):
@@ -30,11 +30,15 @@ class EventIn(Schema):
 
 class EventBatch(Schema):
     events: list[EventIn] = Field(..., min_length=1)
+    dataset: Name | None = Field(
+        None, description="the interactions dataset these events extend: training on it reads them, and "
+                          "only it. Optional when the org has at most one interactions dataset.")
 
 
 class EventBatchResult(ReadSchema):
     accepted: int = Field(..., description="events stored now")
     duplicates: int = Field(..., description="events whose event_id was already stored (idempotent)")
+    dataset: str | None = Field(None, description="the interactions dataset the events were stored for")
 
 
 class ForgetResult(ReadSchema):

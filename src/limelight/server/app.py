@@ -11,10 +11,12 @@ from fastapi import FastAPI
 
 from limelight.artifacts.registry import open_store
 from limelight.auth.cache import KeyCache
+from limelight.auth.throttle import build_login_throttle
 from limelight.config import Settings
 from limelight.db.session import open_database
 from limelight.events.feed import EventFeed
 from limelight.runtimes.sandbox import ArtifactValidator, SandboxLimits
+from limelight.server.api_limits import build_api_limits
 from limelight.server.errors import install_error_handlers
 from limelight.server.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from limelight.server.openapi import install_openapi
@@ -41,6 +43,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = build_state(settings)
         app.state.limelight = state
+        api_limits = state.extras["api_limits"] = build_api_limits(settings)
+        state.extras["login_throttle"] = build_login_throttle(settings, state.db)
         feed = _start_event_feed(state)
         await serving_lifecycle.start(state)
         reaper = asyncio.create_task(_reap_forever(state))
@@ -51,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
             reaper.cancel()
             await serving_lifecycle.stop(state)
             feed.stop()
+            api_limits.close()
             state.db.dispose()
 
     app = FastAPI(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from limelight.auth import service as auth_service
 from limelight.auth.principal import Permission, Principal
 from limelight.errors import Forbidden
+from limelight.server.api_limits import MANAGEMENT_PREFIX
 from limelight.server.state import AppState
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -47,6 +48,9 @@ class Requires:
         principal = auth_service.authenticate_request(state, request)
         if not principal.can(self.permission):
             raise Forbidden(f"This needs the {self.permission.value} permission.")
+        limits = state.extras.get("api_limits")
+        if limits is not None and request.url.path.startswith(MANAGEMENT_PREFIX):  # inference has its own
+            limits.check(principal)
         return principal
 
     def __repr__(self) -> str:

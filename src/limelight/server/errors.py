@@ -11,6 +11,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from limelight.errors import AlreadyExists, LimelightError, Overloaded, ValidationFailed
+from limelight.server.json_bodies import is_json_media_type, wrong_media_type
+from limelight.server.middleware import BodyTooLarge
 from limelight.server.responses import JSON
 from limelight.server.routes import allowed_methods
 
@@ -44,6 +46,17 @@ def validation_failed(exc: RequestValidationError) -> ValidationFailed:
     return ValidationFailed(f"Invalid request: {first['field']}: {first['reason']}", details=details)
 
 
+def _json_route_given_other_type(request: Request) -> bool:
+    """A route with a JSON body got a body declared as something else (text/plain, a form, …)."""
+    from fastapi import params
+
+    route = request.scope.get("route")
+    body_field = getattr(route, "body_field", None)
+    if body_field is None or isinstance(body_field.field_info, params.Form):
+        return False
+    return not is_json_media_type(request.headers.get("content-type"))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LimelightError)
     async def _limelight(request: Request, exc: LimelightError) -> JSON:
@@ -53,10 +66,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSON:
+        if _json_route_given_other_type(request):
+            return error_response(request, wrong_media_type(request.headers.get("content-type")))
         return error_response(request, validation_failed(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSON:
+        if isinstance(exc, BodyTooLarge):
+            return error_response(request, exc.as_error())
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         body: dict[str, Any] = {"error": {"code": code, "message": str(exc.detail), "details": {},
                           "request_id": request_id_of(request)}}

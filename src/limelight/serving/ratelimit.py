@@ -3,7 +3,9 @@
 A bucket holds up to ``burst`` tokens and refills at ``rate_per_s``; a request takes one token or
 is refused with the time until one is back. Denied requests take nothing. ``InProcessRateLimiter``
 limits one API process; ``RedisRateLimiter`` runs the same bucket as one Lua script (atomic, on the
-Redis clock), so all replicas share a limit. Both pass one contract suite.
+Redis clock), so all replicas share a limit. Both pass one contract suite. The management API checks
+its limits from synchronous dependencies: ``check_now`` of the in-process limiter, or
+``BlockingRedisRateLimiter`` (the same script on a blocking client).
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from typing import Any, NamedTuple, Protocol
 from limelight.errors import NotReady, RateLimited
 
 __all__ = [
+    "BlockingRedisRateLimiter",
     "InProcessRateLimiter",
     "Limit",
     "RateDecision",
     "RateLimiter",
     "RedisRateLimiter",
     "enforce",
+    "enforce_now",
     "key_and_org_limits",
 ]
 
@@ -68,11 +72,27 @@ async def enforce(limiter: RateLimiter, limits: Sequence[Limit]) -> None:
     for limit in limits:
         allowed, retry_after_s = await limiter.check(limit.bucket_key, limit.rate_per_s, limit.burst)
         if not allowed:
-            raise RateLimited(
-                f"rate limit of {limit.rate_per_s:g}/s per {limit.scope} reached",
-                retry_after_s=retry_after_s,
-                details={"scope": limit.scope, "rate_per_s": limit.rate_per_s, "burst": limit.burst},
-            )
+            raise _refusal(limit, retry_after_s)
+
+
+class SyncRateLimiter(Protocol):
+    def check_now(self, bucket_key: str, rate_per_s: float, burst: int) -> RateDecision: ...
+
+
+def enforce_now(limiter: SyncRateLimiter, limits: Sequence[Limit]) -> None:
+    """``enforce`` for synchronous callers."""
+    for limit in limits:
+        allowed, retry_after_s = limiter.check_now(limit.bucket_key, limit.rate_per_s, limit.burst)
+        if not allowed:
+            raise _refusal(limit, retry_after_s)
+
+
+def _refusal(limit: Limit, retry_after_s: float) -> RateLimited:
+    return RateLimited(
+        f"rate limit of {limit.rate_per_s:g}/s per {limit.scope} reached",
+        retry_after_s=retry_after_s,
+        details={"scope": limit.scope, "rate_per_s": limit.rate_per_s, "burst": limit.burst},
+    )
 
 
 def _check_args(rate_per_s: float, burst: int) -> None:
@@ -187,3 +207,37 @@ class RedisRateLimiter:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+class BlockingRedisRateLimiter:
+    """``RedisRateLimiter`` for synchronous callers (worker threads): the same buckets and script."""
+
+    def __init__(self, client: Any, *, prefix: str = "limelight:rl:", fail_open: bool = True) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._fail_open = fail_open
+        self._script = client.register_script(_BUCKET_SCRIPT_LUA)
+
+    @classmethod
+    def from_url(cls, url: str, *, connect_timeout_s: float = 0.5, timeout_s: float = 1.0,
+                 **kwargs: Any) -> BlockingRedisRateLimiter:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=connect_timeout_s, socket_timeout=timeout_s)
+        return cls(client, **kwargs)
+
+    def check_now(self, bucket_key: str, rate_per_s: float, burst: int) -> RateDecision:
+        import redis
+
+        _check_args(rate_per_s, burst)
+        try:
+            allowed, retry = self._script(keys=[self._prefix + bucket_key], args=[rate_per_s, burst])
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            if self._fail_open:
+                log.warning("rate limiter unreachable, allowing: %s", exc)
+                return RateDecision(True, 0.0)
+            raise NotReady("the rate limiter is unreachable", details={"component": "redis"}) from exc
+        return RateDecision(bool(allowed), float(retry))
+
+    def close(self) -> None:
+        self._client.close()

@@ -25,6 +25,7 @@ class WorkerJobContext:
     worker_id: str
     inputs: dict[str, Path]
     output: Path
+    dataset: str | None = None  # the main dataset's name: its event stream is the job's live events
     cancel_event: threading.Event = field(default_factory=threading.Event)
     lost_event: threading.Event = field(default_factory=threading.Event)
     _last_progress_at: float = 0.0
@@ -58,14 +59,16 @@ class WorkerJobContext:
 
         rows: list[tuple[str, str, str, float | None, float]] = []
         last = 0
+        if self.dataset is None:
+            return LiveEvents(rows=rows, max_seq=last)
         with self.db.transaction(write=False) as session:
             while True:
-                batch = events_repo.for_org(session, self.org_id, after_seq_=last)
+                batch = events_repo.for_dataset(session, self.org_id, self.dataset, after_seq_=last)
                 if not batch:
                     break
                 rows += [(e.user_id, e.item_id, e.type, e.value, e.ts) for e in batch]
                 last = batch[-1].seq
-        return LiveEvents(rows=rows, max_seq=last)
+        return LiveEvents(rows=rows, max_seq=last, dataset=self.dataset)
 
     def check_cancelled(self) -> None:
         if self.cancel_event.is_set():

@@ -44,10 +44,11 @@ def execute(db: Database, store: ArtifactStore, settings: Settings, job_id: str,
         assert job is not None
         org = session.get(Org, job.org_id)
         inputs = _input_paths(session, store, job)
+        dataset = _main_dataset_name(session, job)
         recipe_name, params, org_name, org_id = job.recipe, dict(job.params), org.name if org else "", job.org_id
     with tempfile.TemporaryDirectory(prefix="limelight-job-") as tmp, store.stage() as staged:
         ctx = WorkerJobContext(job_id=job_id, org=org_name, org_id=org_id, workdir=Path(tmp), db=db, worker_id=worker_id,
-                               inputs=inputs, output=staged.path)
+                               inputs=inputs, output=staged.path, dataset=dataset)
         stop_heartbeat = threading.Event()
         beats = threading.Thread(target=_heartbeat_loop, args=(db, settings, ctx, stop_heartbeat), daemon=True)
         beats.start()
@@ -68,6 +69,11 @@ def execute(db: Database, store: ArtifactStore, settings: Settings, job_id: str,
         finally:
             stop_heartbeat.set()
             beats.join(5)
+
+
+def _main_dataset_name(session: Any, job: Job) -> str | None:
+    found = datasets_repo.version_by_id(session, job.dataset_version_id) if job.dataset_version_id else None
+    return found[1].name if found is not None else None
 
 
 def _input_paths(session: Any, store: ArtifactStore, job: Job) -> dict[str, Path]:

@@ -1,6 +1,7 @@
 """Every ORM table, imported here so Alembic and the tests see the whole metadata."""
 
 from limelight.db.models.audit import AuditEntry, AuditHead
+from limelight.db.models.auth import LoginFailure
 from limelight.db.models.datasets import Dataset, DatasetVersion
 from limelight.db.models.events import Event
 from limelight.db.models.jobs import Job, JobLog
@@ -18,6 +19,7 @@ __all__ = [
     "Event",
     "Job",
     "JobLog",
+    "LoginFailure",
     "Membership",
     "Model",
     "ModelAlias",

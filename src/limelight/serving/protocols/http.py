@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from limelight.errors import LimelightError, PayloadTooLarge, ValidationFailed
+from limelight.server.json_bodies import api_reads_as_json, wrong_media_type
 from limelight.serving import shedding
 from limelight.serving.metrics import NO_MODEL
 
@@ -86,7 +87,10 @@ class HttpCall:
     def query(self) -> dict[str, str]:
         return dict(parse_qsl(self.query_string.decode("latin-1"))) if self.query_string else {}
 
-    def json_object(self) -> dict[str, Any]:
+    def json_object(self, *, check_media_type: bool = True) -> dict[str, Any]:
+        """The body as a JSON object; a Content-Type other than JSON's (or curl's default) is 415."""
+        if check_media_type and not api_reads_as_json(self.headers.get("content-type")):
+            raise wrong_media_type(self.headers.get("content-type"))
         try:
             body = orjson.loads(self.body) if self.body else None
         except orjson.JSONDecodeError as exc:

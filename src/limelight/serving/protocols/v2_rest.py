@@ -160,7 +160,7 @@ def _split_body(call: HttpCall) -> tuple[dict[str, Any], bytes]:
         raise ValidationFailed("bad Inference-Header-Content-Length", details={"field": "headers"})
     size = int(header_len)
     head = HttpCall(call.method, call.params, call.headers, call.body[:size], call.request_id)
-    return head.json_object(), call.body[size:]
+    return head.json_object(check_media_type=False), call.body[size:]  # binary extension: octet-stream
 
 
 def _input_tensors(request: dict[str, Any], binary: bytes) -> list[Tensor]:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from limelight.auth import service as auth_service
-from limelight.errors import Forbidden, Unauthenticated
+from limelight.errors import Forbidden, LoginThrottled, Unauthenticated
 from limelight.server.deps import Public, SessionDep, StateDep
 from limelight.ui.access import LOGIN_CSRF_COOKIE, PageRoute, local_path, new_login_token
 from limelight.ui.rendering import render
@@ -38,7 +38,7 @@ def _login_form(request: Request, *, next_path: str, error: str | None = None, u
 
 @router.post("/login", dependencies=[Public])
 def login(
-    request: Request, session: SessionDep, state: StateDep,
+    request: Request, state: StateDep,
     username: Annotated[str, Form(max_length=64)], password: Annotated[str, Form(max_length=256)],
     csrf_token: Annotated[str, Form(max_length=128)] = "", org: Annotated[str, Form(max_length=64)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",  # noqa: A002
@@ -50,7 +50,14 @@ def login(
                            error="The sign-in form expired; please try again.")
     max_age_s = state.settings.server.session_max_age_s
     try:
-        cookie, _, _ = auth_service.login(session, username, password, org or None, max_age_s)
+        cookie, _, _ = auth_service.sign_in(
+            state, state.extras["login_throttle"], username, password, org or None,
+            client_addr=request.client.host if request.client else None,
+            request_id=getattr(request.state, "request_id", None))
+    except LoginThrottled as exc:  # the same throttle as the API's sign-in: no way around it here
+        throttled = _login_form(request, next_path=next_path, username=username, error=exc.message, status_code=429)
+        throttled.headers.update(exc.headers())
+        return throttled
     except Unauthenticated as exc:
         return _login_form(request, next_path=next_path, username=username, error=exc.message, status_code=401)
     response = RedirectResponse(next_path, status_code=303)
