@@ -110,7 +110,7 @@ def test_aliases_move_atomically_and_protect_versions(tenant):
         assert client.get(f"/api/v1/orgs/{org}/models/recs/versions/1").status_code == 404
         assert client.put(f"/api/v1/orgs/{org}/models/recs/aliases/production", json={"version": 99}).status_code == 404
         bad_alias = client.put(f"/api/v1/orgs/{org}/models/recs/aliases/Bad%20Alias", json={"version": 2})
-        assert bad_alias.status_code == 400 and error_code(bad_alias) == "invalid_name"
+        assert bad_alias.status_code == 422 and error_code(bad_alias) == "validation_failed"  # a path Name
         ok(client.delete(f"/api/v1/orgs/{org}/models/recs/aliases/staging"))
         assert ok(client.get(f"/api/v1/orgs/{org}/models/recs"))["aliases"] == {"production": 3}
 
