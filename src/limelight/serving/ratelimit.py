@@ -172,14 +172,25 @@ return {allowed, string.format('%.6f', retry)}
 """
 
 
-class RedisRateLimiter:
-    """Shared buckets in Redis (redis-py asyncio). Keys expire once their bucket would be full."""
+class _RedisBuckets:
+    """The token-bucket script in Redis, and what an unreachable Redis means: allow (fail open, so a
+    limiter outage does not become an API outage) or refuse with 503."""
 
     def __init__(self, client: Any, *, prefix: str = "limelight:rl:", fail_open: bool = True) -> None:
         self._client = client
         self._prefix = prefix
         self._fail_open = fail_open
         self._script = client.register_script(_BUCKET_SCRIPT_LUA)
+
+    def _unreachable(self, exc: Exception) -> RateDecision:
+        if self._fail_open:
+            log.warning("rate limiter unreachable, allowing: %s", exc)
+            return RateDecision(True, 0.0)
+        raise NotReady("the rate limiter is unreachable", details={"component": "redis"}) from exc
+
+
+class RedisRateLimiter(_RedisBuckets):
+    """Shared buckets in Redis (redis-py asyncio). Keys expire once their bucket would be full."""
 
     @classmethod
     def from_url(
@@ -199,24 +210,15 @@ class RedisRateLimiter:
         try:
             allowed, retry = await self._script(keys=[self._prefix + bucket_key], args=[rate_per_s, burst])
         except (redis.ConnectionError, redis.TimeoutError) as exc:
-            if self._fail_open:  # a limiter outage must not become an API outage
-                log.warning("rate limiter unreachable, allowing: %s", exc)
-                return RateDecision(True, 0.0)
-            raise NotReady("the rate limiter is unreachable", details={"component": "redis"}) from exc
+            return self._unreachable(exc)
         return RateDecision(bool(allowed), float(retry))
 
     async def close(self) -> None:
         await self._client.aclose()
 
 
-class BlockingRedisRateLimiter:
+class BlockingRedisRateLimiter(_RedisBuckets):
     """``RedisRateLimiter`` for synchronous callers (worker threads): the same buckets and script."""
-
-    def __init__(self, client: Any, *, prefix: str = "limelight:rl:", fail_open: bool = True) -> None:
-        self._client = client
-        self._prefix = prefix
-        self._fail_open = fail_open
-        self._script = client.register_script(_BUCKET_SCRIPT_LUA)
 
     @classmethod
     def from_url(cls, url: str, *, connect_timeout_s: float = 0.5, timeout_s: float = 1.0,
@@ -233,10 +235,7 @@ class BlockingRedisRateLimiter:
         try:
             allowed, retry = self._script(keys=[self._prefix + bucket_key], args=[rate_per_s, burst])
         except (redis.ConnectionError, redis.TimeoutError) as exc:
-            if self._fail_open:
-                log.warning("rate limiter unreachable, allowing: %s", exc)
-                return RateDecision(True, 0.0)
-            raise NotReady("the rate limiter is unreachable", details={"component": "redis"}) from exc
+            return self._unreachable(exc)
         return RateDecision(bool(allowed), float(retry))
 
     def close(self) -> None:
