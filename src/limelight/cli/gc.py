@@ -29,12 +29,14 @@ def gc(
     from limelight.config import load_settings
     from limelight.db.session import open_database
     from limelight.maintenance.collector import collect
+    from limelight.workers.liveness import readiness_window_s
 
     settings = load_settings()
     db = open_database(settings.database_url)
     try:
         report = collect(db, open_store(settings.artifacts_url), Path(settings.home),
-                         grace_s=settings.gc.grace_s if grace_s is None else grace_s, dry_run=dry_run)
+                         grace_s=settings.gc.grace_s if grace_s is None else grace_s, dry_run=dry_run,
+                         beat_window_s=readiness_window_s(settings.worker.heartbeat_s))
     finally:
         db.dispose()
     if as_json:

@@ -31,7 +31,7 @@ from limelight.db.session import Database
 from limelight.maintenance.references import referenced_blobs
 from limelight.runtimes.sentence_embedding import stale_cache_entries
 from limelight.serving.loading import serving_cache_dir
-from limelight.workers.liveness import stale_beats
+from limelight.workers.liveness import readiness_window_s, stale_beats
 
 if TYPE_CHECKING:
     from limelight.server.state import AppState
@@ -71,16 +71,19 @@ class CollectionReport:
                 "bytes": self.bytes, "categories": {k: asdict(v) for k, v in self.categories.items()}}
 
 
-def collect(db: Database, store: ArtifactStore, home: Path, *, grace_s: float,
-            dry_run: bool = False) -> CollectionReport:
-    """One collection pass; see the module docstring for what is removed and why it is safe."""
+def collect(db: Database, store: ArtifactStore, home: Path, *, grace_s: float, dry_run: bool = False,
+            beat_window_s: float = 0.0) -> CollectionReport:
+    """One collection pass; see the module docstring for what is removed and why it is safe.
+
+    ``beat_window_s`` is how long a running worker's beat file is left alone whatever the grace.
+    """
     report = CollectionReport(dry_run=dry_run, grace_s=grace_s)
     with db.transaction(write=False) as session:
         referenced = referenced_blobs(session)  # before the store is listed: see the module docstring
     gc = store.gc(referenced, older_than_s=grace_s, dry_run=dry_run)
     report.categories["blobs"] = Category(gc.blobs_removed, gc.bytes_freed, list(gc.blobs))
     report.categories["staging"] = Category(gc.staging_removed, gc.staging_bytes_freed, list(gc.staging))
-    _remove_paths(report.categories["heartbeats"], stale_beats(home, older_than_s=grace_s), home, dry_run)
+    _remove_paths(report.categories["heartbeats"], stale_beats(home, older_than_s=max(grace_s, beat_window_s)), home, dry_run)
     cutoff = time.time() - grace_s
     exports = serving_cache_dir(home) / "exports"
     _remove_paths(report.categories["caches"], stale_cache_entries(exports, cutoff=cutoff), home, dry_run)
@@ -117,7 +120,8 @@ async def collect_forever(state: AppState) -> None:
         await asyncio.sleep(settings.gc.interval_s)
         try:
             report = await asyncio.to_thread(collect, state.db, state.artifacts, Path(settings.home),
-                                             grace_s=settings.gc.grace_s)
+                                             grace_s=settings.gc.grace_s,
+                                             beat_window_s=readiness_window_s(settings.worker.heartbeat_s))
         except Exception as exc:  # noqa: BLE001 - a failed pass is retried at the next interval
             log.warning("garbage collection failed: %s", exc)
             continue

@@ -22,6 +22,11 @@ def forget(home: Path) -> None:
     (beat_dir(home) / f"worker-{os.getpid()}.beat").unlink(missing_ok=True)
 
 
+def readiness_window_s(heartbeat_s: float) -> float:
+    """How old a beat may be while its worker still counts as alive."""
+    return 3 * heartbeat_s + 5
+
+
 def any_alive(home: Path, max_age_s: float) -> bool:
     now = time.time()
     return any(now - p.stat().st_mtime <= max_age_s for p in beat_dir(home).glob("worker-*.beat"))
