@@ -211,3 +211,21 @@ def test_a_deduplicated_write_refreshes_the_blob_age(tmp_path: Path) -> None:
     os.utime(store.local_path(ref.sha256), (old, old))
     store.write_stream([b"the same bytes"], max_bytes=100)  # an upload about to reference it again
     assert store.gc(set(), older_than_s=3600).blobs_removed == 0 and store.exists(ref.sha256)
+
+
+def test_the_server_collects_periodically(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "run").mkdir(parents=True)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait(10)
+    beat = home / "run" / f"worker-{dead.pid}.beat"
+    beat.touch()
+    live = start_live_server(home, f"sqlite:///{tmp_path / 'meta.db'}", LIMELIGHT_WORKER__PROCESSES="0",
+                             LIMELIGHT_GC__INTERVAL_S="0.2", LIMELIGHT_GC__GRACE_S="0")
+    try:
+        deadline = time.monotonic() + 30
+        while beat.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not beat.exists(), "no periodic pass took a dead worker's beat file"
+    finally:
+        live.stop()
