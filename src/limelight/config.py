@@ -116,6 +116,14 @@ class MonitoringSettings(BaseModel):
     hour_retention_days: int = Field(90, ge=1, le=3660, description="per-hour rollups older than this are pruned")
 
 
+class GcSettings(BaseModel):
+    """The garbage collector: abandoned uploads, unreferenced blobs, dead workers' files, stale caches."""
+
+    interval_s: float = Field(3600.0, ge=0, description="how often each API process collects; 0 disables")
+    grace_s: float = Field(3600.0, ge=0, description="only what is older than this is collected, so "
+                                                      "uploads and jobs in flight survive")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LIMELIGHT_", env_nested_delimiter="__", extra="forbid", validate_default=True
@@ -134,6 +142,7 @@ class Settings(BaseSettings):
     serving: ServingSettings = Field(default_factory=ServingSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    gc: GcSettings = Field(default_factory=GcSettings)
 
     @classmethod
     def settings_customise_sources(

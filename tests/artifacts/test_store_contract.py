@@ -264,3 +264,23 @@ def test_gc_keeps_referenced_and_young_blobs(backend: Backend) -> None:
     report = backend.store.gc({keep.sha256}, older_than_s=-1)
     assert (report.blobs_removed, report.bytes_freed) == (1, drop.size_bytes)
     assert backend.store.exists(keep.sha256) and not backend.store.exists(drop.sha256)
+
+
+def test_gc_dry_run_names_what_it_would_take_and_takes_nothing(backend: Backend) -> None:
+    keep = backend.store.write_stream([b"referenced"], max_bytes=100)
+    drop = backend.store.write_stream([b"orphan!"], max_bytes=100)
+    dry = backend.store.gc({keep.sha256}, older_than_s=-1, dry_run=True)
+    assert (dry.blobs_removed, dry.bytes_freed, dry.blobs) == (1, drop.size_bytes, (drop.sha256,))
+    assert backend.store.exists(drop.sha256) and backend.store.exists(keep.sha256)
+    real = backend.store.gc({keep.sha256}, older_than_s=-1)
+    assert real.blobs == (drop.sha256,) and not backend.store.exists(drop.sha256)
+
+
+def test_gc_reports_abandoned_staging_and_its_bytes(backend: Backend) -> None:
+    with backend.store.stage() as staged:
+        staged.path.write_bytes(b"x" * 1234)
+        dry = backend.store.gc(set(), older_than_s=-1, dry_run=True)
+        assert (dry.staging_removed, dry.staging_bytes_freed) == (1, 1234) and backend.leftovers() != []
+        report = backend.store.gc(set(), older_than_s=-1)
+        assert (report.staging_removed, report.staging_bytes_freed) == (1, 1234)
+    assert backend.leftovers() == []

@@ -185,16 +185,18 @@ class LocalArtifactStore:
                 if re.fullmatch(r"[0-9a-f]{64}", digest) and blob.is_file():
                     yield BlobRef(digest, blob.stat().st_size)
 
-    def gc(self, referenced: set[str], *, older_than_s: float) -> GcReport:
+    def gc(self, referenced: set[str], *, older_than_s: float, dry_run: bool = False) -> GcReport:
         cutoff = time.time() - older_than_s
-        blobs_removed = bytes_freed = 0
+        blobs: list[str] = []
+        bytes_freed = 0
         for ref in list(self.list_refs()):
             if ref.sha256 in referenced or self._mtime(self._blob_path(ref.sha256)) > cutoff:
                 continue
-            if self.delete(ref.sha256):
-                blobs_removed += 1
+            if dry_run or self.delete(ref.sha256):
+                blobs.append(ref.sha256)
                 bytes_freed += ref.size_bytes
-        return GcReport(blobs_removed, bytes_freed, self._gc_staging(cutoff))
+        staging, staging_bytes = self._gc_staging(cutoff, dry_run)
+        return GcReport(len(blobs), bytes_freed, len(staging), staging_bytes, tuple(blobs), tuple(staging))
 
     @staticmethod
     def _mtime(path: Path) -> float:
@@ -205,15 +207,28 @@ class LocalArtifactStore:
         except FileNotFoundError:
             return float("inf")  # a concurrent commit or delete took it: not ours to remove
 
-    def _gc_staging(self, cutoff: float) -> int:
-        removed = 0
+    @staticmethod
+    def _bytes(path: Path) -> int:
+        try:
+            if path.is_dir() and not path.is_symlink():
+                return sum(child.lstat().st_size for child in path.rglob("*") if not child.is_dir())
+            return path.lstat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def _gc_staging(self, cutoff: float, dry_run: bool) -> tuple[list[str], int]:
+        removed: list[str] = []
+        freed = 0
         for entry in list(self._staging.iterdir()):
             # A stage-* dir is alive while its file is still being written, hence the newest mtime.
             if self._mtime(entry) > cutoff:
                 continue
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
-            removed += 1
-        return removed
+            size = self._bytes(entry)
+            if not dry_run:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+            removed.append(entry.name)
+            freed += size
+        return removed, freed

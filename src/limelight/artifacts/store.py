@@ -61,11 +61,17 @@ class BlobRef:
 
 @dataclass(frozen=True, slots=True)
 class GcReport:
-    """What one garbage-collection pass removed."""
+    """What one garbage-collection pass removed (or, in a dry run, would remove).
+
+    ``blobs`` and ``staging`` name what was taken: digests, and staging entry names.
+    """
 
     blobs_removed: int
     bytes_freed: int
     staging_removed: int
+    staging_bytes_freed: int = 0
+    blobs: tuple[str, ...] = ()
+    staging: tuple[str, ...] = ()
 
 
 class StagedBlob(Protocol):
@@ -131,10 +137,13 @@ class ArtifactStore(Protocol):
         """Every stored blob, in no particular order (for garbage collection and audits)."""
         ...
 
-    def gc(self, referenced: set[str], *, older_than_s: float) -> GcReport:
+    def gc(self, referenced: set[str], *, older_than_s: float, dry_run: bool = False) -> GcReport:
         """Remove unreferenced blobs and abandoned staging files older than ``older_than_s``.
 
         The age guard protects a blob that was just written but whose metadata row is not committed
-        yet: the registry writes blobs first and references them second.
+        yet: the registry writes blobs first and references them second; storing bytes that are
+        already stored refreshes the blob's age for the same reason. Safe to run concurrently with
+        writes and with another ``gc``: what vanished meanwhile is skipped, not an error.
+        ``dry_run`` reports what would go and removes nothing.
         """
         ...

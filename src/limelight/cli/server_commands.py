@@ -1,4 +1,4 @@
-"""Commands that run on the server machine itself: serve, worker, init, db upgrade."""
+"""Commands that run on the server machine itself: serve, worker, init, gc, db upgrade."""
 
 from __future__ import annotations
 
@@ -131,7 +131,10 @@ def _upgrade(url: str) -> str | None:
 
 
 def register(app: typer.Typer) -> None:
+    from limelight.cli.gc import gc
+
     app.command()(serve)
+    app.command()(gc)
     app.command()(worker)
     app.command()(init)
     app.add_typer(db_app, name="db")

@@ -295,3 +295,35 @@ def _export_onnx(model_dir: Path, tokenizer: Any, onnx_path: Path, threads: int)
             dynamo=False,
         )
     os.replace(tmp, onnx_path)  # readers see the whole export or none
+
+
+def stale_cache_entries(cache_dir: Path, *, cutoff: float) -> list[Path]:
+    """Derived files in ``cache_dir`` older than ``cutoff`` (a time) whose source is gone: a model
+    directory whose weights link dangles because its blob was collected, a build a crash left
+    half done, and an ONNX export that no remaining model directory hashes to."""
+    stale: list[Path] = []
+    live_dirs: list[Path] = []
+    models = cache_dir / "models"
+    for entry in sorted(models.iterdir()) if models.is_dir() else []:
+        if not entry.name.startswith(".") and (entry / "model.safetensors").exists():  # follows the link
+            live_dirs.append(entry)
+        elif _newest_mtime(entry) <= cutoff:
+            stale.append(entry)
+    exports = [p for p in sorted(cache_dir.glob("sentence-embedding-*.onnx")) if _newest_mtime(p) <= cutoff]
+    if exports:
+        live_names = set()
+        for model_dir in live_dirs:
+            try:
+                live_names.add(_onnx_export_path(model_dir, LoadContext(cache_dir=cache_dir)).name)
+            except OSError:
+                continue  # collected or rebuilt meanwhile: its export, if any, is judged next pass
+        stale += [p for p in exports if p.name not in live_names]
+    return stale
+
+
+def _newest_mtime(path: Path) -> float:
+    try:
+        children = list(path.iterdir()) if path.is_dir() and not path.is_symlink() else []
+        return max([path.lstat().st_mtime] + [child.lstat().st_mtime for child in children])
+    except FileNotFoundError:
+        return float("inf")

@@ -15,6 +15,7 @@ from limelight.auth.throttle import build_login_throttle
 from limelight.config import Settings
 from limelight.db.session import open_database
 from limelight.events.feed import EventFeed
+from limelight.maintenance.collector import collect_forever
 from limelight.runtimes.sandbox import ArtifactValidator, SandboxLimits
 from limelight.server.api_limits import build_api_limits
 from limelight.server.errors import install_error_handlers
@@ -48,11 +49,14 @@ def create_app(settings: Settings) -> FastAPI:
         feed = _start_event_feed(state)
         await serving_lifecycle.start(state)
         reaper = asyncio.create_task(_reap_forever(state))
+        collector = asyncio.create_task(collect_forever(state)) if settings.gc.interval_s > 0 else None
         try:
             yield
         finally:
             state.ready = False
             reaper.cancel()
+            if collector is not None:
+                collector.cancel()
             await serving_lifecycle.stop(state)
             feed.stop()
             api_limits.close()

@@ -49,7 +49,7 @@ def readyz(state: StateDep) -> JSON:
     except Exception:  # noqa: BLE001 - any failure means not ready
         checks["database"] = False
     if state.settings.worker.processes > 0:
-        checks["workers"] = liveness.any_alive(state.settings.home, max_age_s=3 * state.settings.worker.heartbeat_s + 5)
+        checks["workers"] = liveness.any_alive(state.settings.home, max_age_s=liveness.readiness_window_s(state.settings.worker.heartbeat_s))
     ok = all(checks.values())
     return JSON({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
 

@@ -35,7 +35,7 @@ from limelight.errors import (
     Unauthenticated,
 )
 from limelight.serving.host import BatchConfig, ModelHost, VersionKey
-from limelight.serving.loading import VersionLoader, warm_up
+from limelight.serving.loading import VersionLoader, serving_cache_dir, warm_up
 from limelight.serving.metrics import NO_MODEL, ServingMetrics, VersionObserver
 from limelight.serving.ratelimit import InProcessRateLimiter, Limit, RateLimiter, enforce, key_and_org_limits
 from limelight.serving.routing import Router
@@ -136,7 +136,7 @@ class ServingEngine:
         self._signatures: dict[VersionKey, dict[str, Any]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.host = ModelHost(
-            VersionLoader(state, Path(settings.home) / "cache" / "serving"),
+            VersionLoader(state, serving_cache_dir(Path(settings.home))),
             memory_budget_bytes=self._serving.memory_budget_bytes,
             default_batch=self._default_batch(False),
             warmup=warm_up,

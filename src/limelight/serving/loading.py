@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def serving_cache_dir(home: Path) -> Path:
+    """Where serving keeps files derived from blobs (the collector removes those whose blob is gone)."""
+    return home / "cache" / "serving"
+
+
 @dataclass(frozen=True, slots=True)
 class _VersionFacts:
     id: str

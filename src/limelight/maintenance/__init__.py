@@ -1,0 +1,1 @@
+"""Housekeeping that keeps a long-running install's disk use bounded: the garbage collector."""
