@@ -16,6 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from limelight.private_paths import make_private_dirs
+
 DEFAULT_HOME = Path(".limelight")
 
 
@@ -114,7 +116,7 @@ class Settings(BaseSettings):
             return self.secret_key
         path = self.home / "secret_key"
         if not path.exists():
-            self.home.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(self.home)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:
                 fh.write(os.urandom(32).hex())

@@ -142,9 +142,11 @@ def _multiprocess_dir(settings: Settings) -> Path | None:
     if "prometheus_client" in sys.modules:
         log.warning("prometheus_client was imported before serving started; metrics are per process")
         return None
+    from limelight.private_paths import make_private_dirs
+
     run_dir = Path(settings.home) / "run"
     path = run_dir / f"prometheus-{os.getppid()}"
-    path.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(path)
     _remove_stale(run_dir, keep=path)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
     return path

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from limelight.errors import InvalidParams, NotFound
+from limelight.private_paths import make_private_dirs
 from limelight.runtimes.base import LoadContext, Runtime, load_runtime
 from limelight.serving.host import VersionKey
 
@@ -72,7 +73,7 @@ class VersionLoader:
 
         source = getattr(sentence_embedding, _EMBEDDING_BASES[base])()
         tmp = target.with_name(f".{target.name}.{time.monotonic_ns()}")
-        tmp.mkdir(parents=True)
+        make_private_dirs(tmp)
         for name in _BASE_FILES:
             if (source / name).is_file():
                 shutil.copyfile(source / name, tmp / name)
