@@ -27,11 +27,28 @@ class ServerSettings(BaseModel):
     grpc_port: int = Field(8001, ge=0, le=65535, description="0 disables the gRPC listener")
     workers: int = Field(1, ge=1, le=64, description="API processes sharing the port")
     public_metrics: bool = Field(False, description="serve /metrics without authentication")
-    trusted_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "testserver"])
+    trusted_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1", "localhost", "testserver"],
+        description="Host header values accepted in production ('*.example.com' matches subdomains, '*' any)")
+    ssl_certfile: Path | None = Field(None, description="PEM certificate (chain): serve HTTPS and gRPC over TLS")
+    ssl_keyfile: Path | None = Field(None, description="PEM private key of ssl_certfile")
+    forwarded_allow_ips: str | None = Field(
+        None, description="comma-separated proxy addresses (or '*') whose X-Forwarded-* headers are trusted; "
+                          "set, it allows plain HTTP in production behind that proxy")
     graceful_shutdown_s: float = Field(10.0, ge=0)
     request_log_sample_rate: float = Field(0.01, ge=0, le=1)
     session_max_age_s: int = Field(12 * 3600, ge=60)
     cookie_secure: bool | None = Field(None, description="None: Secure only when served over TLS")
+
+    @property
+    def tls(self) -> bool:
+        return self.ssl_certfile is not None
+
+    @model_validator(mode="after")
+    def _certificate_and_key_together(self) -> ServerSettings:
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("server.ssl_certfile and server.ssl_keyfile go together: set both or neither")
+        return self
 
 
 class LimitSettings(BaseModel):

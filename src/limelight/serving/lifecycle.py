@@ -67,11 +67,12 @@ async def start(state: AppState) -> ServingHandle:
     state.extras["serving_handle"] = handle
     _configure_request_log()
     if settings.server.grpc_port:
+        from limelight.server.transport import read_tls_files
         from limelight.serving.protocols.grpc_server import start_grpc_server
 
         handle.grpc_server = await start_grpc_server(engine, settings.server.host, settings.server.grpc_port,
                                                      settings.limits.max_json_body_bytes,
-                                                     settings.serving.max_inflight)
+                                                     settings.serving.max_inflight, read_tls_files(settings))
     loop = asyncio.get_running_loop()
     handle.tasks += [loop.create_task(_record_gauges(engine)), loop.create_task(engine.refresh_forever())]
     _drop_readiness_on_signals(state, engine)
