@@ -14,8 +14,10 @@ from limelight.auth.cache import KeyCache
 from limelight.config import Settings
 from limelight.db.session import open_database
 from limelight.events.feed import EventFeed
+from limelight.server.docs import install_docs
 from limelight.server.errors import install_error_handlers
 from limelight.server.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from limelight.server.security import SecurityHeadersMiddleware, TrustedHostMiddleware
 from limelight.server.state import AppState
 from limelight.serving import lifecycle as serving_lifecycle
 
@@ -53,12 +55,19 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         description="Self-hosted model-as-a-service for entertainment data.",
         lifespan=lifespan,
+        docs_url=None,  # install_docs: the same pages without a CDN
+        redoc_url=None,
     )
     install_error_handlers(app)
     _include_routers(app)
+    install_docs(app)
+    production = settings.mode == "production"
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_json_body_bytes)
     app.add_middleware(RequestIdMiddleware)
-    serving_lifecycle.install(app)  # inference routes + the fast path, outermost
+    app.add_middleware(SecurityHeadersMiddleware, hsts=production)
+    serving_lifecycle.install(app)  # inference routes + the fast path, outside the rest
+    if production and "*" not in settings.server.trusted_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.server.trusted_hosts)  # outermost
     return app
 
 
