@@ -58,11 +58,14 @@ class SecurityHeadersMiddleware:
 class TrustedHostMiddleware:
     """Exact names and ``*.suffix`` patterns, compared without the port and case-insensitively."""
 
+    _MAX_REMEMBERED = 256  # Host values are the client's choice: remember a few verdicts, not all
+
     def __init__(self, app: ASGIApp, *, allowed_hosts: Iterable[str]) -> None:
         self.app = app
         patterns = [host.strip().lower() for host in allowed_hosts if host.strip()]
         self.exact = frozenset(host_name(host.encode()) for host in patterns if not host.startswith("*."))
         self.suffixes = tuple(host[1:].encode() for host in patterns if host.startswith("*."))
+        self.verdicts: dict[bytes, bool] = {}  # raw Host value -> trusted, so most requests parse nothing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or self._trusted(scope["headers"]):
@@ -76,8 +79,13 @@ class TrustedHostMiddleware:
     def _trusted(self, headers: Iterable[tuple[bytes, bytes]]) -> bool:
         for key, value in headers:
             if key == b"host":
-                name = host_name(value)
-                return name in self.exact or (bool(self.suffixes) and name.endswith(self.suffixes))
+                verdict = self.verdicts.get(value)
+                if verdict is None:
+                    name = host_name(value)
+                    verdict = name in self.exact or (bool(self.suffixes) and name.endswith(self.suffixes))
+                    if len(self.verdicts) < self._MAX_REMEMBERED:
+                        self.verdicts[value] = verdict
+                return verdict
         return False  # HTTP/1.0 without a Host: nothing to check it against
 
 
