@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -33,7 +34,9 @@ def _verdicts(allowed: list[str], hosts: list[bytes | None]) -> tuple[list[int],
             headers = [] if host is None else [(b"host", host)]
             await middleware({"type": "http", "headers": headers}, None, send)  # type: ignore[arg-type]
 
-    asyncio.run(run())
+    # In a thread of its own: a browser test earlier in the session may hold this thread's event loop.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result(timeout=60)
     return statuses, middleware
 
 
