@@ -16,6 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from limelight.private_paths import make_private_dirs
+
 DEFAULT_HOME = Path(".limelight")
 
 
@@ -30,14 +32,18 @@ class ServerSettings(BaseModel):
     metrics_token_file: Path | None = Field(
         None, description="a file holding that token instead (read once at start, like Prometheus' "
                           "credentials_file)")
-    trusted_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "testserver"])
+    trusted_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1", "localhost", "testserver"],
+        description="Host header values accepted in production ('*.example.com' matches subdomains, '*' any)")
+    ssl_certfile: Path | None = Field(None, description="PEM certificate (chain): serve HTTPS and gRPC over TLS")
+    ssl_keyfile: Path | None = Field(None, description="PEM private key of ssl_certfile")
+    forwarded_allow_ips: str | None = Field(
+        None, description="comma-separated proxy addresses (or '*') whose X-Forwarded-* headers are trusted; "
+                          "set, it allows plain HTTP in production behind that proxy")
     graceful_shutdown_s: float = Field(10.0, ge=0)
     request_log_sample_rate: float = Field(0.01, ge=0, le=1)
     session_max_age_s: int = Field(12 * 3600, ge=60)
     cookie_secure: bool | None = Field(None, description="None: Secure only when served over TLS")
-    trusted_proxies: list[str] = Field(
-        default_factory=list, description="addresses of reverse proxies whose X-Forwarded-For gives the client "
-                                          "address (sign-in throttling, audit); empty: the TCP peer, always")
 
     @field_validator("metrics_token", "metrics_token_file", mode="before")
     @classmethod
@@ -48,6 +54,16 @@ class ServerSettings(BaseModel):
     def _one_metrics_credential(self) -> ServerSettings:
         if self.metrics_token is not None and self.metrics_token_file is not None:
             raise ValueError("set server.metrics_token or server.metrics_token_file, not both")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return self.ssl_certfile is not None
+
+    @model_validator(mode="after")
+    def _certificate_and_key_together(self) -> ServerSettings:
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("server.ssl_certfile and server.ssl_keyfile go together: set both or neither")
         return self
 
 
@@ -171,7 +187,7 @@ class Settings(BaseSettings):
             return self.secret_key
         path = self.home / "secret_key"
         if not path.exists():
-            self.home.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(self.home)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:
                 fh.write(os.urandom(32).hex())

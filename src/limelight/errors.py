@@ -9,6 +9,7 @@ Every error carries a machine-readable ``code`` and an HTTP ``status``. The serv
     - InvalidName (400, ``invalid_name``)
     - InvalidPath (400, ``invalid_path``)
     - InvalidParams (400, ``invalid_params``)
+    - UntrustedHost (400, ``untrusted_host``; production mode, Host not in ``server.trusted_hosts``)
   + Unauthenticated (401, ``unauthenticated``)
   + Forbidden (403, ``forbidden``)
   + NotFound (404, ``not_found``)
@@ -58,6 +59,7 @@ __all__ = [
     "Unprocessable",
     "UnsafeArtifactFormat",
     "UnsupportedMediaType",
+    "UntrustedHost",
     "ValidationFailed",
     "error_class_for_code",
 ]
@@ -115,6 +117,14 @@ class InvalidPath(BadRequest):
 
 class InvalidParams(BadRequest):
     code = "invalid_params"
+
+
+class UntrustedHost(BadRequest):
+    code = "untrusted_host"
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "This server does not answer to the host named in the request."
 
 
 class Unauthenticated(LimelightError):

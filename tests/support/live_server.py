@@ -34,13 +34,15 @@ class LiveServer:
     admin_user: str = "admin"
     grpc_port: int = 0
     extra: dict[str, object] = field(default_factory=dict)
+    verify: str | bool = True  # for HTTPS: the certificate file to trust
 
     def client(self, key: str | None = None, **kwargs: object) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key or self.admin_key}"}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=60, **kwargs)  # type: ignore[arg-type]
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60, verify=self.verify,  # type: ignore[arg-type]
+                            **kwargs)
 
     def anonymous(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=60)
+        return httpx.Client(base_url=self.url, timeout=60, verify=self.verify)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -89,7 +91,10 @@ def run_cli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.C
                           capture_output=True, check=check, timeout=300)
 
 
-def start_live_server(home: Path, database_url: str, *, init: bool = True, **extra_env: str) -> LiveServer:
+def start_live_server(home: Path, database_url: str, *, init: bool = True, serve_args: tuple[str, ...] = (),
+                      tls_cert: Path | None = None, **extra_env: str) -> LiveServer:
+    """``serve_args`` are added to `limelight serve`; with ``tls_cert`` the server is called over HTTPS,
+    trusting that certificate."""
     port = free_port()
     grpc_port = free_port()
     env = server_env(home, database_url, LIMELIGHT_SERVER__GRPC_PORT=str(grpc_port), **extra_env)
@@ -101,11 +106,12 @@ def start_live_server(home: Path, database_url: str, *, init: bool = True, **ext
         key = out.stdout.strip().splitlines()[-1]
     log = open(home / "server.log", "ab")  # noqa: SIM115 - the child process owns it
     process = subprocess.Popen(
-        [sys.executable, "-m", "limelight.cli.main", "serve", "--port", str(port)],
+        [sys.executable, "-m", "limelight.cli.main", "serve", "--port", str(port), *serve_args],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
-    url = f"http://127.0.0.1:{port}"
-    live = LiveServer(url=url, home=home, env=env, process=process, admin_key=key, grpc_port=grpc_port)
+    url = f"{'https' if tls_cert else 'http'}://127.0.0.1:{port}"
+    live = LiveServer(url=url, home=home, env=env, process=process, admin_key=key, grpc_port=grpc_port,
+                      verify=str(tls_cert) if tls_cert else True)
     _wait_ready(live)
     return live
 
@@ -116,7 +122,7 @@ def _wait_ready(live: LiveServer, timeout_s: float = 60) -> None:
         if live.process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{live.log_text()[-4000:]}")
         try:
-            if httpx.get(f"{live.url}/readyz", timeout=1).status_code == 200:
+            if httpx.get(f"{live.url}/readyz", timeout=1, verify=live.verify).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

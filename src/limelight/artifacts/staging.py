@@ -19,21 +19,11 @@ from typing import BinaryIO
 
 from limelight.artifacts.store import DEFAULT_CHUNK_BYTES, BlobRef
 from limelight.errors import Conflict, InvalidParams, PayloadTooLarge
+from limelight.private_paths import make_private_dirs as make_dirs
 
 __all__ = ["BlobWriter", "Placer", "StagedFile", "check_max_bytes", "fsync_dir", "make_dirs", "private_dir"]
 
 Placer = Callable[[Path, str, int], BlobRef]  # (durable staging file, sha256, size) -> stored ref
-
-
-def make_dirs(path: Path) -> Path:
-    """``mkdir -p`` where every directory created gets 0o700 (``parents=True`` would use the umask)."""
-    missing, ancestor = [], path
-    while not ancestor.exists():
-        missing.append(ancestor)
-        ancestor = ancestor.parent
-    for directory in reversed(missing):
-        directory.mkdir(mode=0o700, exist_ok=True)
-    return path
 
 
 def private_dir(path: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Commands that run on the server machine itself: serve, worker, init, gc, db upgrade."""
+"""Commands that run on the server machine itself: serve, worker, init, gc, dev-cert, db upgrade."""
 
 from __future__ import annotations
 
@@ -6,10 +6,15 @@ import logging
 import os
 import signal
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+
+if TYPE_CHECKING:
+    from limelight.config import Settings
 
 console = Console(stderr=True)
 db_app = typer.Typer(help="Metadata database maintenance.", no_args_is_help=True)
@@ -21,22 +26,34 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="API processes sharing the port")] = None,
     job_workers: Annotated[int | None, typer.Option(help="job worker processes to start alongside")] = None,
     demo: Annotated[bool, typer.Option(help="initialise a demo org with data and a trained recommender")] = False,
+    ssl_certfile: Annotated[Path | None, typer.Option(
+        help="PEM certificate: serve HTTPS, and gRPC over TLS with the same certificate")] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option(help="PEM private key of --ssl-certfile")] = None,
+    forwarded_allow_ips: Annotated[str | None, typer.Option(
+        help="comma-separated addresses of the proxy in front (or '*'): trust its X-Forwarded-* headers "
+             "and allow plain HTTP from it in production mode")] = None,
 ) -> None:
-    """Run the API, the web console and a local job-worker pool."""
+    """Run the API, the web console and a local job-worker pool (HTTPS with --ssl-certfile/--ssl-keyfile)."""
     import uvicorn
 
+    from limelight.server.transport import TransportRefused, check_transport, uvicorn_transport_options
     from limelight.serving.shedding import PROTOCOL
     from limelight.workers.pool import WorkerPool
 
-    overrides = {k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None}
-    if overrides:
-        for key, value in overrides.items():
+    # Through the environment, so every API process of --workers N reads the same settings.
+    overrides = {"host": host, "port": port, "workers": workers, "ssl_certfile": ssl_certfile,
+                 "ssl_keyfile": ssl_keyfile, "forwarded_allow_ips": forwarded_allow_ips}
+    for key, value in overrides.items():
+        if value is not None:
             os.environ[f"LIMELIGHT_SERVER__{key.upper()}"] = str(value)
     if job_workers is not None:
         os.environ["LIMELIGHT_WORKER__PROCESSES"] = str(job_workers)
-    from limelight.config import load_settings
-
-    settings = load_settings()
+    settings = _load_settings_or_exit()
+    try:
+        check_transport(settings)
+    except TransportRefused as exc:
+        console.print(f"[red]refusing to start: {escape(str(exc))}[/red]")
+        raise typer.Exit(2) from None
     _upgrade(settings.database_url)
     if demo:
         from limelight.demo.setup import prepare_demo
@@ -52,10 +69,7 @@ def serve(
             "limelight.server.asgi:app_from_env", factory=True, host=settings.server.host,
             port=settings.server.port, workers=settings.server.workers, loop="uvloop", http=PROTOCOL,
             access_log=False, log_level="warning", timeout_graceful_shutdown=int(settings.server.graceful_shutdown_s),
-            # the client address is the TCP peer unless proxies are configured: X-Forwarded-For from
-            # anyone else (loopback included) would let a caller choose its address for throttling
-            proxy_headers=bool(settings.server.trusted_proxies),
-            forwarded_allow_ips=",".join(settings.server.trusted_proxies) or None,
+            **uvicorn_transport_options(settings),
         )
     finally:
         pool.stop()
@@ -63,6 +77,32 @@ def serve(
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
+
+
+def _load_settings_or_exit() -> Settings:
+    from pydantic import ValidationError
+
+    from limelight.config import load_settings
+
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            console.print(f"[red]invalid setting {escape(where)}: {escape(error['msg'])}[/red]")
+        raise typer.Exit(2) from None
+
+
+def dev_cert(
+    out: Annotated[Path | None, typer.Option(help="folder for cert.pem and key.pem (default: HOME/tls)")] = None,
+) -> None:
+    """Write a self-signed certificate and key for 127.0.0.1, ::1 and localhost, to try TLS locally."""
+    from limelight.server.dev_cert import write_dev_cert
+
+    written = write_dev_cert(out if out is not None else _load_settings_or_exit().home / "tls")
+    console.print(f"certificate: {written.certfile}\nprivate key: {written.keyfile} (mode 0600)")
+    console.print(f"serve with: limelight serve --ssl-certfile {written.certfile} --ssl-keyfile {written.keyfile}")
+    console.print(f"clients trust it with: SSL_CERT_FILE={written.certfile}")
 
 
 def worker() -> None:
@@ -137,6 +177,7 @@ def register(app: typer.Typer) -> None:
     app.command()(gc)
     app.command()(worker)
     app.command()(init)
+    app.command("dev-cert")(dev_cert)
     app.add_typer(db_app, name="db")
 
 

@@ -17,6 +17,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from limelight.private_paths import create_private_file
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -70,7 +72,9 @@ def open_database(url: str, *, pool_size: int = 10, connect_args: dict[str, Any]
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # Created here, private, before SQLite would create it with the umask; SQLite gives the
+        # -wal and -shm files the mode of the database file.
+        create_private_file(Path(database))
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")

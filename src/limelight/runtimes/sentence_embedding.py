@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from limelight.errors import InvalidParams, UnsafeArtifactFormat, ValidationFailed
+from limelight.private_paths import make_private_dirs
 from limelight.runtimes.base import LoadContext, int_param, io_spec, refuse_pickle
 
 _REQUIRED_FILES = ("config.json", "tokenizer.json", "model.safetensors")
@@ -280,7 +281,7 @@ def _export_onnx(model_dir: Path, tokenizer: Any, onnx_path: Path, threads: int)
         torch.from_numpy(a) for a in encode_texts(tokenizer, ["a short one", "and a longer example text"])
     )
     axes = {name: {0: "batch", 1: "seq"} for name in (*_FEED_NAMES, "last_hidden_state")}
-    onnx_path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(onnx_path.parent)
     tmp = onnx_path.with_name(f".{onnx_path.name}.{os.getpid()}.tmp")
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about BERT's Python control flow

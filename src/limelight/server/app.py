@@ -18,10 +18,12 @@ from limelight.events.feed import EventFeed
 from limelight.maintenance.collector import collect_forever
 from limelight.runtimes.sandbox import ArtifactValidator, SandboxLimits
 from limelight.server.api_limits import build_api_limits
+from limelight.server.docs import install_docs
 from limelight.server.errors import install_error_handlers
 from limelight.server.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from limelight.server.openapi import install_openapi
 from limelight.server.scrape import ScrapeCredential
+from limelight.server.security import SecurityHeadersMiddleware, TrustedHostMiddleware
 from limelight.server.state import AppState
 from limelight.serving import lifecycle as serving_lifecycle
 
@@ -67,13 +69,20 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         description="Self-hosted model-as-a-service for entertainment data.",
         lifespan=lifespan,
+        docs_url=None,  # install_docs: the same pages without a CDN
+        redoc_url=None,
     )
     install_error_handlers(app)
     _include_routers(app)
+    install_docs(app)
+    production = settings.mode == "production"
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_json_body_bytes)
     app.add_middleware(RequestIdMiddleware)
-    serving_lifecycle.install(app)  # inference routes + the fast path, outermost
+    app.add_middleware(SecurityHeadersMiddleware, hsts=production)
+    serving_lifecycle.install(app)  # inference routes + the fast path, outside the rest
     install_openapi(app)
+    if production and "*" not in settings.server.trusted_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.server.trusted_hosts)  # outermost
     return app
 
 

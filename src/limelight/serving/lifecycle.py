@@ -72,11 +72,12 @@ async def start(state: AppState) -> ServingHandle:
     state.extras["serving_handle"] = handle
     _configure_request_log()
     if settings.server.grpc_port:
+        from limelight.server.transport import read_tls_files
         from limelight.serving.protocols.grpc_server import start_grpc_server
 
         handle.grpc_server = await start_grpc_server(engine, settings.server.host, settings.server.grpc_port,
                                                      settings.limits.max_json_body_bytes,
-                                                     settings.serving.max_inflight)
+                                                     settings.serving.max_inflight, read_tls_files(settings))
     loop = asyncio.get_running_loop()
     handle.tasks += [loop.create_task(_record_gauges(engine)), loop.create_task(engine.refresh_forever()),
                      loop.create_task(handle.recorder.run_forever())]
@@ -149,9 +150,11 @@ def _multiprocess_dir(settings: Settings) -> Path | None:
     if "prometheus_client" in sys.modules:
         log.warning("prometheus_client was imported before serving started; metrics are per process")
         return None
+    from limelight.private_paths import make_private_dirs
+
     run_dir = Path(settings.home) / "run"
     path = run_dir / f"prometheus-{os.getppid()}"
-    path.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(path)
     _remove_stale(run_dir, keep=path)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
     return path

@@ -6,11 +6,11 @@ import os
 import time
 from pathlib import Path
 
+from limelight.private_paths import make_private_dirs
+
 
 def beat_dir(home: Path) -> Path:
-    path = home / "run"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return make_private_dirs(home / "run")
 
 
 def beat(home: Path) -> None:

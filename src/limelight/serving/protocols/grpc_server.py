@@ -36,6 +36,7 @@ from limelight.serving.protocols.v2_rest import SERVER_NAME, SERVER_VERSION, mod
 
 if TYPE_CHECKING:
     from limelight.auth.principal import Principal
+    from limelight.server.transport import TlsFiles
     from limelight.serving.engine import ServingEngine
 
 __all__ = ["STATUS_OF_HTTP", "InferenceService", "start_grpc_server", "status_for"]
@@ -187,15 +188,21 @@ def _input_tensors(request: Any) -> list[Tensor]:
 
 
 async def start_grpc_server(engine: ServingEngine, host: str, port: int, max_message_bytes: int,
-                            max_inflight: int | None = None) -> grpc.aio.Server:
-    """Bind and start the gRPC listener; ``await server.stop(grace_s)`` ends it. Past ``max_inflight``
-    concurrent calls grpc answers RESOURCE_EXHAUSTED at once, as HTTP answers 503."""
+                            max_inflight: int | None = None, tls: TlsFiles | None = None) -> grpc.aio.Server:
+    """Bind and start the gRPC listener (over TLS when ``tls`` is given); ``await server.stop(grace_s)``
+    ends it. Past ``max_inflight`` concurrent calls grpc answers RESOURCE_EXHAUSTED at once, as HTTP
+    answers 503."""
     server = grpc.aio.server(maximum_concurrent_rpcs=max_inflight, options=[("grpc.max_receive_message_length", max_message_bytes),
                                       ("grpc.max_send_message_length", 64 << 20), ("grpc.so_reuseport", 1)])
     server.add_generic_rpc_handlers((rpc_handler(InferenceService(engine)),))
-    bound = server.add_insecure_port(f"{host}:{port}")
+    address = f"{host}:{port}"
+    if tls is None:
+        bound = server.add_insecure_port(address)
+    else:
+        credentials = grpc.ssl_server_credentials([(tls.private_key, tls.certificate_chain)])
+        bound = server.add_secure_port(address, credentials)
     if bound == 0:
         raise OSError(f"cannot bind the gRPC port {host}:{port}")
     await server.start()
-    log.info("gRPC inference service on %s:%d", host, bound)
+    log.info("gRPC inference service on %s:%d%s", host, bound, " (TLS)" if tls else "")
     return server

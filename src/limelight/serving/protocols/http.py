@@ -68,6 +68,7 @@ _WANTED_HEADERS = frozenset(
     }
 )
 _JSON = b"application/json"
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
 @dataclass(slots=True)
@@ -282,6 +283,7 @@ async def _send(send: Send, reply: HttpReply, request_id: str) -> None:
         (b"content-type", reply.content_type),
         (b"content-length", str(len(reply.body)).encode()),
         (b"x-request-id", request_id.encode()),
+        _NOSNIFF,  # the one security header that matters on JSON; the rest are added for pages
         *reply.headers,
     ]
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
