@@ -107,7 +107,7 @@ def throttled_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveS
     live = start_live_server(home, f"sqlite:///{home / 'meta.db'}", LIMELIGHT_SERVER__WORKERS="2",
                              LIMELIGHT_WORKER__PROCESSES="0",
                              LIMELIGHT_LIMITS__LOGIN_FREE_FAILURES_PER_ADDRESS="8",
-                             LIMELIGHT_SERVER__TRUSTED_PROXIES='["127.0.0.1"]')
+                             LIMELIGHT_SERVER__FORWARDED_ALLOW_IPS="127.0.0.1")
     try:
         yield live
     finally:
