@@ -50,10 +50,26 @@ def main(spec: JobSpec, control: Connection, results: Connection) -> None:
     _die_with(spec.supervisor_pid)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s[job] %(message)s")
     cancel = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: cancel.set())  # cooperative first; SIGKILL follows a grace period
+    signal.signal(signal.SIGTERM, _cancelling(cancel))
     threading.Thread(target=_listen, args=(control, cancel), name="job-control", daemon=True).start()
-    results.send(_compute(spec, cancel))
+    outcome = _compute(spec, cancel)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # never cut the outcome in half; SIGKILL still ends us
+    results.send(outcome)
     results.close()
+
+
+def _cancelling(cancel: threading.Event) -> Any:
+    """SIGTERM means cancel. Raising from the handler stops the fit at its next Python line even if it
+    never calls ``check_cancelled`` (an ALS fit between iterations); whatever it leaves half done dies
+    with this process. A fit stuck in native code is killed by the supervisor after its grace period."""
+    from limelight.recipes.base import JobCancelled
+
+    def handle(_signum: int, _frame: object) -> None:
+        if not cancel.is_set():
+            cancel.set()
+            raise JobCancelled()
+
+    return handle
 
 
 def _compute(spec: JobSpec, cancel: threading.Event) -> tuple[Any, ...]:

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,7 +160,7 @@ class Computation:
         try:
             if self.results.poll(wait_s):
                 return self.results.recv()
-        except (EOFError, OSError):
+        except (EOFError, OSError, pickle.UnpicklingError):
             time.sleep(min(wait_s, 0.05))  # the child died without a word; alive() says so next
         return None
 
