@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.factories import error_code, new_tenant, ok, tabular_csv
 
-HEARTBEAT_S = 1.0  # tests/support/live_server.py sets LIMELIGHT_WORKER__HEARTBEAT_S (lease 1.8 s)
+HEARTBEAT_S = 1.0  # bound on lease 1.8 s (tests/support/live_server.py), renewed every 0.6 s
 
 
 @pytest.fixture(scope="module")

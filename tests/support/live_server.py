@@ -70,7 +70,7 @@ def server_env(home: Path, database_url: str, **extra: str) -> dict[str, str]:
         "LIMELIGHT_HOME": str(home),
         "LIMELIGHT_DATABASE_URL": database_url,
         "LIMELIGHT_ARTIFACTS_URL": (home / "artifacts").as_uri(),
-        "LIMELIGHT_WORKER__HEARTBEAT_S": "1.0",
+        "LIMELIGHT_WORKER__HEARTBEAT_S": "0.6",
         "LIMELIGHT_WORKER__LEASE_S": "1.8",
         "LIMELIGHT_WORKER__POLL_S": "0.1",
         "HF_HUB_OFFLINE": "1",

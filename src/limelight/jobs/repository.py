@@ -60,6 +60,14 @@ def heartbeat(session: Session, job_id: str, worker_id: str, lease_s: float) -> 
     return updated == 1, bool(cancel)
 
 
+def standing(session: Session, job_id: str, worker_id: str) -> tuple[bool, bool]:
+    """(still running under this worker's lease, cancel requested), without writing."""
+    row = session.execute(select(Job.state, Job.lease_owner, Job.cancel_requested).where(Job.id == job_id)).first()
+    if row is None:
+        return False, False
+    return row.state == "running" and row.lease_owner == worker_id, bool(row.cancel_requested)
+
+
 def set_progress(session: Session, job_id: str, worker_id: str, percent: float, message: str) -> None:
     session.execute(update(Job).where(Job.id == job_id, Job.lease_owner == worker_id)
                     .values(progress=percent, message=message[:2000]))

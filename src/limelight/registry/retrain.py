@@ -58,7 +58,7 @@ def is_due(policy: dict[str, Any], *, now: datetime, new_events: int) -> bool:
 def submit_due(session: Session) -> list[str]:
     """Submits a retraining job for every model whose policy is due; returns the job ids."""
     from limelight.jobs import service as jobs
-    from limelight.workers.runner import job_principal
+    from limelight.jobs.lifecycle import job_principal
 
     submitted = []
     now = utcnow()

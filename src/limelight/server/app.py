@@ -98,7 +98,7 @@ async def _reap_forever(state: AppState) -> None:
     """The API also re-queues or fails jobs of dead workers, so none stays `running` with no worker left."""
     from starlette.concurrency import run_in_threadpool
 
-    from limelight.workers.loop import reap_expired
+    from limelight.jobs.lifecycle import reap_expired
 
     while True:
         await asyncio.sleep(state.settings.worker.poll_s)

@@ -35,12 +35,18 @@ async def healthz() -> dict[str, str]:
 _READINESS = {"content": {"application/json": {"schema": {
     "type": "object", "required": ["status", "checks"],
     "properties": {"status": {"type": "string", "enum": ["ready", "not_ready"]},
-                   "checks": {"type": "object", "additionalProperties": {"type": "boolean"}}}}}}}
+                   "checks": {"type": "object", "additionalProperties": {"type": "boolean"}},
+                   "workers": {"type": "object", "properties": {"expected": {"type": "integer"},
+                                                                "alive": {"type": "boolean"}}}}}}}}
 
 
 @router.get("/readyz", dependencies=[Public],
             responses={200: {**_READINESS, "description": "ready"}, 503: {**_READINESS, "description": "not ready"}})
 def readyz(state: StateDep) -> JSON:
+    """Ready means this process can serve requests: it accepts them and its database answers.
+
+    Job workers are reported, not required: a worker busy with a long job, or none at all, does not
+    stop this process from serving; queued jobs wait for a worker either way."""
     checks = {"accepting": state.ready}
     try:
         with state.db.read_engine.connect() as conn:
@@ -48,10 +54,12 @@ def readyz(state: StateDep) -> JSON:
         checks["database"] = True
     except Exception:  # noqa: BLE001 - any failure means not ready
         checks["database"] = False
-    if state.settings.worker.processes > 0:
-        checks["workers"] = liveness.any_alive(state.settings.home, max_age_s=liveness.readiness_window_s(state.settings.worker.heartbeat_s))
+    expected = state.settings.worker.processes
+    workers = {"expected": expected,
+               "alive": liveness.any_alive(state.settings.home, max_age_s=liveness.readiness_window_s(state.settings.worker.heartbeat_s))}
     ok = all(checks.values())
-    return JSON({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
+    return JSON({"status": "ready" if ok else "not_ready", "checks": checks, "workers": workers},
+                status_code=200 if ok else 503)
 
 
 @router.get("/metrics", dependencies=[Depends(MetricsAccess())],

@@ -1,4 +1,8 @@
-"""The job worker loop: reap dead leases, claim, run, repeat."""
+"""The job worker loop: reap dead leases, claim, run, repeat.
+
+Liveness (what ``/readyz`` and operators look at) is beaten by its own thread, so a worker busy
+supervising a long job still counts as alive.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from typing import Any
 from limelight.artifacts.registry import open_store
 from limelight.config import Settings
 from limelight.db.session import Database, open_database
-from limelight.jobs import repository
+from limelight.jobs.lifecycle import claim, reap_expired
 from limelight.workers import lifeline, liveness
 from limelight.workers.runner import execute
 
@@ -24,33 +28,11 @@ SCHEDULE_CHECK_S = 1.0
 ORPHAN_GRACE_S = 5.0
 
 
-def reap_expired(db: Database) -> list[str]:
-    """A running job whose lease expired lost its worker: re-queue it or fail it."""
-    touched = []
-    with db.transaction() as session:
-        for job in repository.expired_running(session):
-            if job.attempts < job.max_attempts:
-                job.state, job.lease_owner, job.lease_expires_at = "queued", None, None
-                job.message = f"worker lost during attempt {job.attempts}; re-queued"
-                repository.add_log(session, job.id, job.message, "warning")
-            else:
-                repository.add_log(session, job.id, "worker lost (lease expired)", "error")
-                repository.finish(session, job, "failed", error="worker lost: its lease expired")
-            touched.append(job.id)
-    return touched
-
-
 def submit_due_retraining(db: Database) -> list[str]:
     from limelight.registry.retrain import submit_due
 
     with db.transaction() as session:
         return submit_due(session)
-
-
-def claim(db: Database, worker_id: str, lease_s: float) -> str | None:
-    with db.transaction() as session:
-        job = repository.claim_next(session, worker_id, lease_s)
-        return job.id if job else None
 
 
 def run_worker(settings: Settings, *, stop: threading.Event | None = None, max_jobs: int | None = None,
@@ -63,11 +45,13 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None, max_j
     store = open_store(settings.artifacts_url)
     worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
     log.info("worker %s started", worker_id)
+    beating = threading.Event()
+    beats = threading.Thread(target=_beat_until, args=(settings, beating), name="worker-liveness", daemon=True)
+    beats.start()
     done = 0
     next_schedule_check = 0.0
     try:
         while not stop.is_set() and (max_jobs is None or done < max_jobs):
-            liveness.beat(settings.home)
             _safely(reap_expired, db)
             if time.monotonic() >= next_schedule_check:
                 _safely(submit_due_retraining, db)
@@ -80,9 +64,18 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None, max_j
             log.info("job %s ended %s", job_id, state)
             done += 1
     finally:
+        beating.set()
+        beats.join(2)
         liveness.forget(settings.home)
         db.dispose()
     return done
+
+
+def _beat_until(settings: Settings, stop: threading.Event) -> None:
+    while True:
+        _safely(liveness.beat, settings.home)
+        if stop.wait(settings.worker.heartbeat_s):
+            return
 
 
 def _safely(fn: Any, *args: Any) -> Any:

@@ -1,74 +1,66 @@
-"""Runs one claimed job: inputs, heartbeats, the recipe, then the version and the job's end state.
+"""Supervises one claimed job: its computation runs in a child process (see ``workers.child``) while
+this process renews the lease, watches for cancel requests and for the lease being taken away, and
+finally records the job's end state (see ``jobs.lifecycle``).
 
-The version row and the job's ``succeeded`` state are written in one transaction, after the
-artifact is durable, so a crash anywhere leaves either no version or a complete one.
+The supervisor does no heavy work, so a fit that saturates the CPU or holds its GIL cannot delay
+a renewal. A lost lease kills the child at once; a cancel asks it to stop (SIGTERM, which recipes
+see through ``check_cancelled``) and kills it after ``CANCEL_GRACE_S``. The version row is written
+only here, after the child finished, in the transaction that ends the job ``succeeded`` and only
+while the job is still ours and not cancelled, so a cancelled or lost job leaves no version.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import tempfile
-import threading
-import traceback
+import multiprocessing
+import os
+import pickle
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from limelight.artifacts.store import ArtifactStore
-from limelight.audit import service as audit
-from limelight.auth.principal import Principal
 from limelight.config import Settings
 from limelight.datasets import repository as datasets_repo
 from limelight.db.models import Job, Org
 from limelight.db.session import Database
 from limelight.errors import LimelightError
-from limelight.jobs import repository
-from limelight.recipes import get_recipe
-from limelight.recipes.base import JobCancelled, RecipeResult
-from limelight.registry import repository as registry_repo
-from limelight.registry import service as registry
-from limelight.schemas.registry import Task, VersionMeta
-from limelight.schemas.tenancy import Role, Scope
-from limelight.workers.context import WorkerJobContext
+from limelight.jobs import lifecycle
+from limelight.jobs.lifecycle import Standing
+from limelight.workers import child
 
 log = logging.getLogger("limelight.worker")
 
-
-class LeaseLost(Exception):
-    pass
+WATCH_S = 0.5  # how often the supervisor looks at the job row and the child
+CANCEL_GRACE_S = 2.0  # a cancelled child that has not stopped by then is killed
+_SPAWN = multiprocessing.get_context("spawn")
 
 
 def execute(db: Database, store: ArtifactStore, settings: Settings, job_id: str, worker_id: str) -> str:
     """Runs the job; returns its final state (or ``lost`` if another process took it over)."""
+    try:
+        spec = _spec(db, store, settings, job_id, worker_id)
+    except LimelightError as exc:
+        return lifecycle.fail(db, job_id, worker_id, f"{exc.code}: {exc.message}")
+    computation = Computation.start(spec)
+    try:
+        return _supervise(db, settings, computation, job_id, worker_id)
+    finally:
+        computation.end(grace_s=2.0)
+
+
+def _spec(db: Database, store: ArtifactStore, settings: Settings, job_id: str, worker_id: str) -> child.JobSpec:
     with db.transaction(write=False) as session:
         job = session.get(Job, job_id)
         assert job is not None
         org = session.get(Org, job.org_id)
-        inputs = _input_paths(session, store, job)
-        dataset = _main_dataset_name(session, job)
-        recipe_name, params, org_name, org_id = job.recipe, dict(job.params), org.name if org else "", job.org_id
-    with tempfile.TemporaryDirectory(prefix="limelight-job-") as tmp, store.stage() as staged:
-        ctx = WorkerJobContext(job_id=job_id, org=org_name, org_id=org_id, workdir=Path(tmp), db=db, worker_id=worker_id,
-                               inputs=inputs, output=staged.path, dataset=dataset)
-        stop_heartbeat = threading.Event()
-        beats = threading.Thread(target=_heartbeat_loop, args=(db, settings, ctx, stop_heartbeat), daemon=True)
-        beats.start()
-        try:
-            ctx.log(f"started {recipe_name} on worker {worker_id}")
-            recipe = get_recipe(recipe_name)
-            result = recipe.run(ctx, recipe.Params.model_validate(params))
-            ctx.check_cancelled()
-            ref = staged.commit()
-            return _succeed(db, job_id, worker_id, result, ref.sha256, ref.size_bytes)
-        except JobCancelled:
-            return _end(db, job_id, worker_id, "lost" if ctx.lost_event.is_set() else "cancelled", "cancelled")
-        except LimelightError as exc:
-            return _fail(db, job_id, worker_id, f"{exc.code}: {exc.message}")
-        except Exception as exc:  # noqa: BLE001 - a recipe bug must fail the job, not the worker
-            log.error("job %s failed:\n%s", job_id, traceback.format_exc())
-            return _fail(db, job_id, worker_id, f"{type(exc).__name__}: {exc}")
-        finally:
-            stop_heartbeat.set()
-            beats.join(5)
+        inputs = {role: str(path) for role, path in _input_paths(session, store, job).items()}
+        return child.JobSpec(job_id=job_id, org=org.name if org else "", org_id=job.org_id, worker_id=worker_id,
+                             recipe=job.recipe, params=dict(job.params), inputs=inputs,
+                             database_url=settings.database_url, artifacts_url=settings.artifacts_url,
+                             supervisor_pid=os.getpid(), dataset=_main_dataset_name(session, job))
 
 
 def _main_dataset_name(session: Any, job: Job) -> str | None:
@@ -89,104 +81,115 @@ def _input_paths(session: Any, store: ArtifactStore, job: Job) -> dict[str, Path
     return paths
 
 
-def _heartbeat_loop(db: Database, settings: Settings, ctx: WorkerJobContext, stop: threading.Event) -> None:
-    while not stop.wait(settings.worker.heartbeat_s):
+def _supervise(db: Database, settings: Settings, computation: Computation, job_id: str, worker_id: str) -> str:
+    next_renewal = time.monotonic() + settings.worker.heartbeat_s
+    asked_to_stop_at: float | None = None
+    while True:
+        outcome = computation.outcome(WATCH_S)
+        if outcome is not None:
+            return _record(db, job_id, worker_id, outcome)
+        if not computation.alive():
+            if asked_to_stop_at is not None:
+                return lifecycle.cancelled(db, job_id, worker_id)
+            return lifecycle.fail(db, job_id, worker_id, f"the job's process died ({computation.exit_description()})")
+        now = time.monotonic()
+        renewing = now >= next_renewal
         try:
-            with db.transaction() as session:
-                ours, cancel = repository.heartbeat(session, ctx.job_id, ctx.worker_id, settings.worker.lease_s)
-        except Exception:  # noqa: BLE001 - a busy database must not kill the heartbeat thread
-            log.warning("heartbeat for job %s failed; retrying", ctx.job_id)
+            standing = (lifecycle.renew(db, job_id, worker_id, settings.worker.lease_s) if renewing
+                        else lifecycle.standing(db, job_id, worker_id))
+        except Exception as exc:  # noqa: BLE001 - a busy database must not end the job; retry next look
+            log.warning("checking job %s failed: %s", job_id, exc)
             continue
-        if cancel:
-            ctx.cancel_event.set()
-        if not ours:
-            ctx.lost_event.set()
-            return
+        if renewing:
+            next_renewal = now + settings.worker.heartbeat_s
+        stopped = _react(db, computation, standing, job_id, worker_id, asked_to_stop_at)
+        if isinstance(stopped, str):
+            return stopped
+        asked_to_stop_at = stopped
 
 
-def job_principal(session: Any, job: Job) -> Principal:
-    """The job acts as the person who submitted it, with their current role."""
-    from limelight.auth import repository as auth_repo
-
-    user = auth_repo.user_by_name(session, job.created_by)
-    org = session.get(Org, job.org_id)
-    member = auth_repo.membership(session, user.id, job.org_id) if user else None
-    if user is None or org is None or member is None:
-        raise LimelightError("The job's submitter is no longer a member of its organization.")
-    return Principal(user_id=user.id, username=user.username, org_id=org.id, org_name=org.name,
-                     role=Role(member.role), scopes=frozenset(Scope), is_admin=user.is_admin,
-                     request_id=f"job:{job.id}")
-
-
-def _succeed(db: Database, job_id: str, worker_id: str, result: RecipeResult, sha256: str, size: int) -> str:
-    with db.transaction() as session:
-        job = session.get(Job, job_id, with_for_update=True)
-        if job is None or job.lease_owner != worker_id or job.state != "running":
-            return "lost"
-        principal = job_principal(session, job)
-        model_name = job.model_name or job.recipe.replace("/", "-")
-        registry.ensure_model(session, principal, principal.org_name, model_name, Task(get_recipe(job.recipe).task))
-        meta = VersionMeta(runtime=result.runtime, format=result.format, signature=result.signature,
-                           params=result.params, metrics=result.metrics, description=f"trained by job {job.id}")
-        version = registry.register_version(
-            session, principal, principal.org_name, model_name, sha256=sha256, size_bytes=size, fmt=result.format,
-            meta=meta, dataset_version_id=job.dataset_version_id, job_id=job.id)
-        outcome = {"model": f"{principal.org_name}/{model_name}", "version": version.version,
-                   "metrics": result.metrics, "summary": result.summary}
-        if job.promote_alias:
-            outcome["promotion"] = promote_if_better(session, principal, model_name, version.version, result,
-                                                     job.promote_alias)
-        repository.add_log(session, job.id, f"registered {outcome['model']} version {version.version}")
-        repository.finish(session, job, "succeeded", result=outcome)
-    return "succeeded"
-
-
-def promote_if_better(session: Any, principal: Principal, model_name: str, number: int, result: RecipeResult,
-                      alias: str) -> dict[str, Any]:
-    """Moves ``alias`` to the new version only if its gate metric is at least the current one's."""
-    org = principal.org_name
-    model = registry_repo.model_by_name(session, principal.org_id, model_name)
-    assert model is not None
-    current_number = registry_repo.aliases(session, model.id).get(alias)
-    metric = result.gate_metric
-    new_value = result.metrics.get(metric) if metric else None
-    current_value = None
-    if current_number is not None and metric:
-        current = registry_repo.version(session, model.id, current_number)
-        current_value = current.metrics.get(metric) if current else None
-    passed = current_number is None or current_value is None or (
-        new_value is not None and float(new_value) >= float(current_value))
-    gate = {"metric": metric, "new": new_value, "current": current_value, "current_version": current_number,
-            "new_version": number, "passed": passed}
-    if passed:
-        registry.set_alias(session, principal, org, model_name, alias, number, details={"gate": gate})
-    else:
-        audit.record(session, principal, "alias.gate_refused", "model_alias", f"{org}/{model_name}@{alias}",
-                     {"gate": gate})
-    return gate
-
-
-def _fail(db: Database, job_id: str, worker_id: str, error: str) -> str:
-    with db.transaction() as session:
-        job = session.get(Job, job_id, with_for_update=True)
-        if job is None or job.lease_owner != worker_id:
-            return "lost"
-        repository.add_log(session, job_id, error, "error")
-        if job.attempts < job.max_attempts:
-            job.state, job.lease_owner, job.lease_expires_at = "queued", None, None
-            job.message = f"attempt {job.attempts} failed; re-queued"
-            return "queued"
-        repository.finish(session, job, "failed", error=error)
-    return "failed"
-
-
-def _end(db: Database, job_id: str, worker_id: str, state: str, message: str) -> str:
-    if state == "lost":
+def _react(db: Database, computation: Computation, standing: Standing, job_id: str, worker_id: str,
+           asked_to_stop_at: float | None) -> str | float | None:
+    """An end state when the child was ended, else when it was asked to stop (None: not asked)."""
+    if not standing.ours:
+        computation.kill()  # someone else owns the job now: not one more second of computing it
+        log.warning("job %s: lease lost; its computation was killed", job_id)
         return "lost"
-    with db.transaction() as session:
-        job = session.get(Job, job_id, with_for_update=True)
-        if job is None or job.lease_owner != worker_id:
-            return "lost"
-        repository.add_log(session, job_id, message, "warning")
-        repository.finish(session, job, state, error=message)
-    return state
+    if not standing.cancel_requested:
+        return asked_to_stop_at
+    if asked_to_stop_at is None:
+        computation.ask_to_stop()
+        return time.monotonic()
+    if time.monotonic() - asked_to_stop_at >= CANCEL_GRACE_S:
+        computation.kill()
+        return lifecycle.cancelled(db, job_id, worker_id)
+    return asked_to_stop_at
+
+
+def _record(db: Database, job_id: str, worker_id: str, outcome: tuple[Any, ...]) -> str:
+    kind = outcome[0]
+    if kind == "done":
+        _, result, sha256, size = outcome
+        return lifecycle.succeed(db, job_id, worker_id, result, sha256, size)
+    if kind == "cancelled":
+        return lifecycle.cancelled(db, job_id, worker_id)
+    return lifecycle.fail(db, job_id, worker_id, str(outcome[1]))
+
+
+@dataclass
+class Computation:
+    """The child process of one job and its two pipes."""
+
+    process: Any  # multiprocessing.context.SpawnProcess
+    control: Any  # our end: CANCEL messages; closing it tells the child to exit
+    results: Any  # our end: the child's one outcome tuple
+
+    @classmethod
+    def start(cls, spec: child.JobSpec) -> Computation:
+        results_ours, results_theirs = _SPAWN.Pipe(duplex=False)
+        control_theirs, control_ours = _SPAWN.Pipe(duplex=False)
+        process = _SPAWN.Process(target=child.main, args=(spec, control_theirs, results_theirs),
+                                 name=f"limelight-job-{spec.job_id}", daemon=True)
+        process.start()
+        # only the child holds these ends now, so EOF on either side means the other is gone
+        results_theirs.close()
+        control_theirs.close()
+        log.info("job %s computing in process %s", spec.job_id, process.pid)
+        return cls(process, control_ours, results_ours)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    def outcome(self, wait_s: float) -> tuple[Any, ...] | None:
+        try:
+            if self.results.poll(wait_s):
+                return self.results.recv()
+        except (EOFError, OSError, pickle.UnpicklingError):
+            time.sleep(min(wait_s, 0.05))  # the child died without a word; alive() says so next
+        return None
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def exit_description(self) -> str:
+        code = self.process.exitcode
+        return f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+
+    def ask_to_stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.control.send(child.CANCEL)
+        if self.process.is_alive():
+            self.process.terminate()
+
+    def kill(self) -> None:
+        self.end(grace_s=0.0)
+
+    def end(self, grace_s: float) -> None:
+        """Lets a child that already reported exit on its own for ``grace_s``, then kills it."""
+        self.process.join(grace_s)
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+        for end in (self.control, self.results):
+            end.close()

@@ -1,0 +1,161 @@
+"""Every state change of a job that a worker (or the reaper) makes: claim, renew, succeed, fail,
+re-queue, cancel, reap. Each is one transaction that first checks the job is still the caller's,
+so a worker that lost its lease can never overwrite what the job's new owner or a user decided.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from limelight.audit import service as audit
+from limelight.auth.principal import Principal
+from limelight.db.models import Job, Org
+from limelight.db.session import Database
+from limelight.errors import LimelightError
+from limelight.jobs import repository
+from limelight.recipes import get_recipe
+from limelight.recipes.base import RecipeResult
+from limelight.registry import repository as registry_repo
+from limelight.registry import service as registry
+from limelight.schemas.registry import Task, VersionMeta
+from limelight.schemas.tenancy import Role, Scope
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the supervisor of a running job needs to know about it now."""
+
+    ours: bool  # still running under this worker's lease
+    cancel_requested: bool
+
+
+def claim(db: Database, worker_id: str, lease_s: float) -> str | None:
+    with db.transaction() as session:
+        job = repository.claim_next(session, worker_id, lease_s)
+        return job.id if job else None
+
+
+def renew(db: Database, job_id: str, worker_id: str, lease_s: float) -> Standing:
+    with db.transaction() as session:
+        ours, cancel = repository.heartbeat(session, job_id, worker_id, lease_s)
+    return Standing(ours=ours, cancel_requested=cancel)
+
+
+def standing(db: Database, job_id: str, worker_id: str) -> Standing:
+    """A read-only look, cheap enough to poll every half second."""
+    with db.transaction(write=False) as session:
+        ours, cancel = repository.standing(session, job_id, worker_id)
+    return Standing(ours=ours, cancel_requested=cancel)
+
+
+def reap_expired(db: Database) -> list[str]:
+    """A running job whose lease expired lost its worker: re-queue it or fail it."""
+    touched = []
+    with db.transaction() as session:
+        for job in repository.expired_running(session):
+            if job.attempts < job.max_attempts:
+                _requeue(session, job, f"worker lost during attempt {job.attempts}; re-queued")
+                repository.add_log(session, job.id, job.message or "", "warning")
+            else:
+                repository.add_log(session, job.id, "worker lost (lease expired)", "error")
+                repository.finish(session, job, "failed", error="worker lost: its lease expired")
+            touched.append(job.id)
+    return touched
+
+
+def succeed(db: Database, job_id: str, worker_id: str, result: RecipeResult, sha256: str, size: int) -> str:
+    """Registers the version and ends the job ``succeeded`` in one transaction, only if the job is still
+    ours and nobody asked to cancel it; a cancel that arrived meanwhile wins and no version is left."""
+    with db.transaction() as session:
+        job = session.get(Job, job_id, with_for_update=True)
+        if job is None or job.lease_owner != worker_id or job.state != "running":
+            return "lost"
+        if job.cancel_requested:
+            repository.add_log(session, job.id, "cancelled", "warning")
+            repository.finish(session, job, "cancelled", error="cancelled")
+            return "cancelled"
+        principal = job_principal(session, job)
+        model_name = job.model_name or job.recipe.replace("/", "-")
+        registry.ensure_model(session, principal, principal.org_name, model_name, Task(get_recipe(job.recipe).task))
+        meta = VersionMeta(runtime=result.runtime, format=result.format, signature=result.signature,
+                           params=result.params, metrics=result.metrics, description=f"trained by job {job.id}")
+        version = registry.register_version(
+            session, principal, principal.org_name, model_name, sha256=sha256, size_bytes=size, fmt=result.format,
+            meta=meta, dataset_version_id=job.dataset_version_id, job_id=job.id)
+        outcome = {"model": f"{principal.org_name}/{model_name}", "version": version.version,
+                   "metrics": result.metrics, "summary": result.summary}
+        if job.promote_alias:
+            outcome["promotion"] = promote_if_better(session, principal, model_name, version.version, result,
+                                                     job.promote_alias)
+        repository.add_log(session, job.id, f"registered {outcome['model']} version {version.version}")
+        repository.finish(session, job, "succeeded", result=outcome)
+    return "succeeded"
+
+
+def fail(db: Database, job_id: str, worker_id: str, error: str) -> str:
+    """A failed attempt re-queues the job while attempts remain, else fails it."""
+    with db.transaction() as session:
+        job = session.get(Job, job_id, with_for_update=True)
+        if job is None or job.lease_owner != worker_id:
+            return "lost"
+        repository.add_log(session, job_id, error, "error")
+        if job.attempts < job.max_attempts:
+            _requeue(session, job, f"attempt {job.attempts} failed; re-queued")
+            return "queued"
+        repository.finish(session, job, "failed", error=error)
+    return "failed"
+
+
+def cancelled(db: Database, job_id: str, worker_id: str) -> str:
+    with db.transaction() as session:
+        job = session.get(Job, job_id, with_for_update=True)
+        if job is None or job.lease_owner != worker_id:
+            return "lost"
+        repository.add_log(session, job_id, "cancelled", "warning")
+        repository.finish(session, job, "cancelled", error="cancelled")
+    return "cancelled"
+
+
+def _requeue(session: Any, job: Job, message: str) -> None:
+    job.state, job.lease_owner, job.lease_expires_at = "queued", None, None
+    job.message = message
+
+
+def job_principal(session: Any, job: Job) -> Principal:
+    """The job acts as the person who submitted it, with their current role."""
+    from limelight.auth import repository as auth_repo
+
+    user = auth_repo.user_by_name(session, job.created_by)
+    org = session.get(Org, job.org_id)
+    member = auth_repo.membership(session, user.id, job.org_id) if user else None
+    if user is None or org is None or member is None:
+        raise LimelightError("The job's submitter is no longer a member of its organization.")
+    return Principal(user_id=user.id, username=user.username, org_id=org.id, org_name=org.name,
+                     role=Role(member.role), scopes=frozenset(Scope), is_admin=user.is_admin,
+                     request_id=f"job:{job.id}")
+
+
+def promote_if_better(session: Any, principal: Principal, model_name: str, number: int, result: RecipeResult,
+                      alias: str) -> dict[str, Any]:
+    """Moves ``alias`` to the new version only if its gate metric is at least the current one's."""
+    org = principal.org_name
+    model = registry_repo.model_by_name(session, principal.org_id, model_name)
+    assert model is not None
+    current_number = registry_repo.aliases(session, model.id).get(alias)
+    metric = result.gate_metric
+    new_value = result.metrics.get(metric) if metric else None
+    current_value = None
+    if current_number is not None and metric:
+        current = registry_repo.version(session, model.id, current_number)
+        current_value = current.metrics.get(metric) if current else None
+    passed = current_number is None or current_value is None or (
+        new_value is not None and float(new_value) >= float(current_value))
+    gate = {"metric": metric, "new": new_value, "current": current_value, "current_version": current_number,
+            "new_version": number, "passed": passed}
+    if passed:
+        registry.set_alias(session, principal, org, model_name, alias, number, details={"gate": gate})
+    else:
+        audit.record(session, principal, "alias.gate_refused", "model_alias", f"{org}/{model_name}@{alias}",
+                     {"gate": gate})
+    return gate
