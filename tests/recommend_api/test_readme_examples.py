@@ -29,6 +29,8 @@ def test_the_readme_has_curl_examples():
 def test_every_readme_curl_example_runs_as_written(recsys_tenant):
     org, url = recsys_tenant.org, recsys_tenant.server.url
     for command in readme_curl_commands():
+        if "https://" in command:
+            continue  # the TLS examples run against a server with the dev certificate, below
         ours = command.replace("http://127.0.0.1:8000", url).replace("/demo/", f"/{org}/")
         ours = ours.replace("/orgs/demo/", f"/orgs/{org}/")
         args = [arg.replace("$KEY", recsys_tenant.key) for arg in shlex.split(ours)]
@@ -37,3 +39,25 @@ def test_every_readme_curl_example_runs_as_written(recsys_tenant):
         body, _, status = done.stdout.rpartition("\n")
         assert status == "200", f"{command}\n-> {status} {body}"
         assert isinstance(json.loads(body), dict)
+
+
+def test_the_readme_tls_examples_run_against_a_dev_cert_server(tmp_path):
+    """`limelight dev-cert` then `serve --ssl-*` as the README's TLS section says; its curl runs."""
+    from tests.support.live_server import run_cli, server_env, start_live_server
+
+    commands = [c for c in readme_curl_commands() if "https://" in c]
+    assert commands
+    home = tmp_path / "home"
+    run_cli(server_env(home, f"sqlite:///{tmp_path / 'unused.db'}"), "dev-cert", "--out", str(home / "tls"))
+    cert, key = home / "tls" / "cert.pem", home / "tls" / "key.pem"
+    live = start_live_server(home, f"sqlite:///{tmp_path / 'meta.db'}", tls_cert=cert,
+                             serve_args=("--ssl-certfile", str(cert), "--ssl-keyfile", str(key)))
+    try:
+        for command in commands:
+            ours = command.replace("https://127.0.0.1:8000", live.url).replace(".limelight/tls/cert.pem", str(cert))
+            done = subprocess.run([*shlex.split(ours), "-w", "\n%{http_code}"], capture_output=True, text=True,
+                                  timeout=60, check=False)
+            body, _, status = done.stdout.rpartition("\n")
+            assert status == "200", f"{command}\n-> {status} {body} {done.stderr}"
+    finally:
+        live.stop()

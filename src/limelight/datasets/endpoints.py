@@ -11,7 +11,7 @@ from limelight.datasets.upload import store_upload
 from limelight.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from limelight.schemas.common import NAME_PATTERN, ErrorBody, Name, Page
 from limelight.schemas.datasets import DatasetKind, DatasetRead, DatasetVersionRead
-from limelight.server.deps import Maintainer, Reader, SessionDep, StateDep, Writer
+from limelight.server.deps import Maintainer, Reader, SessionDep, StateDep, VersionPath, Writer
 from limelight.server.uploads import receive_upload
 
 router = APIRouter(prefix="/api/v1/orgs/{org}/datasets", tags=["datasets"],
@@ -55,7 +55,7 @@ def get_dataset(org: Name, name: Name, principal: Reader, session: SessionDep) -
 
 
 @router.get("/{name}/versions/{version}", response_model=DatasetVersionRead)
-def get_dataset_version(org: Name, name: Name, version: int, principal: Reader, session: SessionDep) -> DatasetVersionRead:
+def get_dataset_version(org: Name, name: Name, version: VersionPath, principal: Reader, session: SessionDep) -> DatasetVersionRead:
     return service.get_version(session, principal, org, name, version)
 
 

@@ -26,7 +26,7 @@ from limelight.schemas.registry import (
     RetrainPolicyRead,
     VersionMeta,
 )
-from limelight.server.deps import Maintainer, Reader, SessionDep, StateDep, Writer
+from limelight.server.deps import Maintainer, Reader, SessionDep, StateDep, VersionPath, Writer
 from limelight.server.state import AppState
 from limelight.server.uploads import receive_upload
 
@@ -126,18 +126,18 @@ def _register(state: AppState, principal: Principal, org: str, name: str, sha256
 
 
 @router.get("/{name}/versions/{version}", response_model=ModelVersionRead)
-def get_version(org: Name, name: Name, version: int, principal: Reader, session: SessionDep) -> ModelVersionRead:
+def get_version(org: Name, name: Name, version: VersionPath, principal: Reader, session: SessionDep) -> ModelVersionRead:
     return service.get_version(session, principal, org, name, version)
 
 
 @router.post("/{name}/versions/{version}/archive", response_model=ModelVersionRead, responses={409: {"model": ErrorBody}})
-def archive_version(org: Name, name: Name, version: int, principal: Maintainer, session: SessionDep,
+def archive_version(org: Name, name: Name, version: VersionPath, principal: Maintainer, session: SessionDep,
                     archived: Annotated[bool, Query()] = True) -> ModelVersionRead:
     return service.set_version_archived(session, principal, org, name, version, archived)
 
 
 @router.delete("/{name}/versions/{version}", status_code=204, responses={409: {"model": ErrorBody}})
-def delete_version(org: Name, name: Name, version: int, principal: Maintainer, session: SessionDep) -> Response:
+def delete_version(org: Name, name: Name, version: VersionPath, principal: Maintainer, session: SessionDep) -> Response:
     service.delete_version(session, principal, org, name, version)
     return Response(status_code=204)
 

@@ -10,6 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+# Version numbers are 32-bit in the metadata store: a larger one is invalid input, not a database error.
+MAX_VERSION = 2**31 - 1
+VersionNumber = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 ModelRef = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}/[a-z0-9][a-z0-9_-]{0,63}$")]
 
 T = TypeVar("T")

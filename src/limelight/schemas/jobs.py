@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from limelight.schemas.common import Name, ReadSchema, Schema
+from limelight.schemas.common import Name, ReadSchema, Schema, VersionNumber
 
 
 class JobState(StrEnum):
@@ -25,7 +25,7 @@ TERMINAL_STATES = frozenset({JobState.succeeded, JobState.failed, JobState.cance
 class JobCreate(Schema):
     recipe: str = Field(..., max_length=64, examples=["classify/lightgbm", "recommend/auto"])
     dataset: Name | None = Field(None, description="dataset name; its latest version unless dataset_version")
-    dataset_version: int | None = Field(None, ge=1)
+    dataset_version: VersionNumber | None = None
     items_dataset: Name | None = Field(None, description="optional catalog (kind items) for recommenders")
     params: dict[str, Any] = Field(default_factory=dict)
     model: Name = Field(..., description="model to register the result under (created if missing)")

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field, StrictBool, field_validator
 
-from limelight.schemas.common import Name, ReadSchema, Schema
+from limelight.schemas.common import Name, ReadSchema, Schema, VersionNumber
 
 
 class Visibility(StrEnum):
@@ -149,7 +149,7 @@ class VersionMeta(Schema):
 
 
 class AliasSet(Schema):
-    version: int = Field(..., ge=1)
+    version: VersionNumber
 
 
 class ForkRequest(Schema):
@@ -158,7 +158,7 @@ class ForkRequest(Schema):
 
 
 class Route(Schema):
-    version: int = Field(..., ge=1)
+    version: VersionNumber
     weight: float = Field(..., gt=0, le=1000)
 
 

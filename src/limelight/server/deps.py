@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from limelight.auth import service as auth_service
 from limelight.auth.principal import Permission, Principal
 from limelight.errors import Forbidden
+from limelight.schemas.common import MAX_VERSION
 from limelight.server.api_limits import MANAGEMENT_PREFIX
 from limelight.server.state import AppState
 
@@ -27,6 +28,7 @@ def get_state(request: Request) -> AppState:
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
+VersionPath = Annotated[int, Path(ge=1, le=MAX_VERSION, description="a version number")]
 
 
 def get_session(request: Request, state: StateDep) -> Iterator[Session]:

@@ -10,12 +10,12 @@ say which version answered.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from limelight.errors import BadRequest, NotFound, ValidationFailed
-from limelight.schemas.common import ErrorBody
+from limelight.schemas.common import MAX_VERSION, ErrorBody
 from limelight.server.deps import Predictor
 from limelight.serving.protocols.http import Endpoint, HttpCall, HttpReply, json_reply, run_from_fastapi
 
@@ -35,8 +35,8 @@ def version_and_alias(query: dict[str, str]) -> tuple[int | None, str | None]:
         raise BadRequest("Give ?version= or ?alias=, not both.", details={"field": "version"})
     if raw_version is None:
         return None, alias or None
-    if not raw_version.isdigit() or int(raw_version) < 1:
-        raise ValidationFailed("version must be a positive integer", details={"field": "version"})
+    if not (raw_version.isascii() and raw_version.isdigit()) or not 1 <= int(raw_version) <= MAX_VERSION:
+        raise ValidationFailed(f"version must be an integer in 1..{MAX_VERSION}", details={"field": "version"})
     return int(raw_version), None
 
 
@@ -74,6 +74,7 @@ _BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"applicat
                         422: {"model": ErrorBody}, 429: {"model": ErrorBody}, 503: {"model": ErrorBody},
                         504: {"model": ErrorBody}})
 async def call_verb_route(org: str, name: str, verb: str, request: Request, principal: Predictor,
-                          version: int | None = None, alias: str | None = None) -> Response:
+                          version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
+                          alias: str | None = None) -> Response:
     """Run a verb on a model version (API-key callers are served by the fast path, same behaviour)."""
     return await run_from_fastapi(request, ENDPOINTS[0], principal, {"org": org, "name": name, "verb": verb})

@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from limelight.errors import LimelightError, ModelUnavailable, NotFound, ValidationFailed
+from limelight.schemas.common import MAX_VERSION
 from limelight.schemas.kserve import (
     InferRequest,
     InferResponse,
@@ -71,7 +72,11 @@ def split_ref(ref: str, version: str | None) -> tuple[str, str, int | None, str 
         raise NotFound(f"Model {ref!r} not found; v2 model names are org.name.")
     if not version:
         return org, name, None, None
-    return (org, name, int(version), None) if version.isdigit() else (org, name, None, version)
+    if version.isascii() and version.isdigit():
+        if int(version) > MAX_VERSION:  # beyond any stored version number
+            raise NotFound(f"Version {version} of {org}/{name} not found.")
+        return org, name, int(version), None
+    return org, name, None, version
 
 
 async def resolve_ref(engine: ServingEngine, principal: Principal, ref: str, version: str | None,
