@@ -2,7 +2,7 @@
 
 To add S3: one more entry in ``BACKENDS`` that opens a store on a test bucket (MinIO on loopback),
 whose ``leftovers`` lists what a failed write could leave (incomplete multipart uploads, temp keys),
-and that skips when the server is absent.
+whose ``uri`` lets another process open the same store, and that skips when the server is absent.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ class Backend:
     name: str
     store: ArtifactStore
     leftovers: Callable[[], list[str]]  # what an aborted write might leave behind; must stay empty
+    uri: str  # for open_store in another process (a writer that gets killed)
 
 
 def local_backend(tmp_path: Path) -> Backend:
     store = LocalArtifactStore(tmp_path / "store")
     staging = store.root / "staging"
-    return Backend("local", store, lambda: sorted(p.name for p in staging.iterdir()))
+    return Backend("local", store, lambda: sorted(p.name for p in staging.iterdir()), store.root.as_uri())
 
 
 BACKENDS: dict[str, Callable[[Path], Backend]] = {"local": local_backend}

@@ -15,7 +15,7 @@ import pytest
 
 import limelight.artifacts
 from limelight.artifacts import LocalArtifactStore
-from limelight.errors import Conflict, InvalidParams
+from limelight.errors import InvalidParams
 
 SRC_DIR = Path(limelight.artifacts.__file__).resolve().parents[2]
 
@@ -178,14 +178,13 @@ def test_relative_root_is_resolved(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert store.root == (tmp_path / "relative-store").resolve() and store.root.is_absolute()
 
 
-def test_an_upload_whose_temp_file_gc_reaped_fails_cleanly(local_store: LocalArtifactStore) -> None:
-    def stalled_upload() -> Iterator[bytes]:
-        yield b"first half"
-        for part in (local_store.root / "staging").iterdir():
-            backdate(part, 7200)  # the client stalled for two hours …
-        assert local_store.gc(set(), older_than_s=3600).staging_removed == 1  # … and gc ran
-        yield b"second half"
-
-    with pytest.raises(Conflict):
-        local_store.write_stream(stalled_upload(), max_bytes=100)
-    assert list(local_store.list_refs()) == [] and list((local_store.root / "staging").iterdir()) == []
+def test_a_blob_reused_between_gcs_look_and_its_removal_is_put_back(local_store: LocalArtifactStore) -> None:
+    ref = local_store.write_stream([b"stored again meanwhile"], max_bytes=100)
+    backdate(local_store.local_path(ref.sha256), 7200)
+    judged_at = time.time() - 3600  # gc found it old against this cutoff …
+    assert local_store.write_stream([b"stored again meanwhile"], max_bytes=100) == ref  # … then a writer re-used it
+    assert local_store._reap(ref.sha256, judged_at) is False
+    assert local_store.verify(ref.sha256) and list((local_store.root / "staging").iterdir()) == []
+    backdate(local_store.local_path(ref.sha256), 7200)
+    assert local_store._reap(ref.sha256, judged_at) is True
+    assert not local_store.exists(ref.sha256) and list((local_store.root / "staging").iterdir()) == []

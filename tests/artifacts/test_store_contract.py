@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import limelight
 from limelight.artifacts import ArtifactStore, BlobRef
 from limelight.errors import Conflict, InvalidParams, InvalidPath, NotFound, PayloadTooLarge
 
 from .backends import Backend
 
 PAYLOAD = b"limelight artifact bytes " * 1000
+SRC_DIR = Path(limelight.__file__).resolve().parents[1]
 
 
 def sha(data: bytes) -> str:
@@ -276,11 +283,64 @@ def test_gc_dry_run_names_what_it_would_take_and_takes_nothing(backend: Backend)
     assert real.blobs == (drop.sha256,) and not backend.store.exists(drop.sha256)
 
 
-def test_gc_reports_abandoned_staging_and_its_bytes(backend: Backend) -> None:
-    with backend.store.stage() as staged:
-        staged.path.write_bytes(b"x" * 1234)
-        dry = backend.store.gc(set(), older_than_s=-1, dry_run=True)
-        assert (dry.staging_removed, dry.staging_bytes_freed) == (1, 1234) and backend.leftovers() != []
-        report = backend.store.gc(set(), older_than_s=-1)
-        assert (report.staging_removed, report.staging_bytes_freed) == (1, 1234)
+_STAGE_AND_HANG = """
+import sys, time
+from limelight.artifacts import open_store
+with open_store(sys.argv[1]).stage() as staged:
+    staged.path.write_bytes(b"x" * 1234)
+    print("staged", flush=True)
+    time.sleep(600)
+"""
+
+
+def _writer_in_another_process(uri: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(SRC_DIR)}
+    child = subprocess.Popen([sys.executable, "-c", _STAGE_AND_HANG, uri], stdout=subprocess.PIPE, env=env)
+    assert child.stdout is not None and child.stdout.readline() == b"staged\n"
+    return child
+
+
+def test_gc_takes_a_killed_writers_staging_never_a_live_ones(backend: Backend) -> None:
+    child = _writer_in_another_process(backend.uri)
+    try:
+        assert backend.store.gc(set(), older_than_s=-1).staging_removed == 0  # alive, however old
+        assert backend.leftovers() != []
+    finally:
+        child.kill()
+        child.wait(10)
+    dry = backend.store.gc(set(), older_than_s=-1, dry_run=True)
+    assert (dry.staging_removed, dry.staging_bytes_freed) == (1, 1234) and backend.leftovers() != []
+    report = backend.store.gc(set(), older_than_s=-1)
+    assert (report.staging_removed, report.staging_bytes_freed) == (1, 1234)
     assert backend.leftovers() == []
+
+
+def test_gc_leaves_this_processs_stage_in_progress_alone(backend: Backend) -> None:
+    with backend.store.stage() as staged:
+        staged.path.write_bytes(PAYLOAD)  # a training job's output, however long ago
+        assert backend.store.gc(set(), older_than_s=-1).staging_removed == 0
+        ref = staged.commit()
+    assert backend.store.verify(ref.sha256) and backend.leftovers() == []
+
+
+def test_a_stalled_write_survives_gc_and_completes(backend: Backend) -> None:
+    def stalled_upload() -> Iterator[bytes]:
+        yield b"first half"
+        assert backend.leftovers() != []
+        assert backend.store.gc(set(), older_than_s=-1).staging_removed == 0  # the client stalled …
+        yield b"second half"
+
+    ref = backend.store.write_stream(stalled_upload(), max_bytes=100)
+    assert ref.sha256 == sha(b"first halfsecond half") and backend.store.verify(ref.sha256)
+    assert backend.leftovers() == []
+
+
+def test_a_blob_placed_after_a_long_stage_counts_as_new(backend: Backend) -> None:
+    """Validation may take long between the last write and the commit; the blob's row comes after
+    that, so the blob must look young until then."""
+    with backend.store.stage() as staged:
+        staged.path.write_bytes(PAYLOAD)
+        old = time.time() - 7200
+        os.utime(staged.path, (old, old))
+        ref = staged.commit()
+    assert backend.store.gc(set(), older_than_s=3600).blobs_removed == 0 and backend.store.exists(ref.sha256)

@@ -3,7 +3,8 @@
 Layout under ``root``::
 
     blobs/sha256/ab/cdef…    one read-only (0o400) file per blob, named by its digest after the shard
-    staging/                 0o700; in-progress writes (``write-*.part``) and staged dirs (``stage-*``)
+    staging/                 0o700; in-progress writes (``write-*.part``) and staged dirs (``stage-*``),
+                             each locked by its writer (see ``staging``); ``reap-*``: a blob being collected
 
 A blob reaches ``blobs/`` only by ``os.replace`` from ``staging/`` (same file system, so the rename is
 atomic) after its bytes were fsynced; the shard directory is fsynced after the rename so the name
@@ -13,13 +14,15 @@ survives a power cut too.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import os
 import re
+import secrets
 import shutil
 import time
 from collections.abc import AsyncIterable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -27,6 +30,7 @@ from limelight.artifacts.staging import (
     BlobWriter,
     StagedFile,
     check_max_bytes,
+    claim_abandoned,
     fsync_dir,
     make_dirs,
     private_dir,
@@ -64,6 +68,8 @@ class LocalArtifactStore:
         except BaseException:
             writer.abort()
             raise
+        finally:
+            writer.release()
 
     async def awrite_stream(self, chunks: AsyncIterable[bytes], *, max_bytes: int) -> BlobRef:
         check_max_bytes(max_bytes)
@@ -82,6 +88,8 @@ class LocalArtifactStore:
         except BaseException:
             writer.abort()
             raise
+        finally:
+            writer.release()
 
     @contextmanager
     def stage(self, *, suffix: str = "") -> Iterator[StagedFile]:
@@ -115,6 +123,9 @@ class LocalArtifactStore:
         if shard_created:
             fsync_dir(self._blobs)
         try:
+            # A blob's age starts when it is placed, not at its last write: validation may have
+            # taken a while, and the row that will reference it is not committed yet.
+            os.utime(source)
             source.chmod(0o400)
             os.replace(source, target)
         except FileNotFoundError:  # gc took a staging file older than its older_than_s
@@ -192,11 +203,44 @@ class LocalArtifactStore:
         for ref in list(self.list_refs()):
             if ref.sha256 in referenced or self._mtime(self._blob_path(ref.sha256)) > cutoff:
                 continue
-            if dry_run or self.delete(ref.sha256):
+            if dry_run or self._reap(ref.sha256, cutoff):
                 blobs.append(ref.sha256)
                 bytes_freed += ref.size_bytes
         staging, staging_bytes = self._gc_staging(cutoff, dry_run)
         return GcReport(len(blobs), bytes_freed, len(staging), staging_bytes, tuple(blobs), tuple(staging))
+
+    def _reap(self, sha256: str, cutoff: float) -> bool:
+        """Remove an unreferenced blob unless a writer re-used it since it was judged old.
+
+        A writer storing the same bytes refreshes the blob's mtime and then relies on it. Between
+        our look and an unlink that refresh could slip in, so the blob is first moved aside (locked,
+        so no other collector takes it from staging), its age read again, and put back if it turned
+        young. A writer that comes after the move finds no blob and stores its own.
+        """
+        path = self._blob_path(sha256)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            return False  # another collector was faster
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # another collector is at it
+            aside = self._staging / f"reap-{secrets.token_hex(8)}"
+            try:
+                os.rename(path, aside)
+            except FileNotFoundError:
+                return False
+            if aside.lstat().st_mtime > cutoff:  # what was moved, even if a repair replaced the file
+                with suppress(FileExistsError):  # that writer stored its own copy meanwhile
+                    os.link(aside, path)
+                aside.unlink()
+                return False
+            aside.unlink()
+            return True
+        finally:
+            os.close(fd)
 
     @staticmethod
     def _mtime(path: Path) -> float:
@@ -223,12 +267,15 @@ class LocalArtifactStore:
             # A stage-* dir is alive while its file is still being written, hence the newest mtime.
             if self._mtime(entry) > cutoff:
                 continue
-            size = self._bytes(entry)
-            if not dry_run:
-                if entry.is_dir() and not entry.is_symlink():
-                    shutil.rmtree(entry, ignore_errors=True)
-                else:
-                    entry.unlink(missing_ok=True)
+            with claim_abandoned(entry) as abandoned:  # a writer still at work holds its lock
+                if not abandoned:
+                    continue
+                size = self._bytes(entry)
+                if not dry_run:
+                    if entry.is_dir() and not entry.is_symlink():
+                        shutil.rmtree(entry, ignore_errors=True)
+                    else:
+                        entry.unlink(missing_ok=True)
             removed.append(entry.name)
             freed += size
         return removed, freed

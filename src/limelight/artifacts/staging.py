@@ -3,17 +3,25 @@
 Everything a write creates lives here until its bytes are fsynced: ``write-*.part`` files (0o600, from
 ``mkstemp``) for streamed uploads and ``stage-*`` directories (0o700, from ``mkdtemp``) for producers
 that write a file themselves. The store then moves the file to its content address.
+
+A writer holds an exclusive ``flock`` on its entry (the ``write-*.part`` file, the ``stage-*``
+directory) from creation until it is done. The collector takes only entries it can lock itself, so
+an upload that stalls or a training job that runs longer than any grace period keeps its staging;
+the kernel drops the lock when the writer's process dies, SIGKILL included, which is exactly when
+its leftovers become garbage.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
 import stat
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -21,7 +29,17 @@ from limelight.artifacts.store import DEFAULT_CHUNK_BYTES, BlobRef
 from limelight.errors import Conflict, InvalidParams, PayloadTooLarge
 from limelight.private_paths import make_private_dirs as make_dirs
 
-__all__ = ["BlobWriter", "Placer", "StagedFile", "check_max_bytes", "fsync_dir", "make_dirs", "private_dir"]
+__all__ = [
+    "BlobWriter",
+    "Placer",
+    "StagedFile",
+    "check_max_bytes",
+    "claim_abandoned",
+    "fsync_dir",
+    "hold_for_writing",
+    "make_dirs",
+    "private_dir",
+]
 
 Placer = Callable[[Path, str, int], BlobRef]  # (durable staging file, sha256, size) -> stored ref
 
@@ -37,6 +55,45 @@ def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def hold_for_writing(path: Path) -> int:
+    """Lock a staging entry this process just created; the returned descriptor is the lock (close it
+    to let go). Blocking: a collector may hold the lock for the instant it takes to look."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+@contextmanager
+def claim_abandoned(path: Path) -> Iterator[bool]:
+    """``True`` while this process holds the lock of a staging entry no writer holds (remove it
+    inside the block); ``False`` if a writer is at work on it or it is gone already.
+
+    Anything that cannot carry a lock (a symlink) has no writer either.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        yield False
+        return
+    except OSError:
+        yield True
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        yield False
+        return
+    try:
+        yield True
     finally:
         os.close(fd)
 
@@ -58,12 +115,15 @@ class BlobWriter:
     """One write in progress: a 0o600 temp file, a running sha256 and a byte count.
 
     ``write``, ``finish`` and ``abort`` share a lock so an abort from the event loop (a cancelled
-    upload) never closes the descriptor under a worker thread that is still writing to it.
+    upload) never closes the descriptor under a worker thread that is still writing to it. The
+    file's staging lock is held on a descriptor of its own until :meth:`release`, so it outlasts
+    ``finish`` until the store has moved the file to its address.
     """
 
     def __init__(self, staging: Path, max_bytes: int) -> None:
         fd, name = tempfile.mkstemp(dir=staging, prefix="write-", suffix=".part")  # mkstemp: 0o600
         self.path = Path(name)
+        self._held: int | None = hold_for_writing(self.path)
         self._file: BinaryIO | None = os.fdopen(fd, "wb")
         self._hash = hashlib.sha256()
         self._max_bytes = max_bytes
@@ -101,6 +161,12 @@ class BlobWriter:
                 self._file = None
             self.path.unlink(missing_ok=True)
 
+    def release(self) -> None:
+        with self._lock:
+            if self._held is not None:
+                os.close(self._held)
+                self._held = None
+
 
 class StagedFile:
     """A file in a private ``stage-*`` directory; see :class:`limelight.artifacts.store.StagedBlob`."""
@@ -108,6 +174,7 @@ class StagedFile:
     def __init__(self, place: Placer, staging: Path, suffix: str) -> None:
         self._place = place
         self._dir = Path(tempfile.mkdtemp(dir=staging, prefix="stage-"))  # mkdtemp: 0o700
+        self._held: int | None = hold_for_writing(self._dir)
         self._path = self._dir / f"blob{suffix}"
         os.close(os.open(self._path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         self._ref: BlobRef | None = None
@@ -142,3 +209,6 @@ class StagedFile:
 
     def discard(self) -> None:
         shutil.rmtree(self._dir, ignore_errors=True)
+        if self._held is not None:  # removed first: no collector can claim the directory meanwhile
+            os.close(self._held)
+            self._held = None

@@ -142,8 +142,10 @@ class ArtifactStore(Protocol):
 
         The age guard protects a blob that was just written but whose metadata row is not committed
         yet: the registry writes blobs first and references them second; storing bytes that are
-        already stored refreshes the blob's age for the same reason. Safe to run concurrently with
-        writes and with another ``gc``: what vanished meanwhile is skipped, not an error.
+        already stored refreshes the blob's age for the same reason. A write or stage still in
+        progress in any process is never taken, whatever its age; one whose process died is.
+        Safe to run concurrently with writes and with another ``gc``: what vanished meanwhile is
+        skipped, not an error.
         ``dry_run`` reports what would go and removes nothing.
         """
         ...

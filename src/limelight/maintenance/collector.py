@@ -3,7 +3,8 @@
 Four categories, each judged by age against a grace period so that work in flight survives:
 
 * ``staging``: the artifact store's abandoned writes (an upload whose connection dropped while its
-  process died, a producer killed mid-write);
+  process died, a producer killed mid-write). A live writer's entry is never taken, however old:
+  the store's writers hold a lock on it that only their exit releases;
 * ``blobs``: blobs no model version or dataset version of any org refers to. The references are
   read *before* the blobs are listed, and a blob is only taken when older than the grace period: a
   blob renamed into place whose row is not committed yet is young, and storing bytes that are
@@ -13,7 +14,8 @@ Four categories, each judged by age against a grace period so that work in fligh
 
 Safe while uploads, jobs and serving go on, and safe to run from several processes at once without
 a lock: every removal tolerates the file having gone already, and nothing is removed that a
-concurrent writer could still be filling (its mtime would be within the grace period).
+concurrent writer could still be filling (it holds the entry's lock) or about to reference (its
+mtime is within the grace period).
 """
 
 from __future__ import annotations
@@ -78,9 +80,12 @@ def collect(db: Database, store: ArtifactStore, home: Path, *, grace_s: float, d
     ``beat_window_s`` is how long a running worker's beat file is left alone whatever the grace.
     """
     report = CollectionReport(dry_run=dry_run, grace_s=grace_s)
+    started = time.time()
     with db.transaction(write=False) as session:
         referenced = referenced_blobs(session)  # before the store is listed: see the module docstring
-    gc = store.gc(referenced, older_than_s=grace_s, dry_run=dry_run)
+    # The age limit counts back from before the references were read: a blob placed since then may
+    # belong to a row committed since then, whatever the grace (0 included).
+    gc = store.gc(referenced, older_than_s=grace_s + (time.time() - started), dry_run=dry_run)
     report.categories["blobs"] = Category(gc.blobs_removed, gc.bytes_freed, list(gc.blobs))
     report.categories["staging"] = Category(gc.staging_removed, gc.staging_bytes_freed, list(gc.staging))
     _remove_paths(report.categories["heartbeats"], stale_beats(home, older_than_s=max(grace_s, beat_window_s)), home, dry_run)
