@@ -84,6 +84,56 @@ def _aborted_uploads(live: LiveServer) -> list[int]:
     return statuses
 
 
+def _stages(home: Path) -> set[str]:
+    return {p.name for p in (home / "artifacts" / "staging").glob("stage-*")}
+
+
+def _kill_workers_mid_job(live: LiveServer, count: int) -> list[int]:
+    """One training job per worker; each worker is SIGKILLed once the job's output is staged."""
+    pids: list[int] = []
+    for i in range(count):
+        with live.client() as client:
+            job = ok(client.post(f"/api/v1/orgs/{live.org}/jobs", json={
+                "recipe": "recommend/als", "dataset": "views", "model": f"killed{i}"}))
+        before = _stages(live.home)
+        process = subprocess.Popen([sys.executable, "-m", "limelight.cli.main", "worker"], env=live.env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while _stages(live.home) <= before and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.005)
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        assert _stages(live.home) - before, "the worker never staged its job's output"
+        with live.client() as client:
+            state = ok(client.get(f"/api/v1/orgs/{live.org}/jobs/{job['id']}"))["state"]
+        assert state in ("running", "failed"), f"the job ended ({state}) before its worker was killed"
+        pids.append(process.pid)
+    return pids
+
+
+def _kill_server_mid_uploads(live: LiveServer, count: int) -> int:
+    """A second API process on the same home and database, SIGKILLed with ``count`` uploads half in."""
+    other = start_live_server(live.home, live.env["LIMELIGHT_DATABASE_URL"], init=False,
+                              LIMELIGHT_WORKER__PROCESSES="0")
+    other.admin_key = live.admin_key
+    before = _stages(live.home)
+    sent = 256 << 10
+    sockets = [_open_upload(other, f"/api/v1/orgs/{live.org}/models/churn/versions", {"meta": '{"runtime": "lightgbm"}'},
+                            b"\x00" * sent, declared=4 << 20) for _ in range(count)]
+    staging = live.home / "artifacts" / "staging"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and sum(
+            1 for name in _stages(live.home) - before if (staging / name / "blob").stat().st_size >= sent // 2) < count:
+        time.sleep(0.02)
+    os.killpg(other.process.pid, signal.SIGKILL)
+    other.process.wait(10)
+    for sock in sockets:
+        sock.close()
+    left = len(_stages(live.home) - before)
+    assert left == count, f"{left} of {count} uploads were staged when their server died"
+    return left
+
+
 def _kill_workers(live: LiveServer, count: int) -> list[int]:
     """Start ``limelight worker`` processes, wait for each one's first beat, then SIGKILL them."""
     pids: list[int] = []
@@ -123,7 +173,8 @@ def _live_objects_work(live: LiveServer, model_sha: str, dataset_sha: str) -> No
 def test_collection_returns_disk_use_to_the_baseline_and_spares_live_objects(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    live = start_live_server(home, f"sqlite:///{tmp_path / 'meta.db'}")
+    # Jobs go only to the workers this test starts and kills.
+    live = start_live_server(home, f"sqlite:///{tmp_path / 'meta.db'}", LIMELIGHT_WORKER__PROCESSES="0")
     try:
         with live.client() as client:
             ok(client.post(f"/api/v1/orgs/{live.org}/models", json={"name": "churn", "task": "classify"}))
@@ -143,13 +194,14 @@ def test_collection_returns_disk_use_to_the_baseline_and_spares_live_objects(tmp
             assert client.delete(f"/api/v1/orgs/{live.org}/models/gone").status_code == 204
         statuses = _aborted_uploads(live)
         assert all(400 <= status < 500 for status in statuses), statuses
-        killed = _kill_workers(live, 20)
+        killed = _kill_workers_mid_job(live, 5) + _kill_workers(live, 15)
+        orphaned_uploads = _kill_server_mid_uploads(live, 5)
         littered = _disk_use(home)
         assert {f"run/worker-{pid}.beat" for pid in killed} <= set(littered)
 
         dry = _gc(live, "--dry-run", "--grace-s", "0")
         assert dry["dry_run"] and dry["categories"]["heartbeats"]["removed"] >= 20
-        assert dry["categories"]["blobs"]["removed"] >= 1
+        assert dry["categories"]["blobs"]["removed"] >= 1 and dry["categories"]["staging"]["removed"] >= 10
         assert set(_disk_use(home)) == set(littered), "a dry run removed something"
 
         report = _gc(live, "--grace-s", "0")
@@ -157,6 +209,8 @@ def test_collection_returns_disk_use_to_the_baseline_and_spares_live_objects(tmp
         print("baseline", _totals(baseline), "littered", _totals(littered), "after", _totals(after),
               {k: (v["removed"], v["bytes"]) for k, v in report["categories"].items()})
         assert report["categories"]["heartbeats"]["removed"] >= 20
+        assert report["categories"]["staging"]["removed"] == 5 + orphaned_uploads  # killed jobs', dead server's
+        assert report["categories"]["staging"]["bytes"] >= orphaned_uploads * (128 << 10)
         assert report["categories"]["blobs"]["items"] == dry["categories"]["blobs"]["items"]
         assert model["sha256"] not in report["categories"]["blobs"]["items"]
         assert after == baseline, "disk use did not return to the baseline"
@@ -183,7 +237,7 @@ def test_an_upload_in_progress_survives_a_collection(tmp_path: Path) -> None:
                 time.sleep(0.05)
             in_flight = sorted(p.name for p in staging.iterdir())
             assert in_flight, "the upload never reached staging"
-            report = _gc(live, "--grace-s", "60")
+            report = _gc(live, "--grace-s", "0")  # however old: its writer holds the entry's lock
             assert report["categories"]["staging"]["removed"] == 0
             assert sorted(p.name for p in staging.iterdir()) == in_flight
             sock.sendall(payload[half:] + f"\r\n--{BOUNDARY}--\r\n".encode())
