@@ -1,0 +1,71 @@
+"""The ``embedding-head`` scorer: frozen bundled MiniLM sentence embeddings into a logistic or MLP head.
+
+The encoder is the ``sentence-embedding`` runtime on ``bundled_minilm_dir()`` (onnx engine when a
+cache directory is lent for its export, else torch); only the head's arrays are stored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from limelight.text.heads import head_logits
+
+DEFAULT_MAX_LENGTH = 256  # MiniLM's max_seq_length
+ENCODE_BATCH = 64
+
+
+def load_encoder(max_length: int, cache_dir: Path | None, threads: int = 2) -> Any:
+    from limelight.runtimes.base import LoadContext, load_runtime
+    from limelight.runtimes.sentence_embedding import bundled_minilm_dir
+
+    engine = "onnx" if cache_dir is not None else "torch"
+    return load_runtime("sentence-embedding", bundled_minilm_dir(),
+                        {"engine": engine, "max_length": max_length, "threads": threads},
+                        LoadContext(cache_dir=cache_dir))
+
+
+def embed(encoder: Any, texts: list[str], progress: Any = None) -> np.ndarray:
+    rows: list[np.ndarray] = []
+    for start in range(0, len(texts), ENCODE_BATCH):
+        rows.append(np.asarray(encoder.predict_batch(texts[start:start + ENCODE_BATCH]), dtype=np.float32))
+        if progress is not None:
+            progress(min(start + ENCODE_BATCH, len(texts)), len(texts))
+    return np.vstack(rows) if rows else np.zeros((0, 384), np.float32)
+
+
+class _TokenCounter:
+    """Tells whether a text exceeds the encoder's token limit (the encoder itself truncates silently)."""
+
+    def __init__(self, max_length: int) -> None:
+        from tokenizers import Tokenizer
+
+        from limelight.runtimes.sentence_embedding import bundled_minilm_dir
+
+        self._tok = Tokenizer.from_file(str(bundled_minilm_dir() / "tokenizer.json"))
+        self._tok.no_padding()
+        self._tok.no_truncation()
+        self.max_length = max_length
+
+    def truncated(self, texts: list[str]) -> list[bool]:
+        return [len(e.ids) > self.max_length for e in self._tok.encode_batch(texts)]
+
+
+class EmbeddingHeadScorer:
+    def __init__(self, encoder: Any, head: dict[str, np.ndarray], max_length: int) -> None:
+        self.encoder = encoder
+        self.head = head
+        self.max_length = max_length
+        self._counter = _TokenCounter(max_length)
+        self.memory_bytes = int(encoder.memory_bytes) + sum(a.nbytes for a in head.values())
+
+    def logits(self, texts: list[str]) -> np.ndarray:
+        return head_logits(self.head, embed(self.encoder, texts).astype(np.float64))
+
+    def truncated(self, texts: list[str]) -> list[bool]:
+        return self._counter.truncated(texts)
+
+    def close(self) -> None:
+        self.encoder.close()
