@@ -8,9 +8,10 @@ from limelight.recipes.base import Recipe
 
 def _all() -> list[Recipe]:
     from limelight.recipes.classify_tabular import LightGBMClassifierRecipe
+    from limelight.recipes.classify_text import classify_text_recipes
     from limelight.recipes.recommend import recommend_recipes
 
-    return [LightGBMClassifierRecipe(), *recommend_recipes()]
+    return [LightGBMClassifierRecipe(), *recommend_recipes(), *classify_text_recipes()]
 
 
 def all_recipes() -> dict[str, Recipe]:

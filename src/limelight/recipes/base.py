@@ -36,6 +36,11 @@ class JobContext(Protocol):
 
     def log(self, message: str, level: str = "info") -> None: ...
 
+    def metric(self, values: dict[str, float], step: int, epoch: int | None = None) -> None:
+        """One training-curve point: a job log entry of level ``metric`` whose message is the compact
+        JSON ``{"step", "epoch", **values}`` (the log stream carries it to whoever charts it)."""
+        ...
+
     def check_cancelled(self) -> None:
         """Raises JobCancelled when the job was cancelled."""
         ...

@@ -67,7 +67,8 @@ def _samples(signature: dict[str, Any]) -> list[Any]:
         return []
     dtype, shape = str(spec[0].get("dtype")), spec[0].get("shape") or []
     if dtype == "string":
-        return ["a sample sentence to embed", ""]
+        # non-empty: a text classifier rightly refuses empty texts; one long text walks truncation
+        return ["a sample sentence to embed", "ok", "a longer sample text " * 400]
     if dtype.startswith(("float", "int")) and len(shape) == 2 and isinstance(shape[1], int) and shape[1] > 0:
         width = shape[1]
         return [[0.0] * width, [1.0] * width, [-1.0] * width, [float(i % 7) - 3.0 for i in range(width)],

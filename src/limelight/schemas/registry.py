@@ -35,6 +35,7 @@ class RuntimeName(StrEnum):
     onnx = "onnx"
     sentence_embedding = "sentence-embedding"
     recommender = "recommender"
+    text_classifier = "text-classifier"
 
 
 class ArtifactFormatName(StrEnum):

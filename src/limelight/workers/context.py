@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -54,6 +56,10 @@ class WorkerJobContext:
         with self.db.transaction() as session:
             repository.add_log(session, self.job_id, message, level)
 
+    def metric(self, values: dict[str, float], step: int, epoch: int | None = None) -> None:
+        point = {"step": step, "epoch": epoch, **{k: _finite(v) for k, v in values.items()}}
+        self.log(json.dumps(point, separators=(",", ":"), allow_nan=False), level="metric")
+
     def live_events(self) -> LiveEvents:
         from limelight.events import repository as events_repo
 
@@ -75,3 +81,9 @@ class WorkerJobContext:
             raise JobCancelled()
         if self.lost_event.is_set():
             raise JobCancelled("lease lost")
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no NaN or infinity: such a value is recorded as null."""
+    number = float(value)
+    return number if math.isfinite(number) else None

@@ -1,0 +1,72 @@
+"""The text classifier's verb on ``/v1/models/{org}/{name}:classify``.
+
+Body ``{"texts": [..] (1..1024) | "text": "one", "top_k": 1..L, "threshold": 0..1}`` ->
+``{"predictions": [{"label", "score", "labels": [{"label", "score"}], "truncated"}], "model", "version"}``.
+``top_k`` defaults to 1 for a single-label model and to every label over its threshold for a
+multi-label one; ``threshold`` (multi-label only) replaces the per-label thresholds fitted on validation.
+Texts go through the version's batcher like ``:predict``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from limelight.errors import ValidationFailed
+from limelight.text.runtime import TextItem
+
+if TYPE_CHECKING:
+    from limelight.serving.verb_registry import Served, VerbRegistry
+
+RUNTIMES = frozenset({"text-classifier"})
+MAX_TEXTS = 1024
+_FIELDS = ("texts", "text", "top_k", "threshold")
+
+
+def _invalid(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, details={"field": field})
+
+
+def _texts(body: dict[str, Any]) -> list[Any]:
+    if ("texts" in body) == ("text" in body):
+        raise _invalid("texts", "send either texts (a list) or text (one string)")
+    if "text" in body:
+        return [body["text"]]
+    texts = body["texts"]
+    if not isinstance(texts, list) or not 1 <= len(texts) <= MAX_TEXTS:
+        raise _invalid("texts", f"texts must be a list of 1..{MAX_TEXTS} strings")
+    return texts
+
+
+def _options(body: dict[str, Any]) -> tuple[int | None, float | None]:
+    top_k, threshold = body.get("top_k"), body.get("threshold")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise _invalid("top_k", "top_k must be a positive integer")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int | float)
+                                  or not 0.0 <= threshold <= 1.0):
+        raise _invalid("threshold", "threshold must be a number in 0..1")
+    return top_k, None if threshold is None else float(threshold)
+
+
+def _parse(body: dict[str, Any]) -> list[Any]:
+    unknown = sorted(set(body) - set(_FIELDS))
+    if unknown:
+        raise _invalid(unknown[0], f"unknown field {unknown[0]!r}")
+    top_k, threshold = _options(body)
+    items = []
+    for text in _texts(body):
+        if not isinstance(text, str):  # the runtime checks again; here the field can be named precisely
+            raise _invalid("texts", "each text must be a string")
+        items.append(TextItem(text, top_k, threshold, from_verb=True))
+    return items
+
+
+def _respond(outputs: list[Any], body: dict[str, Any], served: Served) -> dict[str, Any]:
+    predictions = [{"label": o["label"], "score": o["score"], "labels": o["labels"], "truncated": o["truncated"]}
+                   for o in outputs]
+    return {"predictions": predictions, "model": served.model_ref, "version": served.version}
+
+
+def register_verbs(registry: VerbRegistry) -> None:
+    from limelight.serving.verb_registry import VerbHandler
+
+    registry.register(VerbHandler(verb="classify", runtimes=RUNTIMES, parse=_parse, respond=_respond))
