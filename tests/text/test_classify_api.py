@@ -171,3 +171,15 @@ def test_embeddings_recipe_trains_and_serves(text_tenant):
                               model="sentiment-emb"))
     assert job["result"]["metrics"]["macro_f1"] > 0.8
     assert [p["label"] for p in answer["predictions"]] == ["pos", "neg"]
+
+
+def test_auto_compares_candidates_and_skips_finetune_when_the_budget_is_short(text_tenant):
+    org = text_tenant.org
+    with text_tenant.client() as client:
+        job = _train(client, org, "classify-text/auto", "reviews", "sentiment-auto",
+                     {"candidates": ["tfidf", "finetune"], "time_budget_minutes": 0.5})
+    assert job["state"] == "succeeded", job
+    table = job["result"]["summary"]["candidates"]
+    assert table[0]["kind"] == "tfidf" and table[0]["macro_f1"] > 0.9
+    assert table[1] == {"kind": "finetune", "skipped": "time budget"}
+    assert job["result"]["summary"]["winner"] == "tfidf" and job["result"]["metrics"]["candidates"] == table
