@@ -7,7 +7,7 @@ from CSS classes, so the charts follow the stylesheet and need no ``style`` attr
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 LABEL_WIDTH_PX = 170
@@ -76,16 +76,19 @@ class LineChart:
     y_ticks: list[Tick]
     x_ticks: list[Tick]
     empty: bool
+    empty_text: str = "no requests yet"
 
 
 def line_chart(series: Sequence[tuple[str, str, Sequence[tuple[float, float | None]]]], *, title: str,
-               unit: str, width: int = 560, height: int = 200) -> LineChart:
-    """``series``: (name, css class, [(unix time, value or None)]) sharing one time axis."""
+               unit: str, width: int = 560, height: int = 200, x_text: Callable[[float, float], str] | None = None,
+               empty_text: str = "no requests yet") -> LineChart:
+    """``series``: (name, css class, [(x, value or None)]) sharing one x axis: unix time unless
+    ``x_text(x, span)`` labels the ticks otherwise (a training step, say)."""
     left, right, top, bottom = 48, 8, 10, height - 24
     times = [t for _, _, pts in series for t, _ in pts]
     values = [v for _, _, pts in series for _, v in pts if v is not None]
     if not times:
-        return LineChart(title, unit, width, height, left, bottom, [], [], [], True)
+        return LineChart(title, unit, width, height, left, bottom, [], [], [], True, empty_text)
     t0, t1 = min(times), max(times)
     v_top = _nice_ceiling(max(values, default=0.0))
 
@@ -97,9 +100,9 @@ def line_chart(series: Sequence[tuple[str, str, Sequence[tuple[float, float | No
 
     lines = [Line(name, css, _segments(pts, x_of, y_of), _last_text(pts, unit)) for name, css, pts in series]
     y_ticks = [Tick(round(y_of(v_top * k / 4), 1), _short(v_top * k / 4)) for k in range(5)]
-    fmt = "%H:%M:%S" if t1 - t0 < 600 else "%H:%M"
-    x_ticks = [Tick(round(x_of(t0 + (t1 - t0) * k / 3), 1), _clock(t0 + (t1 - t0) * k / 3, fmt)) for k in range(4)]
-    return LineChart(title, unit, width, height, left, bottom, lines, y_ticks, x_ticks, not values)
+    label = x_text or _clock_text
+    x_ticks = [Tick(round(x_of(t0 + (t1 - t0) * k / 3), 1), label(t0 + (t1 - t0) * k / 3, t1 - t0)) for k in range(4)]
+    return LineChart(title, unit, width, height, left, bottom, lines, y_ticks, x_ticks, not values, empty_text)
 
 
 def _segments(points: Sequence[tuple[float, float | None]], x_of: object, y_of: object) -> list[str]:
@@ -140,6 +143,10 @@ def _short(value: float) -> str:
     if abs(value) >= 1000:
         return f"{value / 1000:.1f}k"
     return f"{value:.3g}"
+
+
+def _clock_text(unix_s: float, span_s: float) -> str:
+    return _clock(unix_s, "%H:%M:%S" if span_s < 600 else "%H:%M")
 
 
 def _clock(unix_s: float, fmt: str) -> str:

@@ -17,6 +17,7 @@ from limelight.schemas.registry import ForkRequest, ModelUpdate, ModelVersionRea
 from limelight.server.deps import SessionDep
 from limelight.ui.access import PageRoute
 from limelight.ui.cards import render_card
+from limelight.ui.classifier_report import classifier_report
 from limelight.ui.rendering import render
 from limelight.ui.viewer import FormMaintainer, FormWriter, ReaderPage, Viewer
 
@@ -42,6 +43,7 @@ def model_page(request: Request, org: Name, name: Name, viewer: ReaderPage, sess
     model = registry.get_model(session, viewer.principal, org, name)
     versions = registry.list_versions(session, viewer.principal, org, name, before=None, limit=100)
     own = org == viewer.org
+    shown = _reported_version(versions, model.aliases.get("production"))
     return render(request, "model.html", {
         "viewer": viewer, "model": model, "versions": versions, "own": own,
         "card_html": render_card(model.card) if model.card.strip() else None,
@@ -49,7 +51,14 @@ def model_page(request: Request, org: Name, name: Name, viewer: ReaderPage, sess
         "deployment": _deployment(session, viewer, name) if own else None,
         "alias_names": sorted(set(COMMON_ALIASES) | set(model.aliases)),
         "production": model.aliases.get("production"),
+        "report": classifier_report(shown.metrics) if shown else None,
+        "report_version": shown.version if shown else None,
     })
+
+
+def _reported_version(versions: list[ModelVersionRead], production: int | None) -> ModelVersionRead | None:
+    """The version whose evaluation the page shows: production, else the newest."""
+    return next((v for v in versions if v.version == production), versions[0] if versions else None)
 
 
 def _lineage(session: Any, viewer: Viewer, versions: list[ModelVersionRead]) -> dict[int, str]:

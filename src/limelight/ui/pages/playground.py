@@ -26,6 +26,7 @@ from limelight.ui.viewer import ReaderPage, Viewer
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 SAMPLE_USERS = 12
+EXAMPLE_TEXTS = "An absolute joy from start to finish.\nThe plot drags and the jokes fall flat."
 
 
 @router.get("/playground")
@@ -45,9 +46,20 @@ def playground_page(request: Request, name: Name, viewer: ReaderPage, session: S
         users = _sample_users(session, viewer, state, served)
         context.update(template="playground_recommend.html", users=users, first_user=users[0] if users else "u1",
                        can_recommend=_verb_known(state, "recommend"), can_explain=_verb_known(state, "explain"))
+    elif model.task.value == "classify-text":
+        context.update(template="playground_classify.html", labels=_labels(served), example_texts=EXAMPLE_TEXTS)
+    elif model.task.value == "search":
+        context.update(template="playground_search.html")
     else:
         context.update(template="playground_predict.html", example=_example_inputs(served))
     return render(request, context["template"], context)
+
+
+def _labels(served: ModelVersionRead | None) -> list[str]:
+    """The labels a text classifier knows, from the evaluation stored on its version."""
+    matrix = (served.metrics.get("confusion_matrix") if served else None) or {}
+    labels = matrix.get("labels") if isinstance(matrix, dict) else None
+    return [str(label) for label in labels][:100] if isinstance(labels, list) else []
 
 
 def _verb_known(state: AppState, verb: str) -> bool:

@@ -20,6 +20,7 @@ from limelight.ui.access import PageRoute
 from limelight.ui.rendering import render
 from limelight.ui.results import job_results
 from limelight.ui.schema_form import param_fields, params_from_form
+from limelight.ui.training_curve import training_curve
 from limelight.ui.viewer import FormWriter, ReaderPage, Viewer
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -103,7 +104,16 @@ def job_page(request: Request, job_id: Annotated[str, Path(max_length=64)], view
     if job.state is JobState.succeeded and job.model:
         model = registry.get_model(session, viewer.principal, viewer.org, job.model)
     return render(request, "job.html", {"viewer": viewer, "job": job, "logs": logs, "model": model,
-                                        "results": job_results(job)})
+                                        "results": job_results(job), "curve": training_curve(logs)})
+
+
+@router.get("/jobs/{job_id}/curve")
+def job_curve(request: Request, job_id: Annotated[str, Path(max_length=64)], viewer: ReaderPage,
+              session: SessionDep) -> Response:
+    """The training curve alone, for the job page's refresh while the job runs."""
+    jobs.get(session, viewer.principal, viewer.org, job_id)  # 404 unless the viewer may see the job
+    logs = jobs.logs(session, viewer.principal, viewer.org, job_id, 0)
+    return render(request, "_training_curve.html", {"viewer": viewer, "curve": training_curve(logs)})
 
 
 @router.post("/jobs/{job_id}/cancel")

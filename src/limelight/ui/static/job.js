@@ -3,6 +3,25 @@
 
 (function () {
   const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+  const CURVE_REFRESH_MS = 1500;  // at most one redraw of the training curve per this interval
+
+  // The curve is server-rendered; a new metric point asks for the fragment again (throttled).
+  function curveRefresher(holder) {
+    let pending = false;
+    return function () {
+      if (!holder || pending) return;
+      pending = true;
+      setTimeout(async () => {
+        pending = false;
+        try {
+          const response = await fetch(holder.dataset.refresh, { headers: { "Accept": "text/html" }, credentials: "same-origin" });
+          if (response.ok && !response.redirected) holder.innerHTML = await response.text();  // our own escaped template
+        } catch (e) {
+          // offline for a moment: keep the last curve
+        }
+      }, CURVE_REFRESH_MS);
+    };
+  }
 
   function renderState(box, state) {
     const badge = document.createElement("span");
@@ -32,7 +51,12 @@
     const percent = document.getElementById("job-percent");
     const list = document.getElementById("job-log");
 
-    source.addEventListener("log", (event) => appendLog(list, JSON.parse(event.data)));
+    const refreshCurve = curveRefresher(document.getElementById("training-curve"));
+    source.addEventListener("log", (event) => {
+      const line = JSON.parse(event.data);
+      appendLog(list, line);
+      if (line.level === "metric") refreshCurve();
+    });
     source.addEventListener("progress", (event) => {
       const data = JSON.parse(event.data);
       bar.value = data.progress;

@@ -164,7 +164,113 @@
     });
   }
 
+  function scoreRow(label, score) {
+    const row = document.createElement("div");
+    row.className = "label-score";
+    const name = document.createElement("span");
+    name.className = "chip";
+    name.textContent = label;
+    const meter = document.createElement("meter");
+    meter.min = 0; meter.max = 1; meter.value = score;
+    const value = document.createElement("span");
+    value.textContent = score.toFixed(3);
+    row.append(name, meter, value);
+    return row;
+  }
+
+  // ":classify" answers {"predictions": [{"label", "score", "labels": [{"label", "score"}], "truncated"}]}
+  function setupClassifier(root) {
+    const url = `/v1/models/${encodeURIComponent(root.dataset.org)}/${encodeURIComponent(root.dataset.model)}:classify`;
+    $("classify-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const status = $("classify-status");
+      const texts = $("pg-texts").value.split("\n").map((t) => t.trim()).filter(Boolean);
+      if (!texts.length) { status.textContent = "Write at least one text."; return; }
+      const topK = Math.max(1, parseInt($("pg-topk").value, 10) || 1);
+      status.textContent = "Asking…";
+      try {
+        const answer = await window.limelight.api("POST", url, { texts, top_k: topK });
+        const items = (answer.predictions || []).map((p, i) => {
+          const li = document.createElement("li");
+          const text = document.createElement("div");
+          text.className = "prediction-text";
+          text.textContent = texts[i] + (p.truncated ? " (truncated to the model's limit)" : "");
+          li.append(text, ...(p.labels || [{ label: p.label, score: p.score }]).map((l) => scoreRow(l.label, l.score)));
+          li.dataset.label = p.label;
+          return li;
+        });
+        $("predictions").replaceChildren(...items);
+        status.textContent = `${items.length} answered by version ${answer.version}.`;
+      } catch (e) {
+        $("predictions").replaceChildren();
+        status.textContent = `Refused: ${e.message}`;
+      }
+    });
+  }
+
+  // Text with [start, end) spans wrapped in <mark>, built as DOM nodes (never as HTML).
+  function highlighted(text, spans) {
+    const box = document.createElement("span");
+    let at = 0;
+    (Array.isArray(spans) ? spans : []).slice().sort((a, b) => a[0] - b[0]).forEach(([start, end]) => {
+      if (start < at || end <= start) return;
+      box.append(text.slice(at, start));
+      const mark = document.createElement("mark");
+      mark.textContent = text.slice(start, end);
+      box.append(mark);
+      at = end;
+    });
+    box.append(text.slice(at));
+    return box;
+  }
+
+  function setupSearch(root) {
+    const url = `/v1/models/${encodeURIComponent(root.dataset.org)}/${encodeURIComponent(root.dataset.model)}:search`;
+    $("search-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const status = $("search-status");
+      const body = { query: $("pg-query").value, k: Math.max(1, Math.min(100, parseInt($("pg-search-k").value, 10) || 10)),
+                     mode: $("pg-mode").value };
+      const filters = $("pg-filters").value.trim();
+      if (filters) {
+        try { body.filters = JSON.parse(filters); } catch (e) { status.textContent = "The filters are not valid JSON."; return; }
+      }
+      status.textContent = "Searching…";
+      try {
+        const answer = await window.limelight.api("POST", url, body);
+        const items = (answer.items || []).map((item) => {
+          const li = document.createElement("li");
+          li.dataset.item = item.item_id;
+          const marks = item.highlights || {};
+          const title = document.createElement("div");
+          title.className = "rec-title";
+          title.append(highlighted(item.title || item.item_id, marks.title));
+          const meta = document.createElement("div");
+          meta.className = "rec-meta muted";
+          meta.textContent = [item.item_id, typeof item.score === "number" ? item.score.toFixed(3) : ""].filter(Boolean).join(" · ");
+          li.append(title, meta);
+          if (item.description) {
+            const text = document.createElement("div");
+            text.className = "prediction-text";
+            text.append(highlighted(item.description, marks.description));
+            li.append(text);
+          }
+          return li;
+        });
+        $("search-results").replaceChildren(...items);
+        status.textContent = `${items.length} results from version ${answer.version}` + (answer.index ? ` (${answer.index} index)` : "");
+      } catch (e) {
+        $("search-results").replaceChildren();
+        status.textContent = `Refused: ${e.message}`;
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    const classifier = $("classify-playground");
+    if (classifier) setupClassifier(classifier);
+    const search = $("search-playground");
+    if (search) setupSearch(search);
     const recommender = $("recommend-playground");
     if (recommender) setupRecommender(recommender);
     const predictor = $("predict-playground");
