@@ -35,7 +35,7 @@ from typing import Any, ClassVar, Literal, Self
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from limelight.errors import InvalidParams, ValidationFailed
 from limelight.recsys.base import (
@@ -54,9 +54,18 @@ BASE_PREFIX = "base."
 
 
 class HybridParams(RecsysParams):
-    base: Literal["ease", "als"] = Field("ease", description="collaborative model for the warm items")
+    base: Literal["ease", "als", "bpr"] = Field("ease", description="collaborative model for the warm items")
     base_params: dict[str, Any] = Field(default_factory=dict, description="that model's own parameters")
-    ridge_l2: float = Field(1.0, gt=0, description="ridge lambda of the text -> model-parameter map")
+    ridge_l2: float = Field(0.1, gt=0, description="ridge lambda of the text -> model-parameter map")
+    cold_weight: float = Field(1.0, gt=0, le=10, description="multiplier on the projected cold-item "
+                                                             "parameters: below 1 shows cold items less often")
+
+    @model_validator(mode="after")
+    def _base_params_valid(self) -> Self:
+        from limelight.recsys.algorithms import params_class
+
+        params_class(self.base).model_validate(self.base_params)  # a ValidationError names the field
+        return self
 
 
 def ridge_map(x: np.ndarray, targets: np.ndarray, l2: float) -> np.ndarray:
@@ -67,25 +76,26 @@ def ridge_map(x: np.ndarray, targets: np.ndarray, l2: float) -> np.ndarray:
     return np.linalg.solve(gram, x64.T @ targets.astype(np.float64)).astype(np.float32)
 
 
-def project_cold_items(base: Any, embeddings: np.ndarray, warm: np.ndarray, cold: np.ndarray, l2: float) -> None:
-    """Write ridge-predicted parameters for ``cold`` items into a fitted base model, in place."""
+def project_cold_items(base: Any, embeddings: np.ndarray, warm: np.ndarray, cold: np.ndarray, l2: float,
+                       scale: float = 1.0) -> None:
+    """Write ridge-predicted parameters (times ``scale``) for ``cold`` items into a fitted base model."""
     from limelight.recsys.algorithms.ease import EASE
     from limelight.recsys.algorithms.factors import FactorRecommender
 
     if cold.size == 0:
         return
     if isinstance(base, EASE):
-        _project_ease(base, embeddings, cold, l2)
+        _project_ease(base, embeddings, cold, l2, scale)
     elif isinstance(base, FactorRecommender):
         factors = base.item_factors.copy()
         train = warm[np.abs(embeddings[warm]).sum(axis=1) > 0]
-        factors[cold] = embeddings[cold] @ ridge_map(embeddings[train], factors[train], l2)
+        factors[cold] = scale * (embeddings[cold] @ ridge_map(embeddings[train], factors[train], l2))
         base._set_factors(base.user_factors, factors)
     else:
         raise InvalidParams(f"cold-start projection does not support {type(base).__name__}")
 
 
-def _project_ease(base: Any, embeddings: np.ndarray, cold: np.ndarray, l2: float) -> None:
+def _project_ease(base: Any, embeddings: np.ndarray, cold: np.ndarray, l2: float, scale: float) -> None:
     modelled = base.items
     m = modelled.shape[0]
     has_text = np.abs(embeddings[modelled]).sum(axis=1) > 0
@@ -97,7 +107,7 @@ def _project_ease(base: Any, embeddings: np.ndarray, cold: np.ndarray, l2: float
     weights = np.zeros((new_items.shape[0], new_items.shape[0]), np.float32)
     weights[np.ix_(old_rows, old_rows)] = base.weights
     if m:
-        weights[np.ix_(old_rows, cold_rows)] = (embeddings[cold] @ w).T
+        weights[np.ix_(old_rows, cold_rows)] = scale * (embeddings[cold] @ w).T
     base._set_model(new_items, weights, base.n_items)
 
 
@@ -134,7 +144,7 @@ class Hybrid:
         counts = np.diff(sp.csc_matrix(matrix).indptr)
         self.cold = np.flatnonzero(counts == 0).astype(np.int64)
         warm = np.flatnonzero(counts > 0).astype(np.int64)
-        project_cold_items(base, self.embeddings, warm, self.cold, self.params.ridge_l2)
+        project_cold_items(base, self.embeddings, warm, self.cold, self.params.ridge_l2, self.params.cold_weight)
         self.base = base
         return self
 
