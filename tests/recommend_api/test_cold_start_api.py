@@ -64,3 +64,19 @@ def test_cold_items_are_served_filtered_similar_listed_and_explained(hybrid_tena
     assert because and {b["item_id"] for b in because} <= seen and all(b["title"] for b in because)
     assert no_items.status_code == 400 and error_code(no_items) == "invalid_params"
     assert no_items.json()["error"]["details"]["field"] == "items_dataset"
+
+
+def test_auto_places_catalog_items_without_interactions_when_its_winner_can(hybrid_tenant):
+    org, cold = hybrid_tenant.org, hybrid_tenant.cold
+    user = hybrid_tenant.kept[0]["user_id"]
+    with hybrid_tenant.client() as client:
+        job = ok(client.post(f"/api/v1/orgs/{org}/jobs", json={
+            "recipe": "recommend/auto", "dataset": "views", "items_dataset": "titles", "model": "films-auto",
+            "promote": "production", "params": {"candidates": ["ease"], "time_budget_s": 5}}))
+        done = wait_for_job(client, org, job["id"])
+        assert done["state"] == "succeeded", done
+        body = ok(client.post(f"/v1/models/{org}/films-auto:recommend",
+                              json={"user_id": user, "k": 3, "filters": {"item_ids": cold}}))
+    metrics = done["result"]["metrics"]
+    assert metrics["cold_items"] == N_COLD and metrics["cold_ndcg_at_10"] > metrics["cold_ndcg_at_10_baseline"]
+    assert len(body["items"]) == 3 and {i["item_id"] for i in body["items"]} <= set(cold)
