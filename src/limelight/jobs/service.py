@@ -27,6 +27,9 @@ def submit(session: Session, principal: Principal, org: str, body: JobCreate) ->
         raise InvalidParams(f"{recipe.name} trains on {recipe.dataset_kind!r} datasets; {body.dataset!r} is "
                             f"{dataset.kind!r}.", details={"field": "dataset"})
     extra: dict[str, str] = {}
+    if getattr(recipe, "requires_items", False) and not body.items_dataset:
+        raise InvalidParams(f"{recipe.name} needs an items catalog (items_dataset): it embeds the item texts.",
+                            details={"field": "items_dataset"})
     if body.items_dataset:
         items_version, items = datasets.resolve_version(session, principal, org, body.items_dataset, None)
         if items.kind != "items":

@@ -1,4 +1,5 @@
-"""Recommender recipes: ``recommend/popularity|itemknn|als|bpr|ease`` and ``recommend/auto``.
+"""Recommender recipes: ``recommend/popularity|itemknn|als|bpr|ease``, ``recommend/auto`` and
+``recommend/hybrid`` (content-based cold start, ``recommend_hybrid.py``).
 
 Each trains on an ``interactions`` dataset plus the live events posted for that dataset (mapped to
 weights by ``event_weights``; events of the org's other datasets are not read), evaluates on a per-user holdout with full ranking (no sampled metrics), refits
@@ -50,6 +51,9 @@ class AutoParams(CommonParams):
     candidates: list[Candidate] = Field(
         default_factory=lambda: list(ALGORITHMS), min_length=1, description="recipes to compare")
     time_budget_s: float = Field(300.0, gt=0, le=24 * 3600, description="tuning time budget")
+    cold_start: Literal["auto", "off"] = Field(
+        "auto", description="auto: when the items dataset has items without interactions and the winner is "
+                            "ease, als or bpr, place them by their text (as recommend/hybrid does)")
 
 
 def _params_type(algorithm: str) -> type[RecipeParams]:
@@ -74,12 +78,16 @@ class RecommendRecipe:
         data = load_training_data(ctx, params)
         ctx.progress(10, f"{data.interactions.n_users} users, {data.interactions.n_items} items")
         if self.algorithm == "auto":
+            from limelight.recipes.recommend_hybrid import auto_cold_start
+
             assert isinstance(params, AutoParams)
             algorithm, metrics, table, winner = _train_auto(ctx, data, params)
+            if params.cold_start == "auto":
+                algorithm, data = auto_cold_start(ctx, data, params, algorithm, metrics)
         else:
             algorithm, metrics, table = _train_one(ctx, data, self.algorithm, params)
             winner = self.algorithm
-        _save(ctx, data, algorithm, params, metrics, winner)
+        save(ctx, data, algorithm, params, metrics, winner)
         return RecipeResult(
             runtime="recommender", format="npz", metrics=metrics, gate_metric=f"ndcg@{params.k}",
             params=params.model_dump(mode="json"), summary={"winner": winner, "candidates": table},
@@ -90,8 +98,9 @@ class RecommendRecipe:
 
 class TrainingData:
     def __init__(self, interactions: Any, catalog: Any, events_max_seq: int, weights: dict[str, float],
-                 events_dataset: str | None = None) -> None:
+                 events_dataset: str | None = None, items_table: Any = None) -> None:
         self.interactions = interactions
+        self.items_table = items_table
         self.catalog = catalog
         self.events_max_seq = events_max_seq
         self.event_weights = weights
@@ -102,7 +111,9 @@ class TrainingData:
         return list(self.catalog.columns) if self.catalog is not None else []
 
 
-def load_training_data(ctx: JobContext, params: CommonParams) -> TrainingData:
+def load_training_data(ctx: JobContext, params: CommonParams, *, catalog_items: bool = False) -> TrainingData:
+    """Interactions (+ live events) and the item catalog; ``catalog_items`` gives every item of the
+    ``items`` dataset a column, interactions or not (the cold items of ``recommend/hybrid``)."""
     import pyarrow.parquet as pq
 
     from limelight.recsys.catalog import Catalog
@@ -126,14 +137,16 @@ def load_training_data(ctx: JobContext, params: CommonParams) -> TrainingData:
             live_stamps = np.array([int(r[4]) for r in live.rows], np.int64)
             stamps = np.concatenate([stamps if stamps is not None else np.zeros(len(table), np.int64), live_stamps])
         events_max_seq = live.max_seq
-    interactions = build_interactions(users, items, values, stamps)
+    items_table = pq.read_table(ctx.dataset_path("items")) if ctx.has_dataset("items") else None
+    extra = None
+    if catalog_items and items_table is not None:
+        extra = [str(i) for i in items_table.column("item_id").to_pylist() if i is not None]
+    interactions = build_interactions(users, items, values, stamps, item_catalog=extra)
     if interactions.n_users < 2 or interactions.n_items < 2:
         raise InvalidParams("Not enough interactions to train a recommender.",
                             details={"users": interactions.n_users, "items": interactions.n_items})
-    catalog = None
-    if ctx.has_dataset("items"):
-        catalog = Catalog.from_table(interactions.item_ids, pq.read_table(ctx.dataset_path("items")))
-    return TrainingData(interactions, catalog, events_max_seq, params.event_weights, events_dataset)
+    catalog = Catalog.from_table(interactions.item_ids, items_table) if items_table is not None else None
+    return TrainingData(interactions, catalog, events_max_seq, params.event_weights, events_dataset, items_table)
 
 
 def _row_weights(table: Any, weights: Any, rating_as_weight: bool) -> np.ndarray:
@@ -203,7 +216,7 @@ def _train_auto(ctx: JobContext, data: TrainingData,
     return result.model, metrics, table, result.winner
 
 
-def _save(ctx: JobContext, data: TrainingData, algorithm: Any, params: CommonParams, metrics: dict[str, float],
+def save(ctx: JobContext, data: TrainingData, algorithm: Any, params: CommonParams, metrics: dict[str, float],
           winner: str) -> None:
     from limelight.recsys.artifact import save_model
     from limelight.recsys.trained import TrainedRecommender
@@ -220,5 +233,7 @@ def _save(ctx: JobContext, data: TrainingData, algorithm: Any, params: CommonPar
     save_model(ctx.output_path(".npz"), trained)
 
 
-def recommend_recipes() -> list[RecommendRecipe]:
-    return [RecommendRecipe(name) for name in (*ALGORITHMS, "auto")]
+def recommend_recipes() -> list[Any]:
+    from limelight.recipes.recommend_hybrid import HybridRecipe
+
+    return [*(RecommendRecipe(name) for name in (*ALGORITHMS, "auto")), HybridRecipe()]

@@ -51,7 +51,12 @@ _PARAMS: Mapping[str, type[RecsysParams]] = MappingProxyType(
 )
 
 
-def algorithm_class(name: str) -> type[Popularity | ItemKNN | ALS | BPR | EASE]:
+def algorithm_class(name: str) -> Any:
+    """The class of a recipe name; ``hybrid`` (a base model plus content cold start) included."""
+    if name == "hybrid":
+        from limelight.recsys.algorithms.hybrid import Hybrid
+
+        return Hybrid
     try:
         return ALGORITHMS[name]
     except KeyError:
@@ -59,6 +64,10 @@ def algorithm_class(name: str) -> type[Popularity | ItemKNN | ALS | BPR | EASE]:
 
 
 def params_class(name: str) -> type[RecsysParams]:
+    if name == "hybrid":
+        from limelight.recsys.algorithms.hybrid import HybridParams
+
+        return HybridParams
     algorithm_class(name)
     return _PARAMS[name]
 
@@ -66,4 +75,5 @@ def params_class(name: str) -> type[RecsysParams]:
 def create(name: str, params: Mapping[str, Any] | BaseModel | None = None) -> Recommender:
     """An unfitted recommender of the named recipe; params are validated (``InvalidParams``)."""
     raw = params.model_dump() if isinstance(params, BaseModel) else params
-    return algorithm_class(name)(raw)
+    model: Recommender = algorithm_class(name)(raw)
+    return model
