@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from limelight.errors import InvalidParams, LimelightError, NotFound, ValidationFailed
 from limelight.schemas.common import MAX_VERSION
@@ -235,6 +236,16 @@ ENDPOINTS = [
 
 # ---- the FastAPI routes: OpenAPI, and callers without a key ------------------------------------
 
+
+class _ModelName(StringConvertor):
+    """A path segment without ':', so ``GET /v1/models/{org}/{name}`` never claims the verb routes'
+    paths (``…/{name}:{verb}``): those answer 405 with ``Allow: POST``, not a model lookup."""
+
+    regex = "[^/:]+"
+
+
+register_url_convertor("model_name", _ModelName())  # starlette's registry is global by design
+
 router = APIRouter(tags=["openai"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": OpenAIErrorBody} for status in (400, 401, 403, 404, 413, 415, 422, 429, 503, 504)}
@@ -254,7 +265,7 @@ async def list_models_route(request: Request, principal: Reader) -> Response:
     return await run_from_fastapi(request, ENDPOINTS[1], principal, {})
 
 
-@router.get("/v1/models/{org}/{name}", response_model=OpenAIModel, responses=_ERRORS)
+@router.get("/v1/models/{org}/{name:model_name}", response_model=OpenAIModel, responses=_ERRORS)
 async def get_model_route(org: str, name: str, request: Request, principal: Reader) -> Response:
     """One model the caller may see; another org's private model is 404."""
     return await run_from_fastapi(request, ENDPOINTS[2], principal, {"org": org, "name": name})
