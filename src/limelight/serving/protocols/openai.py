@@ -135,6 +135,9 @@ def _is_token_ids(item: Any) -> bool:
 
 
 def _request(body: dict[str, Any]) -> EmbeddingRequest:
+    dimensions = body.get("dimensions")
+    if isinstance(dimensions, float) and dimensions.is_integer():  # JSON's 384.0 is an integer too
+        body = {**body, "dimensions": int(dimensions)}
     try:
         return EmbeddingRequest.model_validate(body)
     except ValidationError as exc:
