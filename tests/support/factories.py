@@ -147,3 +147,13 @@ def register_unvalidated_version(server: LiveServer, org: str, model: str, paylo
         return read.version
     finally:
         db.dispose()
+
+
+MINILM_META = {"runtime": "sentence-embedding", "params": {"engine": "torch", "base": "all-minilm-l6-v2"}}
+
+
+def minilm_weights() -> bytes:
+    """The bundled all-MiniLM-L6-v2 weights: a weights-only sentence-embedding version (``MINILM_META``)."""
+    from limelight.runtimes.sentence_embedding import bundled_minilm_dir
+
+    return (bundled_minilm_dir() / "model.safetensors").read_bytes()

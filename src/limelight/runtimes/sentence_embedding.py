@@ -100,6 +100,10 @@ class SentenceEmbeddingRuntime:
         rows: list[Any] = self._encoder(ids, mask, type_ids).tolist()
         return rows
 
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Tokens the model reads for each text: special tokens included, after truncation."""
+        return [sum(e.attention_mask) for e in self._tokenizer.encode_batch(texts)]
+
     def signature(self) -> dict[str, Any]:
         return {
             "inputs": [io_spec("text", "string", [-1])],

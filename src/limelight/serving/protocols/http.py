@@ -68,6 +68,7 @@ _WANTED_HEADERS = frozenset(
     }
 )
 _JSON = b"application/json"
+_FAST_PREFIXES = ("/v1/models", "/v1/embeddings", "/v2")  # everything else goes straight to FastAPI
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
@@ -120,6 +121,13 @@ class Endpoint:
     handler: Handler
     public: bool = False  # health probes: no key, no metrics
     kserve_errors: bool = False  # KServe v2 clients read {"error": "<message>"} (code etc. alongside)
+    # Another error body (the OpenAI routes add "type" and "param"); None: ``error_reply``'s
+    render_error: Callable[[LimelightError, str], HttpReply] | None = None
+
+    def error(self, exc: LimelightError, request_id: str) -> HttpReply:
+        if self.render_error is not None:
+            return self.render_error(exc, request_id)
+        return error_reply(exc, request_id, self.kserve_errors)
 
 
 def json_reply(
@@ -149,22 +157,11 @@ async def execute(
     except LimelightError as exc:
         if exc.status >= 500:
             log.warning("request %s failed: %s %s", call.request_id, exc.code, exc.message)
-        reply = error_reply(exc, call.request_id, endpoint.kserve_errors)
+        reply = endpoint.error(exc, call.request_id)
     except Exception:
         log.exception("unhandled error on request %s", call.request_id)
-        reply = HttpReply(
-            500,
-            orjson.dumps(
-                {
-                    "error": {
-                        "code": "internal",
-                        "message": "Internal error; the request id identifies it in the logs.",
-                        "details": {},
-                        "request_id": call.request_id,
-                    }
-                }
-            ),
-        )
+        internal = LimelightError("Internal error; the request id identifies it in the logs.")
+        reply = endpoint.error(internal, call.request_id)
     if not endpoint.public:
         elapsed_s = time.perf_counter() - started
         engine.metrics.observe_request(call.model, call.version, call.route, reply.status, elapsed_s)
@@ -209,7 +206,7 @@ class ServingFastPath:
         self.endpoints = endpoints
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(("/v1/models/", "/v2")):
+        if scope["type"] != "http" or not scope["path"].startswith(_FAST_PREFIXES):
             await self.app(scope, receive, send)
             return
         found = self._match(scope["method"], scope["path"])
@@ -238,7 +235,7 @@ class ServingFastPath:
                 body = await _read_body(receive, headers, state.settings.limits.max_json_body_bytes)
             except PayloadTooLarge as exc:
                 engine.metrics.rejected(NO_MODEL, "too_large")
-                await _send(send, error_reply(exc, request_id, endpoint.kserve_errors), request_id)
+                await _send(send, endpoint.error(exc, request_id), request_id)
                 return
             call = HttpCall(scope["method"], params, headers, body, request_id, scope.get("query_string", b""))
             await _send(send, await execute(engine, endpoint, None, call), request_id)
