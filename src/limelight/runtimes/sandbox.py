@@ -52,6 +52,8 @@ _LIBRARIES: Mapping[str, tuple[str, ...]] = {
     "onnx": ("onnx", "onnxruntime", "numpy"),
     "sentence-embedding": ("torch", "transformers", "tokenizers", "safetensors", "onnx", "onnxruntime"),
     "recommender": ("numpy", "scipy", "implicit"),
+    # tfidf heads need scipy; embedding heads the MiniLM stack; fine-tuned models onnxruntime
+    "text-classifier": ("numpy", "scipy", "onnxruntime", "tokenizers", "torch", "transformers", "safetensors"),
 }
 _COMMON_LIBRARIES = ("limelight",)
 
