@@ -18,7 +18,7 @@ from pydantic import Field
 
 from limelight.errors import InvalidParams
 from limelight.recipes.base import JobContext, RecipeParams, RecipeResult
-from limelight.recipes.recommend import CommonParams, TrainingData, load_training_data, save
+from limelight.recipes.recommend_data import CommonParams, TrainingData, load_training_data, save
 from limelight.recsys.algorithms.hybrid import HybridParams
 
 COLD_START_BASES = ("ease", "als", "bpr")
