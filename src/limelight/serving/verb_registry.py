@@ -37,7 +37,8 @@ from limelight.errors import NotFound
 from limelight.runtimes.base import Runtime
 from limelight.serving.host import VersionKey
 
-VERB_PROVIDER_MODULES = ("limelight.recsys.verbs", "limelight.text.verbs")
+# The built-in verbs come first, so any provider after them may replace one of them.
+VERB_PROVIDER_MODULES = ("limelight.serving.protocols.verbs", "limelight.recsys.verbs", "limelight.text.verbs")
 VERB_ENTRY_POINT_GROUP = "limelight.verbs"
 
 
@@ -96,10 +97,7 @@ class VerbRegistry:
 
 def default_verbs() -> VerbRegistry:
     """The built-in verbs, then every provider module and entry point (providers win)."""
-    from limelight.serving.protocols.verbs import register_builtin_verbs
-
     registry = VerbRegistry()
-    register_builtin_verbs(registry)
     for module_name in VERB_PROVIDER_MODULES:
         try:
             if importlib.util.find_spec(module_name) is None:

@@ -57,7 +57,7 @@ def _recommend_response(outputs: list[Any], body: dict[str, Any], served: Served
             "model": served.model_ref, "version": served.version}
 
 
-def register_builtin_verbs(registry: VerbRegistry) -> None:
+def register_verbs(registry: VerbRegistry) -> None:
     from limelight.serving.verb_registry import VerbHandler
 
     registry.register(VerbHandler("predict", parse=inputs_list, respond=_predict_response))
