@@ -3,24 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import TYPE_CHECKING, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from limelight.client._base import Call
 from limelight.schemas.common import Page
-
-if TYPE_CHECKING:
-    from limelight.client._client import AsyncClient, Client
 
 T = TypeVar("T")
 PageCall = Callable[[str | None], Call[Page[T]]]
 
 
+class CallRunner(Protocol):
+    """What a resource needs of its client (``Client``), so resources need not import it."""
+
+    _csrf_token: str | None
+
+    def _run(self, call: Call[Any]) -> Any: ...
+
+    def _stream_lines(self, call: Call[Any]) -> Iterator[str]: ...
+
+    def _forget_session(self) -> None: ...
+
+
+class AsyncCallRunner(Protocol):
+    """What a resource needs of its client (``AsyncClient``), so resources need not import it."""
+
+    _csrf_token: str | None
+
+    async def _run(self, call: Call[Any]) -> Any: ...
+
+    def _stream_lines(self, call: Call[Any]) -> AsyncIterator[str]: ...
+
+    def _forget_session(self) -> None: ...
+
+
 class SyncResource:
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: CallRunner) -> None:
         self._client = client
 
     def _run(self, call: Call[T]) -> T:
-        return self._client._run(call)
+        result: T = self._client._run(call)
+        return result
 
     def _iterate(self, page_call: PageCall[T]) -> Iterator[T]:
         """Every item of every page, following ``next_cursor`` until the server stops sending one."""
@@ -35,11 +57,12 @@ class SyncResource:
 
 
 class AsyncResource:
-    def __init__(self, client: AsyncClient) -> None:
+    def __init__(self, client: AsyncCallRunner) -> None:
         self._client = client
 
     async def _run(self, call: Call[T]) -> T:
-        return await self._client._run(call)
+        result: T = await self._client._run(call)
+        return result
 
     async def _iterate(self, page_call: PageCall[T]) -> AsyncIterator[T]:
         cursor: str | None = None
