@@ -9,8 +9,9 @@ from limelight.recipes.base import Recipe
 def _all() -> list[Recipe]:
     from limelight.recipes.classify_tabular import LightGBMClassifierRecipe
     from limelight.recipes.recommend import recommend_recipes
+    from limelight.recipes.search_catalog import CatalogSearchRecipe
 
-    return [LightGBMClassifierRecipe(), *recommend_recipes()]
+    return [LightGBMClassifierRecipe(), *recommend_recipes(), CatalogSearchRecipe()]
 
 
 def all_recipes() -> dict[str, Recipe]:

@@ -84,6 +84,7 @@ RUNTIME_CLASSES: Mapping[str, str] = MappingProxyType(
         "onnx": "limelight.runtimes.onnx_model:OnnxRuntime",
         "sentence-embedding": "limelight.runtimes.sentence_embedding:SentenceEmbeddingRuntime",
         "recommender": "limelight.runtimes.recommender:RecommenderRuntime",
+        "catalog-search": "limelight.search.runtime:CatalogSearchRuntime",
     }
 )
 

@@ -37,7 +37,7 @@ from limelight.errors import NotFound
 from limelight.runtimes.base import Runtime
 from limelight.serving.host import VersionKey
 
-VERB_PROVIDER_MODULES = ("limelight.recsys.verbs",)
+VERB_PROVIDER_MODULES = ("limelight.recsys.verbs", "limelight.search.verbs")
 VERB_ENTRY_POINT_GROUP = "limelight.verbs"
 
 
