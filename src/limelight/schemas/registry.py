@@ -35,6 +35,7 @@ class RuntimeName(StrEnum):
     onnx = "onnx"
     sentence_embedding = "sentence-embedding"
     recommender = "recommender"
+    catalog_search = "catalog-search"
 
 
 class ArtifactFormatName(StrEnum):
