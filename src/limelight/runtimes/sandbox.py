@@ -52,6 +52,7 @@ _LIBRARIES: Mapping[str, tuple[str, ...]] = {
     "onnx": ("onnx", "onnxruntime", "numpy"),
     "sentence-embedding": ("torch", "transformers", "tokenizers", "safetensors", "onnx", "onnxruntime"),
     "recommender": ("numpy", "scipy", "implicit"),
+    "catalog-search": ("numpy", "hnswlib", "onnxruntime"),
 }
 _COMMON_LIBRARIES = ("limelight",)
 

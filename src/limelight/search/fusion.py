@@ -7,9 +7,10 @@ Both methods work on each side's top candidates (index, score), best first:
 * ``mix``: each side min-max normalised to [0, 1] over its candidates (an item a side did not
   return counts 0), then ``w * semantic + (1 - w) * lexical``.
 
-``mix`` is the default: on the labelled check in ``tests/search/test_fusion.py`` (queries whose
-answer is found only by meaning, only by a rare word, or by both) it ranks the answer first more
-often than ``rrf``; the benchmark repeats the comparison on movie plots.
+``mix`` is the default: on the labelled check in ``tests/search/test_fusion.py`` (titles, paraphrased
+plots and planted answers found only by meaning or only by a rare word) it ranked the answer first
+for every query at semantic weights 0.3/0.5/0.7, ``rrf`` for 93/90/81 % of them: with ranks alone, a
+title matched exactly by BM25 cannot outweigh a semantic list that ranks it lower.
 """
 
 from __future__ import annotations
