@@ -119,3 +119,20 @@ def test_garbage_and_truncated_files_are_validation_failures(artifact, tmp_path)
     for path in (tmp_path / "g.npz", truncated):
         with pytest.raises(ValidationFailed):
             load_model(path)
+
+
+def test_a_catalog_above_ann_threshold_is_served_through_hnsw_with_the_same_top_answer(artifact, tmp_path,
+                                                                                        cache_dir):
+    meta = json.loads(str(_arrays(artifact)["metadata"]))
+    meta["params"]["ann_threshold"] = 10
+    path = _forge(artifact, tmp_path, metadata=np.array(json.dumps(meta)))
+    runtime = load_runtime("catalog-search", path, {}, LoadContext(cache_dir=cache_dir))
+    try:
+        request = runtime.validate_input({"query": catalog_data.SYNONYM_QUERY, "k": 5, "mode": "semantic",
+                                          "filters": {"genres": ["Drama"]}})
+        answer = runtime.predict_batch([request])[0]
+    finally:
+        runtime.close()
+    assert answer["index"] == "approximate"
+    assert answer["items"][0]["item_id"] == catalog_data.CHEF_ID
+    assert all("Drama" in item["genres"] for item in answer["items"])

@@ -87,3 +87,24 @@ def test_another_orgs_private_model_is_not_found(search_tenant, sqlite_server):
     assert response.status_code == 404 and error_code(response) == "not_found"
     with search_tenant.client() as client:
         assert _search(client, search_tenant.org, {"query": "x"}, model="nope").status_code == 404
+
+
+def test_a_forged_search_artifact_upload_is_refused_and_the_server_stays_up(search_tenant, sqlite_server):
+    import io
+    import json
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.savez(buffer, format=np.array("limelight.search/1"), metadata=np.array(json.dumps({"fields": ["title"]})),
+             item_ids=np.array(["a", "b"]), item_titles=np.array(["A", "B"]), embeddings=np.ones((2, 384)),
+             **{"field.title": np.array(["A", "B"]), "bm25.vocab": np.array(["a"]),
+                "bm25.indptr": np.array([0, 1]), "bm25.indices": np.array([7]), "bm25.data": np.array([1.0])})
+    org = search_tenant.org
+    with search_tenant.client() as client:
+        ok(client.post(f"/api/v1/orgs/{org}/models", json={"name": "forged", "task": "search"}))
+        response = client.post(f"/api/v1/orgs/{org}/models/forged/versions", files={"file": ("m.npz", buffer.getvalue())},
+                               data={"meta": json.dumps({"runtime": "catalog-search"})})
+        assert response.status_code == 422 and error_code(response) == "validation_failed", response.text
+        assert ok(_search(client, org, {"query": "heist", "k": 1}))["items"]
+    assert sqlite_server.process.poll() is None

@@ -39,7 +39,8 @@ class CatalogSearchRuntime:
         dense = DenseIndex(model.embeddings, ann=model.item_ids.shape[0] > ann["ann_threshold"], m=ann["hnsw_m"],
                            ef_construction=ann["hnsw_ef_construction"], ef_search=ann["hnsw_ef_search"],
                            seed=ann["seed"], threads=2)
-        encoder = minilm_encoder(context.cache_dir)
+        # one thread: a query is a few tokens, and a second spinning thread doubled p50 on 2 busy cores
+        encoder = minilm_encoder(context.cache_dir, threads=1)
         if encoder.dim != dense.embeddings.shape[1]:
             encoder.close()
             raise ValidationFailed(f"search artifact embeddings have {dense.embeddings.shape[1]} dimensions; "
