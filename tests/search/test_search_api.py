@@ -108,3 +108,17 @@ def test_a_forged_search_artifact_upload_is_refused_and_the_server_stays_up(sear
         assert response.status_code == 422 and error_code(response) == "validation_failed", response.text
         assert ok(_search(client, org, {"query": "heist", "k": 1}))["items"]
     assert sqlite_server.process.poll() is None
+
+
+def test_kserve_v2_infer_takes_a_json_search_request_as_bytes(search_tenant):
+    import json
+
+    request = json.dumps({"query": catalog_data.RARE_QUERY, "k": 2, "mode": "lexical"})
+    with search_tenant.client() as client:
+        body = ok(client.post(f"/v2/models/{search_tenant.org}.finder/infer", json={
+            "inputs": [{"name": "query", "datatype": "BYTES", "shape": [1], "data": [request]}]}))
+    outputs = {o["name"]: o for o in body["outputs"]}
+    items = outputs["items"]["data"][0]
+    items = json.loads(items) if isinstance(items, str) else items
+    assert [i["item_id"] for i in items] == [catalog_data.RARE_ID]
+    assert outputs["index"]["data"] == ["exact"]

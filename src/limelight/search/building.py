@@ -90,8 +90,8 @@ def evaluate(engine: Any, seed: int = 42) -> dict[str, float]:
     if titles is None:
         return {}
     rng = np.random.default_rng(seed)
-    sample = rng.choice(len(titles), size=min(EVAL_QUERIES, len(titles)), replace=False)
-    sample = [int(i) for i in sample if str(titles[i]).strip()]
+    drawn = rng.choice(len(titles), size=min(EVAL_QUERIES, len(titles)), replace=False)
+    sample = [int(i) for i in drawn if str(titles[i]).strip()]
     metrics: dict[str, float] = {}
     for mode in ("hybrid", "lexical", "semantic"):
         answers = engine.search_many([{"query": str(titles[i]), "k": 10, "mode": mode} for i in sample])

@@ -12,6 +12,8 @@ over-fetching to find ``k`` of them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 # A mask keeping fewer than this share of items is searched exactly over its candidates.
@@ -54,7 +56,7 @@ class DenseIndex:
         graph = n * (dim * 4 + 2 * 16 * 4 + 64) if self._hnsw is not None else 0
         return int(self.embeddings.nbytes + graph)
 
-    def _build_hnsw(self, m: int, ef_construction: int, seed: int, threads: int):  # type: ignore[no-untyped-def]
+    def _build_hnsw(self, m: int, ef_construction: int, seed: int, threads: int) -> Any:
         import hnswlib
 
         n, dim = self.embeddings.shape
