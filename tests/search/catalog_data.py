@@ -67,6 +67,7 @@ def items_table(rows: list[dict[str, object]]):  # type: ignore[no-untyped-def]
         "item_id": [str(r["item_id"]) for r in rows], "title": [str(r["title"]) for r in rows],
         "genres": [str(r["genres"]).split("|") for r in rows], "year": [int(r["year"]) for r in rows],  # type: ignore[call-overload]
         "description": [str(r["description"]) for r in rows], "tags": [str(r["tags"]) or None for r in rows],
+        "studio": [f"studio-{n % 3}" for n in range(len(rows))],
     })
 
 

@@ -45,7 +45,7 @@ def test_round_trip_keeps_ids_fields_embeddings_and_answers(artifact, search_mod
         out = runtime.predict_batch([runtime.validate_input(sample),
                                      runtime.validate_input(catalog_data.RARE_QUERY)])
         assert len(out[0]["items"]) == 3 and out[1]["items"][0]["item_id"] == catalog_data.RARE_ID
-        assert runtime.signature()["filterable"] == ["genres", "tags", "year"]
+        assert runtime.signature()["filterable"] == ["genres", "studio", "tags", "year"]
     finally:
         runtime.close()
 

@@ -79,6 +79,9 @@ class SearchEngine:
         for index, score in zip(indices.tolist(), scores.tolist(), strict=True):
             entry = {"item_id": str(self.model.item_ids[index]), "score": round(float(score), 6),
                      **self.catalog.describe(index)}
+            for name, column in self.catalog.columns.items():  # the studio's extra metadata too
+                if column[index] is not None:
+                    entry.setdefault(name, column[index])
             texts = {name: str(values[index]) for name, values in self.model.fields.items() if values[index]}
             for name, text in texts.items():
                 entry.setdefault(name, text)
