@@ -10,8 +10,9 @@ def _all() -> list[Recipe]:
     from limelight.recipes.classify_tabular import LightGBMClassifierRecipe
     from limelight.recipes.classify_text import classify_text_recipes
     from limelight.recipes.recommend import recommend_recipes
+    from limelight.recipes.search_catalog import CatalogSearchRecipe
 
-    return [LightGBMClassifierRecipe(), *recommend_recipes(), *classify_text_recipes()]
+    return [LightGBMClassifierRecipe(), *recommend_recipes(), *classify_text_recipes(), CatalogSearchRecipe()]
 
 
 def all_recipes() -> dict[str, Recipe]:

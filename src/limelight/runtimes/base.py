@@ -85,6 +85,7 @@ RUNTIME_CLASSES: Mapping[str, str] = MappingProxyType(
         "sentence-embedding": "limelight.runtimes.sentence_embedding:SentenceEmbeddingRuntime",
         "recommender": "limelight.runtimes.recommender:RecommenderRuntime",
         "text-classifier": "limelight.text.runtime:TextClassifierRuntime",
+        "catalog-search": "limelight.search.runtime:CatalogSearchRuntime",
     }
 )
 

@@ -54,6 +54,7 @@ _LIBRARIES: Mapping[str, tuple[str, ...]] = {
     "recommender": ("numpy", "scipy", "implicit"),
     # tfidf heads need scipy; embedding heads the MiniLM stack; fine-tuned models onnxruntime
     "text-classifier": ("numpy", "scipy", "onnxruntime", "tokenizers", "torch", "transformers", "safetensors"),
+    "catalog-search": ("numpy", "hnswlib", "onnxruntime"),
 }
 _COMMON_LIBRARIES = ("limelight",)
 

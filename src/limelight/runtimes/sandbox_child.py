@@ -66,6 +66,8 @@ def _samples(signature: dict[str, Any]) -> list[Any]:
     if len(spec) != 1:
         return []
     dtype, shape = str(spec[0].get("dtype")), spec[0].get("shape") or []
+    if dtype == "object" and isinstance(spec[0].get("example"), dict):  # a runtime's own sample request
+        return [spec[0]["example"]]
     if dtype == "string":
         # non-empty: a text classifier rightly refuses empty texts; one long text walks truncation
         return ["a sample sentence to embed", "ok", "a longer sample text " * 400]

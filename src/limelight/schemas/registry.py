@@ -36,6 +36,7 @@ class RuntimeName(StrEnum):
     sentence_embedding = "sentence-embedding"
     recommender = "recommender"
     text_classifier = "text-classifier"
+    catalog_search = "catalog-search"
 
 
 class ArtifactFormatName(StrEnum):

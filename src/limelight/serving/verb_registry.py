@@ -38,7 +38,8 @@ from limelight.runtimes.base import Runtime
 from limelight.serving.host import VersionKey
 
 # The built-in verbs come first, so any provider after them may replace one of them.
-VERB_PROVIDER_MODULES = ("limelight.serving.protocols.verbs", "limelight.recsys.verbs", "limelight.text.verbs")
+VERB_PROVIDER_MODULES = ("limelight.serving.protocols.verbs", "limelight.recsys.verbs", "limelight.text.verbs",
+                         "limelight.search.verbs")
 VERB_ENTRY_POINT_GROUP = "limelight.verbs"
 
 
