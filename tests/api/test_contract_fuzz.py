@@ -95,6 +95,8 @@ JUDGED_BEYOND_THE_SCHEMA = [
     # a recipe's params are checked against the recipe and the kind of its dataset
     ("POST", "/api/v1/orgs/{org}/jobs", ["400"]),
     ("PUT", "/api/v1/orgs/{org}/models/{name}/retrain-policy", ["400"]),
+    # each version may appear in only one of a deployment's routes
+    ("PUT", "/api/v1/orgs/{org}/deployments/{name}", ["400"]),
     # inputs are checked against the signature of the model version that serves them
     ("POST", "/v1/models/{org}/{name}:{verb}", ["400", "422"]),
     ("POST", "/v2/models/{ref}/infer", ["400", "422"]),
