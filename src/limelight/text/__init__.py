@@ -1,0 +1,1 @@
+"""Text classification: fine-tuning, ONNX scoring, recipes and verbs."""
