@@ -96,13 +96,12 @@ def finetune(
     model_dir = bundled_minilm_dir()
     tokenizer = _load_tokenizer(model_dir, config.max_length)
     model = _classifier(_torch_model(model_dir, config.threads), n_labels)
-    train_ids = [e.ids for e in tokenizer.encode_batch(list(train_texts))]
-    valid_ids = [e.ids for e in tokenizer.encode_batch(list(valid_texts))]
+    train_ids, valid_ids = _token_ids(tokenizer, train_texts), _token_ids(tokenizer, valid_texts)
     progress = _Trainer(model, train_ids, train_targets, valid_ids, valid_targets, config, report,
                         check_cancelled).run()
     if progress.best_state is not None:
         model.load_state_dict(progress.best_state)
-    onnx_bytes = _export(model.eval(), tokenizer)
+    onnx_bytes = _export(model, tokenizer)
     tokenizer_json = tokenizer.to_str()
     scorer = OnnxTextScorer.from_bytes(onnx_bytes, tokenizer_json, config.max_length, config.threads)
     return FinetuneOutput(
@@ -127,6 +126,11 @@ def _load_tokenizer(model_dir: Path, max_length: int) -> Any:
     from tokenizers import Tokenizer
 
     return configure_tokenizer(Tokenizer.from_file(str(model_dir / "tokenizer.json")), max_length)
+
+
+def _token_ids(tokenizer: Any, texts: list[str]) -> list[list[int]]:
+    """Each text's token ids, truncated and unpadded: batches are padded later, each to its longest."""
+    return [e.ids[: sum(e.attention_mask)] for e in tokenizer.encode_batch(list(texts))]
 
 
 def _subsample(texts: list[str], targets: np.ndarray, config: FinetuneConfig) -> tuple[list[str], np.ndarray]:
@@ -297,6 +301,7 @@ def _collate(ids: list[list[int]], rows: np.ndarray) -> tuple[Any, Any, Any]:
 def _torch_logits(model: Any, ids: list[list[int]], n_labels: int) -> np.ndarray:
     import torch
 
+    was_training = model.training
     model.eval()
     order = np.argsort([len(x) for x in ids], kind="stable")
     out = np.zeros((len(ids), n_labels), dtype=np.float32)
@@ -304,7 +309,7 @@ def _torch_logits(model: Any, ids: list[list[int]], n_labels: int) -> np.ndarray
         for start in range(0, len(order), _EVAL_BATCH):
             rows = order[start : start + _EVAL_BATCH]
             out[rows] = model(*_collate(ids, rows)).numpy()
-    model.train()
+    model.train(was_training)
     return out
 
 
@@ -318,13 +323,13 @@ def _metric(logits: np.ndarray, targets: np.ndarray, multi_label: bool) -> float
 
 
 def _export(model: Any, tokenizer: Any) -> bytes:
-    """ONNX bytes (weights inline) of ``model``, checked as an uploaded artifact would be."""
+    """ONNX bytes (weights inline) of ``model`` in eval mode, checked as an uploaded artifact would be."""
     from limelight.artifacts.formats import DEFAULT_POLICY
     from limelight.artifacts.modelfiles import check_onnx
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.onnx"
-        export_onnx(model, encode_texts(tokenizer, ["a short one", "and a longer example text"]),
+        export_onnx(model.eval(), encode_texts(tokenizer, ["a short one", "and a longer example text"]),
                     path, "logits", {0: "batch"})
         check_onnx(path, path.stat().st_size, DEFAULT_POLICY)
         return path.read_bytes()
