@@ -79,11 +79,11 @@ def test_export_is_a_valid_artifact_that_scores_like_the_best_weights(
 def test_onnx_logits_match_torch_logits() -> None:
     import torch
 
-    from limelight.runtimes.sentence_embedding import _torch_model, bundled_minilm_dir
-    from limelight.text.finetune import _classifier, _export, _load_tokenizer, _token_ids, _torch_logits
+    from limelight.runtimes.sentence_embedding import _tokenizer, _torch_model, bundled_minilm_dir
+    from limelight.text.finetune import _classifier, _export, _token_ids, _torch_logits
 
     torch.manual_seed(3)
-    tokenizer = _load_tokenizer(bundled_minilm_dir(), 16)
+    tokenizer = _tokenizer(bundled_minilm_dir(), 16)
     model = _classifier(_torch_model(bundled_minilm_dir(), 2), 3).eval()
     texts = ["short", "a somewhat longer sentence about a film", "x " * 40, "mid length one here"]
     expected = _torch_logits(model, _token_ids(tokenizer, texts), 3)
@@ -153,11 +153,11 @@ def test_stratified_subsample_keeps_class_shares() -> None:
 
 
 def test_batches_are_length_buckets_padded_to_their_longest() -> None:
-    from limelight.runtimes.sentence_embedding import bundled_minilm_dir
-    from limelight.text.finetune import _batches, _collate, _load_tokenizer, _token_ids
+    from limelight.runtimes.sentence_embedding import _tokenizer, bundled_minilm_dir
+    from limelight.text.finetune import _batches, _collate, _token_ids
 
     texts = [" ".join(["word"] * (i % 13)) for i in range(200)]
-    ids = _token_ids(_load_tokenizer(bundled_minilm_dir(), 16), texts)
+    ids = _token_ids(_tokenizer(bundled_minilm_dir(), 16), texts)
     assert sorted(map(len, ids)) == sorted(min(16, 2 + i % 13) for i in range(200))
     lengths = np.array([len(x) for x in ids])
     batches = _batches(lengths, 8, np.random.default_rng(0))
@@ -171,3 +171,18 @@ def test_batches_are_length_buckets_padded_to_their_longest() -> None:
     assert len(widths) > 5
     again = _batches(lengths, 8, np.random.default_rng(0))
     assert all(np.array_equal(a, b) for a, b in zip(batches, again, strict=True))
+
+
+def test_learning_rate_warms_up_then_decays_to_zero_where_the_budget_ends() -> None:
+    import torch
+
+    from limelight.text.finetune import _Trainer
+
+    texts, y = _data(320, seed=1)  # 40 batches of 8, 1 epoch
+    model = torch.nn.Linear(2, 3)
+    trainer = _Trainer(model, [[1]] * 320, y, [[1]], y[:1], _config(epochs=1, warmup_ratio=0.1),
+                       lambda _: None, lambda: None)
+    factors = [trainer._lr_factor(step) for step in range(40)]
+    assert factors[:4] == [0.25, 0.5, 0.75, 1.0] and factors[39] == pytest.approx(1 / 36)
+    trainer.total_steps = 20  # what a pace estimate does when the budget ends before the plan
+    assert trainer._lr_factor(12) == pytest.approx(0.5) and trainer._lr_factor(25) == 0.0

@@ -5,7 +5,11 @@ Training: AdamW (no weight decay on biases and LayerNorm), linear warm-up then l
 length-bucketed batches padded to their longest text, cross-entropy (single-label) or BCE with
 logits (multi-label). The validation split is scored every ``eval_every_steps`` and at each epoch
 end (accuracy, or micro-F1 for multi-label); training stops early after ``patience`` evaluations
-without improvement, at ``time_budget_s``, or when ``check_cancelled`` raises. ``valid_logits`` come
+without improvement, at ``time_budget_s`` (the training loop with its evaluations; loading and export
+come on top), or when ``check_cancelled`` raises. When the budget will end training before the
+planned epochs, the decay is re-aimed at the step the budget is expected to reach (from the pace so
+far), so the model still ends on a small learning rate; such a run depends on the machine's speed,
+while a run inside its budget is the same for the same seed. ``valid_logits`` come
 from the exported model through onnxruntime, so a caller calibrates what serving will compute.
 """
 
@@ -16,22 +20,21 @@ import random
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from limelight.runtimes.sentence_embedding import (
+    _tokenizer,
     _torch_model,
     bundled_minilm_dir,
-    configure_tokenizer,
     encode_texts,
     export_onnx,
 )
 from limelight.text.onnx_scorer import OnnxTextScorer
 
-_FEED_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 _BUCKET_BATCHES = 50  # batches per length-sorted pool: padding stays low, order stays random
 _EVAL_BATCH = 64
 _DROPOUT = 0.1
@@ -64,18 +67,6 @@ class FinetuneOutput:
     valid_logits: np.ndarray
 
 
-@dataclass
-class _Progress:
-    started: float
-    best_metric: float = -1.0
-    best_state: dict[str, Any] | None = None
-    evals_without_gain: int = 0
-    loss_sum: float = 0.0
-    loss_count: int = 0
-    last_eval_step: int = -1
-    history: list[dict] = field(default_factory=list)
-
-
 def finetune(
     train_texts: list[str],
     train_targets: np.ndarray,
@@ -90,42 +81,26 @@ def finetune(
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    _seed_everything(config.seed)
+    if not len(valid_texts) or len(valid_texts) != len(valid_targets) or len(train_texts) != len(train_targets):
+        raise ValueError("train and validation texts need one target each, and validation at least one text")
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)  # the head's initialisation and dropout
     torch.set_num_threads(config.threads)
     train_texts, train_targets = _subsample(train_texts, train_targets, config)
     model_dir = bundled_minilm_dir()
-    tokenizer = _load_tokenizer(model_dir, config.max_length)
+    tokenizer = _tokenizer(model_dir, config.max_length)
     model = _classifier(_torch_model(model_dir, config.threads), n_labels)
     train_ids, valid_ids = _token_ids(tokenizer, train_texts), _token_ids(tokenizer, valid_texts)
-    progress = _Trainer(model, train_ids, train_targets, valid_ids, valid_targets, config, report,
-                        check_cancelled).run()
-    if progress.best_state is not None:
-        model.load_state_dict(progress.best_state)
+    trainer = _Trainer(model, train_ids, train_targets, valid_ids, valid_targets, config, report,
+                       check_cancelled).run()
+    if trainer.best_state is not None:
+        model.load_state_dict(trainer.best_state)
     onnx_bytes = _export(model, tokenizer)
     tokenizer_json = tokenizer.to_str()
     scorer = OnnxTextScorer.from_bytes(onnx_bytes, tokenizer_json, config.max_length, config.threads)
-    return FinetuneOutput(
-        onnx_bytes=onnx_bytes,
-        tokenizer_json=tokenizer_json,
-        max_length=config.max_length,
-        history=progress.history,
-        best_metric=progress.best_metric,
-        valid_logits=scorer.logits(list(valid_texts)),
-    )
-
-
-def _seed_everything(seed: int) -> None:
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def _load_tokenizer(model_dir: Path, max_length: int) -> Any:
-    from tokenizers import Tokenizer
-
-    return configure_tokenizer(Tokenizer.from_file(str(model_dir / "tokenizer.json")), max_length)
+    return FinetuneOutput(onnx_bytes, tokenizer_json, config.max_length, trainer.history,
+                          trainer.best_metric, scorer.logits(list(valid_texts)))
 
 
 def _token_ids(tokenizer: Any, texts: list[str]) -> list[list[int]]:
@@ -177,7 +152,7 @@ def _classifier(bert: Any, n_labels: int) -> Any:
 
 
 class _Trainer:
-    """One fine-tuning run: the loop, the evaluations and the stopping rules."""
+    """One fine-tuning run: the loop, the learning-rate schedule, the evaluations and the stopping rules."""
 
     def __init__(self, model: Any, train_ids: list[list[int]], train_targets: np.ndarray,
                  valid_ids: list[list[int]], valid_targets: np.ndarray, config: FinetuneConfig,
@@ -189,36 +164,46 @@ class _Trainer:
         dtype = np.float32 if config.multi_label else np.int64
         self.targets = torch.from_numpy(np.ascontiguousarray(train_targets, dtype=dtype))
         self.loss_fn = torch.nn.BCEWithLogitsLoss() if config.multi_label else torch.nn.CrossEntropyLoss()
-        self.per_epoch = -(-len(train_ids) // config.batch_size)
-        self.optimizer, self.scheduler = _optimizer(model, config, self.per_epoch * config.epochs)
-        self.progress = _Progress(started=time.monotonic())
-        self.step = 0
+        self.planned_steps = -(-len(train_ids) // config.batch_size) * config.epochs
+        self.total_steps = self.planned_steps
+        self.warmup = max(1, int(self.planned_steps * config.warmup_ratio))
+        self.optimizer = _optimizer(model, config)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
+        self.started, self.step, self.loss_sum, self.loss_count = time.monotonic(), 0, 0.0, 0
+        self.best_metric, self.best_state, self.evals_without_gain, self.last_eval_step = -1.0, None, 0, -1
+        self.history: list[dict] = []
 
-    def run(self) -> _Progress:
+    def _lr_factor(self, step: int) -> float:
+        """Linear warm-up, then linear decay to 0 at the last step the time budget is expected to allow."""
+        if step < self.warmup:
+            return (step + 1) / self.warmup
+        return max(0.0, (self.total_steps - step) / max(1, self.total_steps - self.warmup))
+
+    def run(self) -> _Trainer:
         rng = np.random.default_rng(self.config.seed)
         lengths = np.array([len(ids) for ids in self.train_ids])
         loss_every = max(1, self.config.eval_every_steps // 4)
         for epoch in range(1, self.config.epochs + 1):
-            self.model.train()
             for rows in _batches(lengths, self.config.batch_size, rng):
                 self.check_cancelled()
-                if time.monotonic() - self.progress.started >= self.config.time_budget_s:
-                    if self.progress.last_eval_step != self.step:
+                if time.monotonic() - self.started >= self.config.time_budget_s:
+                    if self.last_eval_step != self.step:
                         self._evaluate(epoch)
-                    return self.progress
+                    return self
                 self._train_step(rows)
                 if self.step % self.config.eval_every_steps == 0:
                     if self._evaluate(epoch):
-                        return self.progress
+                        return self
                 elif self.step % loss_every == 0:
                     self._point(epoch, None)
-            if self.progress.last_eval_step != self.step and self._evaluate(epoch):
+            if self.last_eval_step != self.step and self._evaluate(epoch):
                 break
-        return self.progress
+        return self
 
     def _train_step(self, rows: np.ndarray) -> None:
         import torch
 
+        self.model.train()
         loss = self.loss_fn(self.model(*_collate(self.train_ids, rows)), self.targets[rows])
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -226,51 +211,45 @@ class _Trainer:
         self.optimizer.step()
         self.scheduler.step()
         self.step += 1
-        self.progress.loss_sum += float(loss.item())
-        self.progress.loss_count += 1
+        self.loss_sum, self.loss_count = self.loss_sum + float(loss.item()), self.loss_count + 1
+        if self.step == self.warmup or self.step % self.config.eval_every_steps == 0:
+            # the pace so far (evaluations included) says where the budget ends: decay to 0 there
+            pace = (time.monotonic() - self.started) / self.step
+            affordable = self.step + int((self.config.time_budget_s - pace * self.step) / pace)
+            self.total_steps = max(self.step + 1, min(self.planned_steps, affordable))
 
     def _evaluate(self, epoch: int) -> bool:
         """Score the validation split, keep the best weights; True when patience has run out."""
         logits = _torch_logits(self.model, self.valid_ids, self.model.head.out_features)
         metric = _metric(logits, self.valid_targets, self.config.multi_label)
-        progress = self.progress
-        progress.last_eval_step = self.step
-        if metric > progress.best_metric:
-            progress.best_metric, progress.evals_without_gain = metric, 0
-            progress.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        self.last_eval_step = self.step
+        if metric > self.best_metric:
+            self.best_metric, self.evals_without_gain = metric, 0
+            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         else:
-            progress.evals_without_gain += 1
+            self.evals_without_gain += 1
         self._point(epoch, metric)
-        return progress.evals_without_gain >= self.config.patience
+        return self.evals_without_gain >= self.config.patience
 
     def _point(self, epoch: int, metric: float | None) -> None:
-        progress = self.progress
-        loss = progress.loss_sum / progress.loss_count if progress.loss_count else None
+        loss = self.loss_sum / self.loss_count if self.loss_count else None
         point = {"epoch": epoch, "step": self.step, "loss": loss, "valid_metric": metric,
-                 "elapsed_s": round(time.monotonic() - progress.started, 3)}
-        progress.loss_sum, progress.loss_count = 0.0, 0
-        progress.history.append(point)
+                 "elapsed_s": round(time.monotonic() - self.started, 3)}
+        self.loss_sum, self.loss_count = 0.0, 0
+        self.history.append(point)
         self.report(dict(point))
 
 
-def _optimizer(model: Any, config: FinetuneConfig, total_steps: int) -> tuple[Any, Any]:
-    """AdamW without weight decay on biases and LayerNorm; linear warm-up, then linear decay to 0."""
+def _optimizer(model: Any, config: FinetuneConfig) -> Any:
+    """AdamW without weight decay on biases and LayerNorm weights (the 1-d parameters)."""
     import torch
 
-    decay = [p for _, p in model.named_parameters() if p.ndim >= 2]
-    no_decay = [p for _, p in model.named_parameters() if p.ndim < 2]  # biases and LayerNorm
-    optimizer = torch.optim.AdamW(
+    decay = [p for p in model.parameters() if p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.ndim < 2]
+    return torch.optim.AdamW(
         [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=config.learning_rate,
     )
-    warmup = max(1, int(total_steps * config.warmup_ratio))
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
-
-    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def _batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
