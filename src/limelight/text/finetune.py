@@ -45,7 +45,7 @@ class FinetuneConfig:
     max_length: int = 64
     epochs: int = 3
     batch_size: int = 32
-    learning_rate: float = 5e-5
+    learning_rate: float = 1e-4
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     patience: int = 2
@@ -215,7 +215,7 @@ class _Trainer:
         if self.step == self.warmup or self.step % self.config.eval_every_steps == 0:
             # the pace so far (evaluations included) says where the budget ends: decay to 0 there
             pace = (time.monotonic() - self.started) / self.step
-            affordable = self.step + int((self.config.time_budget_s - pace * self.step) / pace)
+            affordable = int(self.config.time_budget_s / pace)
             self.total_steps = max(self.step + 1, min(self.planned_steps, affordable))
 
     def _evaluate(self, epoch: int) -> bool:
