@@ -176,7 +176,11 @@ def _default_max_length(model_dir: Path) -> int:
 def _tokenizer(model_dir: Path, max_length: int) -> Any:
     from tokenizers import Tokenizer
 
-    tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    return configure_tokenizer(Tokenizer.from_file(str(model_dir / "tokenizer.json")), max_length)
+
+
+def configure_tokenizer(tok: Any, max_length: int) -> Any:
+    """``tok`` (a ``tokenizers.Tokenizer``) set to truncate at ``max_length`` and pad per batch."""
     pad = tok.padding or {"pad_id": 0, "pad_token": "[PAD]", "pad_type_id": 0}
     tok.no_padding()  # MiniLM's tokenizer.json pads to a fixed 128; we pad per batch instead
     tok.enable_padding(pad_id=pad["pad_id"], pad_token=pad["pad_token"], pad_type_id=pad["pad_type_id"])
@@ -281,25 +285,31 @@ def _export_onnx(model_dir: Path, tokenizer: Any, onnx_path: Path, threads: int)
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
 
-    sample = tuple(
-        torch.from_numpy(a) for a in encode_texts(tokenizer, ["a short one", "and a longer example text"])
-    )
-    axes = {name: {0: "batch", 1: "seq"} for name in (*_FEED_NAMES, "last_hidden_state")}
+    sample = encode_texts(tokenizer, ["a short one", "and a longer example text"])
     make_private_dirs(onnx_path.parent)
     tmp = onnx_path.with_name(f".{onnx_path.name}.{os.getpid()}.tmp")
+    export_onnx(LastHidden().eval(), sample, tmp, "last_hidden_state", {0: "batch", 1: "seq"})
+    os.replace(tmp, onnx_path)  # readers see the whole export or none
+
+
+def export_onnx(module: Any, sample: tuple[Any, ...], path: Path, output: str, output_axes: dict[int, str]) -> None:
+    """Trace ``module(input_ids, attention_mask, token_type_ids)`` (int64 numpy ``sample``) into an
+    ONNX file at ``path`` with dynamic batch and sequence axes and weights inline (opset 17)."""
+    import torch
+
+    axes = {name: {0: "batch", 1: "seq"} for name in _FEED_NAMES} | {output: output_axes}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about BERT's Python control flow
         torch.onnx.export(
-            LastHidden().eval(),
-            sample,
-            str(tmp),
+            module,
+            tuple(torch.from_numpy(a) for a in sample),
+            str(path),
             input_names=list(_FEED_NAMES),
-            output_names=["last_hidden_state"],
+            output_names=[output],
             dynamic_axes=axes,
             opset_version=17,
             dynamo=False,
         )
-    os.replace(tmp, onnx_path)  # readers see the whole export or none
 
 
 def stale_cache_entries(cache_dir: Path, *, cutoff: float) -> list[Path]:
