@@ -183,3 +183,26 @@ def test_auto_compares_candidates_and_skips_finetune_when_the_budget_is_short(te
     assert table[0]["kind"] == "tfidf" and table[0]["macro_f1"] > 0.9
     assert table[1] == {"kind": "finetune", "skipped": "time budget"}
     assert job["result"]["summary"]["winner"] == "tfidf" and job["result"]["metrics"]["candidates"] == table
+
+
+def test_finetune_recipe_trains_a_few_steps_exports_onnx_and_serves(text_tenant):
+    org = text_tenant.org
+    params = {"epochs": 1, "max_length": 16, "batch_size": 16, "eval_every_steps": 4, "threads": 1,
+              "max_train_examples": 96, "time_budget_minutes": 5}
+    with text_tenant.client() as client:
+        job = _train(client, org, "classify-text/finetune", "reviews", "sentiment-ft", params)
+        assert job["state"] == "succeeded", job
+        long_text = "The concert was wonderful " + "and the band played on " * 20
+        answer = ok(_classify(client, org, {"texts": ["The meal was superb.", long_text], "top_k": 3},
+                              model="sentiment-ft"))
+        version = ok(client.get(f"/api/v1/orgs/{org}/models/sentiment-ft/versions/1"))
+        stream = client.get(f"/api/v1/orgs/{org}/jobs/{job['id']}/logs")
+    assert version["runtime"] == "text-classifier" and version["validation"]["status"] == "passed"
+    points = [json.loads(entry["message"]) for entry in
+              (json.loads(line[len("data: "):]) for line in stream.text.splitlines() if line.startswith("data: "))
+              if entry.get("level") == "metric"]
+    assert any("loss" in p for p in points) and points[-1]["step"] >= 4
+    first, second = answer["predictions"]
+    assert {x["label"] for x in first["labels"]} == {"neg", "neu", "pos"}
+    assert abs(sum(x["score"] for x in first["labels"]) - 1) < 1e-4
+    assert not first["truncated"] and second["truncated"]

@@ -45,7 +45,8 @@ def finetune_fitter(ctx: JobContext, params: Any, budget_s: float | None) -> Cal
         members = {"onnx": np.frombuffer(out.onnx_bytes, dtype=np.uint8).copy(),
                    "tokenizer": np.array(out.tokenizer_json)}
         return Fitted("finetuned-onnx", members, np.asarray(out.valid_logits, np.float64), int(out.max_length),
-                      {"best_metric": float(out.best_metric), "evaluations": len(out.history)})
+                      {"best_metric": float(out.best_metric), "evaluations": len(out.history),
+                       "steps": max((int(h.get("step", 0)) for h in out.history), default=0)})
 
     config = _config(params, bool(params.multi_label), budget_s)
     return fit

@@ -89,8 +89,9 @@ def run_fitter(ctx: JobContext, split: Split, fitter: Fitter, step: int) -> Eval
     started = time.perf_counter()
     fitted = fitter(split)
     result = calibrate_and_evaluate(split, fitted, time.perf_counter() - started)
+    # after a fit that reported its own steps (fine-tuning), the summary point comes last on that axis
     ctx.metric({"macro_f1": result.metrics["macro_f1"], "accuracy": result.metrics["accuracy"],
-                "ece": result.metrics["calibration"]["ece"]}, step=step)
+                "ece": result.metrics["calibration"]["ece"]}, step=max(step, int(fitted.info.get("steps", 0)) + 1))
     ctx.log(f"{fitted.kind}: macro_f1={result.metrics['macro_f1']:.4f} accuracy={result.metrics['accuracy']:.4f} "
             f"({result.seconds:.1f}s)")
     return result
