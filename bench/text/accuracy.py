@@ -115,8 +115,9 @@ def _batches(items: list[str], size: int) -> list[list[str]]:
 
 def recipe_params(name: str, args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     if name == "finetune":
-        return "classify-text/finetune", {"time_budget_minutes": args.finetune_minutes,
-                                          "max_length": args.max_length, "validation_fraction": 0.05}
+        return "classify-text/finetune", {"time_budget_minutes": args.finetune_minutes, "epochs": 1,
+                                          "max_length": args.max_length, "validation_fraction": 0.05,
+                                          "max_train_examples": args.finetune_train}
     if name == "auto":
         return "classify-text/auto", {"time_budget_minutes": args.auto_minutes, "validation_fraction": 0.05}
     return f"classify-text/{name}", {"validation_fraction": 0.1}
@@ -179,7 +180,8 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=10)
     parser.add_argument("--max-folds", type=int, default=0, help="run only the first N folds (0: all)")
     parser.add_argument("--finetune-minutes", type=float, default=20.0)
-    parser.add_argument("--auto-minutes", type=float, default=30.0)
+    parser.add_argument("--finetune-train", type=int, default=40_000, help="fine-tuning subsample (one epoch)")
+    parser.add_argument("--auto-minutes", type=float, default=15.0)
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--json", type=Path, help="also write the rows (with curves) here")
     args = parser.parse_args()
