@@ -7,7 +7,10 @@ of the set-up stays resident). Requests are authenticated (bench.py/post.lua sen
   W2: the packaged MiniLM weights (model.safetensors) -> runtime ``sentence-embedding``,
       params {"engine": "onnx"} (VARIANT=torch: {"engine": "torch"})  POST /v1/models/bench/w2:embed
 
-Usage: python server_limelight.py w1|w2     -> http://127.0.0.1:8108  (key in $SCRATCH/limelight.key)
+  W3: a ``text-classifier`` .npz named by $LIMELIGHT_BENCH_TEXT_ARTIFACT (bench/text/classify_serving.py)
+                                                                    POST /v1/models/bench/w3:classify
+
+Usage: python server_limelight.py w1|w2|w3     -> http://127.0.0.1:8108  (key in $SCRATCH/limelight.key)
 The ONNX export of W2 is cached under $SCRATCH/limelight-home-w2/cache and survives re-runs.
 Env: LIMELIGHT_* settings pass through (e.g. LIMELIGHT_SERVER__WORKERS=2);
 LIMELIGHT_BENCH_VERSIONS=N registers the artifact as versions 1..N (canary.py).
@@ -58,6 +61,10 @@ def w2_artifact(variant: str) -> tuple[bytes, dict]:
                      "params": {"engine": engine, "threads": common.TORCH_THREADS, "base": "all-minilm-l6-v2"}}
 
 
+def w3_artifact() -> tuple[bytes, dict]:
+    return Path(os.environ["LIMELIGHT_BENCH_TEXT_ARTIFACT"]).read_bytes(), {"runtime": "text-classifier"}
+
+
 def register(env: dict, key: str, workload: str, variant: str) -> None:
     """Create the model and upload its version in-process (the app with its lifespan, no port)."""
     os.environ.update(env)
@@ -66,8 +73,8 @@ def register(env: dict, key: str, workload: str, variant: str) -> None:
     from limelight.config import load_settings
     from limelight.server.app import create_app
 
-    data, meta = w1_artifact() if workload == "w1" else w2_artifact(variant)
-    task = "classify" if workload == "w1" else "embed"
+    data, meta = {"w1": w1_artifact, "w2": lambda: w2_artifact(variant), "w3": w3_artifact}[workload]()
+    task = {"w1": "classify", "w2": "embed", "w3": "classify-text"}[workload]
     with TestClient(create_app(load_settings()), headers={"Authorization": f"Bearer {key}"}) as client:
         r = client.post("/api/v1/orgs/bench/models", json={"name": workload, "task": task})
         assert r.status_code == 201, r.text
