@@ -89,6 +89,27 @@ def test_kserve_v2_bytes_in_label_and_probabilities_out(text_tenant):
     assert json.dumps(predicted).count('"neu"') >= 1
 
 
+def test_grpc_classifies_bytes_texts_like_classify(text_tenant, sqlite_server):
+    grpcclient = pytest.importorskip("tritonclient.grpc")
+    import numpy as np
+
+    texts = ["Honestly a dreadful hotel", "I found the game superb overall", "A typical phone"]
+    tensor = grpcclient.InferInput("text", [len(texts)], "BYTES")
+    tensor.set_data_from_numpy(np.array([t.encode() for t in texts], dtype=object))
+    client = grpcclient.InferenceServerClient(f"127.0.0.1:{sqlite_server.grpc_port}")
+    try:
+        result = client.infer(f"{text_tenant.org}.sentiment", [tensor],
+                              headers={"authorization": f"Bearer {text_tenant.key}"})
+    finally:
+        client.close()
+    with text_tenant.client() as http:
+        native = ok(_classify(http, text_tenant.org, {"texts": texts, "top_k": 3}))
+    labels = [label.decode() for label in result.as_numpy("label")]
+    assert labels == [p["label"] for p in native["predictions"]] == ["neg", "pos", "neu"]
+    probabilities = result.as_numpy("probabilities")
+    assert probabilities.shape == (3, 3) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+
+
 @pytest.mark.parametrize("body, field", [
     ({"text": ""}, "texts"),
     ({"text": "   \n\t"}, "texts"),
