@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 LABEL_WIDTH_PX = 170
 VALUE_WIDTH_PX = 70
 BAR_HEIGHT_PX = 22
 BAR_GAP_PX = 10
+MAX_MARKERS = 30
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Line:
     css_class: str
     segments: list[str]  # SVG polyline "x,y x,y …" strings; a gap (no data) splits a line
     last_text: str
+    markers: list[tuple[float, float]] = field(default_factory=list)  # dots on sparse lines (x, y)
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,8 @@ def line_chart(series: Sequence[tuple[str, str, Sequence[tuple[float, float | No
     def y_of(v: float) -> float:
         return bottom - v / v_top * (bottom - top)
 
-    lines = [Line(name, css, _segments(pts, x_of, y_of), _last_text(pts, unit)) for name, css, pts in series]
+    lines = [Line(name, css, _segments(pts, x_of, y_of), _last_text(pts, unit), _markers(pts, x_of, y_of))
+             for name, css, pts in series]
     y_ticks = [Tick(round(y_of(v_top * k / 4), 1), _short(v_top * k / 4)) for k in range(5)]
     label = x_text or _clock_text
     x_ticks = [Tick(round(x_of(t0 + (t1 - t0) * k / 3), 1), label(t0 + (t1 - t0) * k / 3, t1 - t0)) for k in range(4)]
@@ -118,6 +121,15 @@ def _segments(points: Sequence[tuple[float, float | None]], x_of: object, y_of: 
     if current:
         segments.append(" ".join(current))
     return segments
+
+
+def _markers(points: Sequence[tuple[float, float | None]], x_of: Callable[[float], float],
+             y_of: Callable[[float], float]) -> list[tuple[float, float]]:
+    """A dot per point when there are few (a training curve's evaluations; a single point has no line)."""
+    known = [(t, v) for t, v in points if v is not None]
+    if len(known) > MAX_MARKERS:
+        return []
+    return [(round(x_of(t), 1), round(y_of(v), 1)) for t, v in known]
 
 
 def _last_text(points: Sequence[tuple[float, float | None]], unit: str) -> str:

@@ -13,10 +13,11 @@ from typing import Any
 from limelight.schemas.jobs import JobRead
 from limelight.ui.charts import BarChart, bar_chart
 
-PREFERRED_METRICS = ("ndcg@10", "accuracy", "auc", "f1", "r2", "map@10", "recall@10")
-NAME_KEYS = ("name", "recipe", "candidate", "algorithm")
+PREFERRED_METRICS = ("ndcg@10", "macro_f1", "accuracy", "auc", "f1", "r2", "map@10", "recall@10")
+NAME_KEYS = ("name", "recipe", "candidate", "algorithm", "kind")
 MAX_COLUMNS = 7
-COUNT_COLUMNS = ("trials", "users", "k")
+# numbers a candidate carries that are not quality metrics (counts, hyperparameters)
+NOT_METRICS = ("trials", "users", "k", "features", "steps", "evaluations", "C", "best_metric")
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def _table_columns(names: list[str]) -> list[str]:
     """The comparison's columns: metrics at a cut-off (``ndcg@10``) rather than their bare twins
     (``ndcg``), then the training time; at most ``MAX_COLUMNS``."""
     at_k = {n.split("@")[0] for n in names if "@" in n}
-    kept = [n for n in names if n not in at_k and not n.endswith("seconds") and n not in COUNT_COLUMNS]
+    kept = [n for n in names if n not in at_k and not n.endswith("seconds") and n not in NOT_METRICS]
     timing = [n for n in ("train_seconds", "seconds", "fit_seconds") if n in names][:1]
     return kept[: MAX_COLUMNS - len(timing)] + timing
 
