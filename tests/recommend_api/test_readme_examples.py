@@ -11,10 +11,22 @@ from pathlib import Path
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def readme_curl_commands() -> list[str]:
-    """The curl commands of the README's bash blocks, continuation lines joined."""
+TEXT_SECTION = "## Text: classifiers, embeddings and search"  # its examples run in tests/text
+
+
+def readme_sections() -> dict[str, str]:
+    """The README split at its ``## `` headings (the part before the first is under "")."""
+    parts = re.split(r"^(## .*)$", README.read_text(), flags=re.M)
+    return {"": parts[0], **{parts[i].strip(): parts[i + 1] for i in range(1, len(parts) - 1, 2)}}
+
+
+def readme_curl_commands(section: str | None = None) -> list[str]:
+    """The curl commands of the README's bash blocks (of one section, else of every section but the
+    text one), continuation lines joined."""
+    sections = readme_sections()
+    text = sections[section] if section else "".join(v for k, v in sections.items() if k != TEXT_SECTION)
     commands = []
-    for block in re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.S):
+    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
         joined = re.sub(r"\\\n\s*", " ", block)
         commands += [line.strip() for line in joined.splitlines() if line.strip().startswith("curl ")]
     return commands

@@ -1,0 +1,52 @@
+"""The README's text section runs as written: train a classifier and a catalog search with its curl
+commands, then classify and search with them (only the address, org and key are this test's)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import time
+
+from tests.recommend_api.test_readme_examples import TEXT_SECTION, readme_curl_commands
+from tests.search import catalog_data
+from tests.support.factories import new_tenant, ok
+from tests.text.synthetic import csv_bytes, labeled_rows
+
+
+def _curl(command: str, url: str, org: str, key: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    ours = command.replace("http://127.0.0.1:8000", url).replace("/demo/", f"/{org}/")
+    args = [arg.replace("$KEY", key) for arg in shlex.split(ours)]
+    done = subprocess.run([*args, "-w", "\n%{http_code}"], capture_output=True, text=True, timeout=120, check=False)
+    body, _, status = done.stdout.rpartition("\n")
+    return int(status), json.loads(body)
+
+
+def _finish(client, org: str, job_id: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        job = ok(client.get(f"/api/v1/orgs/{org}/jobs/{job_id}"))
+        if job["state"] in ("succeeded", "failed", "cancelled"):
+            assert job["state"] == "succeeded", job
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_the_text_section_runs_as_written(sqlite_server):
+    commands = readme_curl_commands(TEXT_SECTION)
+    assert any(":classify" in c for c in commands) and any(":search" in c for c in commands)
+    tenant = new_tenant(sqlite_server)
+    with tenant.client() as client:
+        for name, kind, data in (("reviews", "labeled_text", csv_bytes(labeled_rows(300))),
+                                 ("catalog", "items", catalog_data.items_csv(catalog_data.items(120)))):
+            ok(client.post(f"/api/v1/orgs/{tenant.org}/datasets", files={"file": (f"{name}.csv", data)},
+                           data={"name": name, "kind": kind}))
+        for command in commands:
+            status, body = _curl(command, sqlite_server.url, tenant.org, tenant.key)
+            if "/jobs" in command:
+                assert status == 201, body
+                _finish(client, tenant.org, body["id"])
+            else:
+                assert status == 200, f"{command}\n-> {status} {body}"
+                assert body["model"].startswith(f"{tenant.org}/")
