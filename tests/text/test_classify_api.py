@@ -178,8 +178,18 @@ def test_multi_label_model_returns_tags_over_their_thresholds(text_tenant):
         both = ok(_classify(client, org, {"text": "We had rude waiter and cheap bill tonight"}, model="visit-tags"))
         loose = ok(_classify(client, org, {"text": "We had tasty pasta tonight", "threshold": 0.0},
                              model="visit-tags"))
+        strict = ok(_classify(client, org, {"text": "We had rude waiter and cheap bill tonight",
+                                            "threshold": {"price": 1.0}}, model="visit-tags"))
+        unknown = _classify(client, org, {"text": "We had tasty pasta", "threshold": {"parking": 0.2}},
+                            model="visit-tags")
+        out_of_range = _classify(client, org, {"text": "We had tasty pasta", "threshold": {"food": 2}},
+                                 model="visit-tags")
     assert {x["label"] for x in both["predictions"][0]["labels"]} == {"service", "price"}
     assert len(loose["predictions"][0]["labels"]) == 3
+    assert {x["label"] for x in strict["predictions"][0]["labels"]} == {"service"}  # price needs 1.0 now
+    assert unknown.status_code == 422 and unknown.json()["error"]["details"]["field"] == "threshold.parking"
+    assert unknown.json()["error"]["details"]["reason"] == "unknown_label"
+    assert out_of_range.status_code == 422 and out_of_range.json()["error"]["details"]["field"] == "threshold.food"
     assert job["result"]["metrics"]["macro_f1"] > 0.9
 
 

@@ -59,7 +59,7 @@ class TextClassifier:
         return t if t is not None else np.full(len(self.labels), 0.5)
 
     def predict(self, texts: list[str], top_k: list[int | None] | None = None,
-                threshold: list[float | None] | None = None) -> list[dict[str, Any]]:
+                threshold: list[float | dict[str, float] | None] | None = None) -> list[dict[str, Any]]:
         proba = self.probabilities(texts)
         truncated = self.scorer.truncated(texts)
         out = []
@@ -69,11 +69,19 @@ class TextClassifier:
             out.append(self._decide(row, k, cut) | {"truncated": bool(truncated[i])})
         return out
 
-    def _decide(self, row: np.ndarray, top_k: int | None, cut: float | None) -> dict[str, Any]:
+    def _cuts(self, cut: float | dict[str, float] | None) -> np.ndarray:
+        if isinstance(cut, dict):
+            cuts = self.thresholds().copy()
+            for label, value in cut.items():
+                cuts[self.labels.index(label)] = value
+            return cuts
+        return np.full(len(self.labels), cut) if cut is not None else self.thresholds()
+
+    def _decide(self, row: np.ndarray, top_k: int | None, cut: float | dict[str, float] | None) -> dict[str, Any]:
         order = np.argsort(-row, kind="stable")
         ranked = [{"label": self.labels[j], "score": round(float(row[j]), 6)} for j in order]
         if self.multi_label:
-            cuts = np.full(len(row), cut) if cut is not None else self.thresholds()
+            cuts = self._cuts(cut)
             chosen = [r for r, j in zip(ranked, order, strict=True) if row[j] >= cuts[j]]
         else:
             chosen = ranked

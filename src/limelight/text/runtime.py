@@ -22,7 +22,7 @@ class TextItem:
 
     text: str
     top_k: int | None = None
-    threshold: float | None = None
+    threshold: float | dict[str, float] | None = None  # one cut for every label, or some labels' own
     from_verb: bool = False  # the verb answers the top label only, unless top_k says otherwise
 
 
@@ -65,6 +65,12 @@ class TextClassifierRuntime:
             raise ValidationFailed(f"top_k must be an integer in 1..{len(self.labels)}", details={"field": "top_k"})
         if item.threshold is not None and not self.model.multi_label:
             raise ValidationFailed("threshold applies to multi-label models only", details={"field": "threshold"})
+        if isinstance(item.threshold, dict):
+            unknown = sorted(set(item.threshold) - set(self.labels))
+            if unknown:
+                raise ValidationFailed(f"the model has no label {unknown[0]!r}",
+                                       details={"field": f"threshold.{unknown[0]}", "reason": "unknown_label",
+                                                "labels": self.labels[:100]})
         if item.from_verb and item.top_k is None and not self.model.multi_label:
             return replace(item, top_k=1)
         return item

@@ -1,9 +1,11 @@
 """The text classifier's verb on ``/v1/models/{org}/{name}:classify``.
 
-Body ``{"texts": [..] (1..1024) | "text": "one", "top_k": 1..L, "threshold": 0..1}`` ->
+Body ``{"texts": [..] (1..1024) | "text": "one", "top_k": 1..L, "threshold": 0..1 | {label: 0..1}}`` ->
 ``{"predictions": [{"label", "score", "labels": [{"label", "score"}], "truncated"}], "model", "version"}``.
 ``top_k`` defaults to 1 for a single-label model and to every label over its threshold for a
-multi-label one; ``threshold`` (multi-label only) replaces the per-label thresholds fitted on validation.
+multi-label one; ``threshold`` (multi-label only) replaces the per-label thresholds fitted on
+validation, for every label (a number) or for the labels it names (an object; a label the model does
+not know is a 422 naming it).
 Texts go through the version's batcher like ``:predict``.
 """
 
@@ -37,14 +39,26 @@ def _texts(body: dict[str, Any]) -> list[Any]:
     return texts
 
 
-def _options(body: dict[str, Any]) -> tuple[int | None, float | None]:
+def _options(body: dict[str, Any]) -> tuple[int | None, float | dict[str, float] | None]:
     top_k, threshold = body.get("top_k"), body.get("threshold")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
         raise _invalid("top_k", "top_k must be a positive integer")
-    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int | float)
-                                  or not 0.0 <= threshold <= 1.0):
-        raise _invalid("threshold", "threshold must be a number in 0..1")
-    return top_k, None if threshold is None else float(threshold)
+    if threshold is None:
+        return top_k, None
+    if isinstance(threshold, dict):
+        if not threshold or len(threshold) > MAX_TEXTS:
+            raise _invalid("threshold", "threshold must name 1..1024 labels")
+        for label, value in threshold.items():
+            if not _probability(value):
+                raise _invalid(f"threshold.{label}", "each threshold must be a number in 0..1")
+        return top_k, {str(label): float(value) for label, value in threshold.items()}
+    if not _probability(threshold):
+        raise _invalid("threshold", "threshold must be a number in 0..1, or an object of them by label")
+    return top_k, float(threshold)
+
+
+def _probability(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and 0.0 <= value <= 1.0
 
 
 def _parse(body: dict[str, Any]) -> list[Any]:
