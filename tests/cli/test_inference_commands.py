@@ -49,3 +49,20 @@ def test_recommend_prints_a_table_or_json(cli: Cli) -> None:
     assert 0 < len(answer["items"]) <= 3
     table = cli("recommend", model, "u1", "-k", "3")
     assert "item_id" in table.out and answer["items"][0]["item_id"] in table.out and "version" in table.err
+
+
+def test_classify_and_search_print_tables_or_json(cli: Cli) -> None:
+    from tests.search import catalog_data
+    from tests.text.synthetic import csv_bytes, labeled_rows
+
+    classifier = _train(cli.tenant, "classify-text/tfidf", "labeled_text", csv_bytes(labeled_rows(240)), {})
+    answer = cli("classify", classifier, "What a wonderful film!", "The hotel was dreadful.", "--json").json()
+    assert [p["label"] for p in answer["predictions"]] == ["pos", "neg"]
+    table = cli("classify", classifier, "Honestly a superb trip", "--top-k", "2")
+    assert "pos" in table.out and "label" in table.out and "version 1" in table.err
+
+    finder = _train(cli.tenant, "search/catalog", "items", catalog_data.items_csv(catalog_data.items(80)), {})
+    found = cli("search", finder, catalog_data.RARE_QUERY, "--mode", "lexical", "--json").json()
+    assert [i["item_id"] for i in found["items"]] == [catalog_data.RARE_ID]
+    listed = cli("search", finder, "a ghost in an old house", "-k", "3", "--filters", '{"genres": ["Horror"]}')
+    assert "item_id" in listed.out and "exact index" in listed.err

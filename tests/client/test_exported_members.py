@@ -9,7 +9,7 @@ from limelight.client import AsyncClient, Client
 
 RESOURCES = ("orgs", "users", "members", "auth", "keys", "datasets", "events", "jobs", "recipes", "models",
              "deployments", "audit")
-INFERENCE = ("predict", "recommend", "similar", "explain", "embed", "invoke")
+INFERENCE = ("predict", "recommend", "similar", "explain", "embed", "classify", "search", "invoke")
 
 
 def test_all_is_exactly_the_public_names() -> None:

@@ -85,3 +85,23 @@ def test_recommend_and_similar(client: Client, tenant: SdkTenant) -> None:
     _require_route(tenant, "similar")
     similar = client.similar(trained.org, trained.name, items[0]["item_id"], k=3)
     assert 0 < len(similar["items"]) <= 3
+
+
+def test_classify_and_search_through_the_sdk(client: Client, tenant: SdkTenant) -> None:
+    import io
+
+    from limelight.schemas import JobState
+    from tests.search import catalog_data
+    from tests.text.synthetic import csv_bytes, labeled_rows
+
+    def train(recipe: str, kind: str, payload: bytes, model: str) -> None:
+        client.datasets.upload(tenant.org, io.BytesIO(payload), model + "-data", kind)
+        job = client.jobs.submit(tenant.org, recipe, model, dataset=model + "-data", promote="production")
+        assert client.jobs.wait(tenant.org, job.id, timeout_s=120, poll_interval_s=0.1).state == JobState.succeeded
+
+    train("classify-text/tfidf", "labeled_text", csv_bytes(labeled_rows(240)), "sdk-sentiment")
+    answer = client.classify(tenant.org, "sdk-sentiment", ["What a wonderful film!"], top_k=3)
+    assert answer["predictions"][0]["label"] == "pos" and len(answer["predictions"][0]["labels"]) == 3
+    train("search/catalog", "items", catalog_data.items_csv(catalog_data.items(80)), "sdk-finder")
+    found = client.search(tenant.org, "sdk-finder", catalog_data.RARE_QUERY, 5, mode="lexical")
+    assert [i["item_id"] for i in found["items"]] == [catalog_data.RARE_ID] and found["index"] == "exact"

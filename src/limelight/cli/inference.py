@@ -1,4 +1,4 @@
-"""``limelight predict`` and ``limelight recommend``: call a served model."""
+"""``limelight predict``, ``recommend``, ``classify`` and ``search``: call a served model."""
 
 from __future__ import annotations
 
@@ -68,6 +68,47 @@ def recommend(
     stderr().print(f"[dim]{note}[/dim]")
 
 
+def classify(
+    ref: RefArg, texts: Annotated[list[str], typer.Argument(help="one or more texts to label")],
+    top_k: Annotated[int | None, typer.Option("--top-k", min=1, help="labels per text")] = None,
+    version: VersionOpt = None, alias: AliasOpt = None, org: OrgOpt = None, json_out: JsonOpt = False,
+    url: UrlOpt = None, api_key: ApiKeyOpt = None,
+) -> None:
+    """Label texts with a text classifier (its top label and score per text)."""
+    with connect(url, api_key) as client:
+        owner, name = owner_and_name(client, ref, org)
+        answer = client.classify(owner, name, texts, top_k=top_k, version=version, alias=alias)
+    if json_out:
+        print_json(answer)
+        return
+    rows = [{"text": text, **p} for text, p in zip(texts, answer.get("predictions", []), strict=False)]
+    print_table(rows, [("text", _field("text")), ("label", _field("label")), ("score", _field("score")),
+                       ("labels", lambda r: ", ".join(f"{x['label']} {x['score']:.3f}" for x in r["labels"])),
+                       ("truncated", _field("truncated"))], empty="No predictions.")
+    stderr().print(f"[dim]{owner}/{name} version {answer.get('version', '?')}[/dim]")
+
+
+def search(
+    ref: RefArg, query: Annotated[str, typer.Argument(help="what to look for, in words")],
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="how many items")] = 10,
+    mode: Annotated[str | None, typer.Option(help="hybrid (default), lexical or semantic")] = None,
+    filters: Annotated[str | None, typer.Option(help="JSON object (or @file.json) of item filters")] = None,
+    version: VersionOpt = None, alias: AliasOpt = None, org: OrgOpt = None, json_out: JsonOpt = False,
+    url: UrlOpt = None, api_key: ApiKeyOpt = None,
+) -> None:
+    """Search a catalog with a search model (hybrid BM25 + embeddings by default)."""
+    with connect(url, api_key) as client:
+        owner, name = owner_and_name(client, ref, org)
+        answer = client.search(owner, name, query, k, mode=mode, filters=json_arg(filters, "--filters") or None,
+                               version=version, alias=alias)
+    if json_out:
+        print_json(answer)
+        return
+    print_table(answer.get("items", []), [(key, _field(key)) for key in ("item_id", "score", "title")],
+                empty="No items.")
+    stderr().print(f"[dim]{owner}/{name} version {answer.get('version', '?')}, {answer.get('index', '')} index[/dim]")
+
+
 def _field(key: str) -> Callable[[dict[str, Any]], Any]:
     return lambda item: item.get(key)
 
@@ -75,3 +116,5 @@ def _field(key: str) -> Callable[[dict[str, Any]], Any]:
 def register(app: typer.Typer) -> None:
     app.command()(predict)
     app.command()(recommend)
+    app.command()(classify)
+    app.command()(search)

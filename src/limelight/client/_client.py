@@ -89,6 +89,20 @@ class Client(BaseClient):
         """``{"embeddings": [[...]], "model", "version"}`` for a batch of texts (sentence-embedding models)."""
         return self._run(inference.infer(org, name, "embed", inference.predict_body(inputs), version, alias))
 
+    def classify(self, org: str, name: str, texts: Sequence[str], *, top_k: int | None = None,
+                 threshold: float | Mapping[str, float] | None = None, version: int | None = None,
+                 alias: str | None = None) -> dict[str, Any]:
+        """``{"predictions": [{"label", "score", "labels", "truncated"}], …}`` for texts (text classifiers)."""
+        payload = inference.classify_body(texts, top_k, threshold)
+        return self._run(inference.infer(org, name, "classify", payload, version, alias))
+
+    def search(self, org: str, name: str, query: str, k: int = 10, *, mode: str | None = None,
+               filters: Mapping[str, Any] | None = None, version: int | None = None,
+               alias: str | None = None) -> dict[str, Any]:
+        """``{"items": [{"item_id", "score", "highlights", …}], "index", …}`` (catalog search models)."""
+        payload = inference.search_body(query, k, mode, filters)
+        return self._run(inference.infer(org, name, "search", payload, version, alias))
+
     def invoke(self, org: str, name: str, verb: str, payload: Mapping[str, Any], *, version: int | None = None,
                alias: str | None = None) -> dict[str, Any]:
         """Any verb the server registers (``classify``, ``search``, …) with its own request body."""
@@ -168,6 +182,18 @@ class AsyncClient(BaseClient):
     async def embed(self, org: str, name: str, inputs: Sequence[str], *, version: int | None = None,
                     alias: str | None = None) -> dict[str, Any]:
         return await self._run(inference.infer(org, name, "embed", inference.predict_body(inputs), version, alias))
+
+    async def classify(self, org: str, name: str, texts: Sequence[str], *, top_k: int | None = None,
+                       threshold: float | Mapping[str, float] | None = None, version: int | None = None,
+                       alias: str | None = None) -> dict[str, Any]:
+        payload = inference.classify_body(texts, top_k, threshold)
+        return await self._run(inference.infer(org, name, "classify", payload, version, alias))
+
+    async def search(self, org: str, name: str, query: str, k: int = 10, *, mode: str | None = None,
+                     filters: Mapping[str, Any] | None = None, version: int | None = None,
+                     alias: str | None = None) -> dict[str, Any]:
+        payload = inference.search_body(query, k, mode, filters)
+        return await self._run(inference.infer(org, name, "search", payload, version, alias))
 
     async def invoke(self, org: str, name: str, verb: str, payload: Mapping[str, Any], *,
                      version: int | None = None, alias: str | None = None) -> dict[str, Any]:

@@ -28,3 +28,13 @@ def recommend_body(user_id: str, k: int, exclude_seen: bool, filters: Mapping[st
 
 def similar_body(item_id: str, k: int) -> dict[str, Any]:
     return {"item_id": item_id, "k": k}
+
+
+def classify_body(texts: Sequence[str], top_k: int | None,
+                  threshold: float | Mapping[str, float] | None) -> dict[str, Any]:
+    cut = dict(threshold) if isinstance(threshold, Mapping) else threshold
+    return body(texts=list(texts), top_k=top_k, threshold=cut)
+
+
+def search_body(query_text: str, k: int, mode: str | None, filters: Mapping[str, Any] | None) -> dict[str, Any]:
+    return body(query=query_text, k=k, mode=mode, filters=dict(filters) if filters else None)
