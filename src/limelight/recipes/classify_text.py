@@ -121,7 +121,8 @@ def _auto(ctx: JobContext, split: Any, params: AutoParams) -> tuple[Any, list[di
     from limelight.text.training import run_fitter, summary_row
 
     deadline = time.monotonic() + params.time_budget_minutes * 60
-    results, table = [], []
+    results: list[Any] = []
+    table: list[dict[str, Any]] = []
     for step, candidate in enumerate(params.candidates, start=1):
         left = deadline - time.monotonic()
         if results and (left <= 0 or (candidate == "finetune" and left < _MIN_FINETUNE_S)):
@@ -146,7 +147,8 @@ def _auto(ctx: JobContext, split: Any, params: AutoParams) -> tuple[Any, list[di
 
 def _default_params(candidate: str, auto: AutoParams) -> RecipeParams:
     shared = {"multi_label": auto.multi_label, "validation_fraction": auto.validation_fraction, "seed": auto.seed}
-    own = {"tfidf": TfidfParams, "embeddings": EmbeddingParams, "finetune": FinetuneParams}[candidate]
+    own: type[RecipeParams] = {"tfidf": TfidfParams, "embeddings": EmbeddingParams,
+                                "finetune": FinetuneParams}[candidate]
     return own.model_validate(shared)
 
 

@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-import zipfile
 from collections.abc import Mapping
-from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-from limelight.errors import InvalidParams, UnsafeArtifactFormat, ValidationFailed
+from limelight.artifacts.arrays import read_npz, write_npz
+from limelight.errors import InvalidParams, ValidationFailed
 from limelight.recsys.algorithms import algorithm_class
 from limelight.recsys.base import require_array
 from limelight.recsys.csr_codec import csr_from_arrays, csr_to_arrays
@@ -61,59 +59,12 @@ def save_model(path: str | os.PathLike[str], model: TrainedRecommender) -> None:
         arrays["item_titles"] = np.asarray(model.item_titles, dtype=str)
     for key, value in model.algorithm.to_arrays().items():
         arrays[ALGO_PREFIX + key] = np.asarray(value)
-    for key, value in arrays.items():
-        if value.dtype.kind == "O":
-            raise InvalidParams(f"refusing to save object array {key!r}: it would need pickle")
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)  # type: ignore[arg-type]
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _head(source: str | os.PathLike[str] | IO[bytes], size: int = 4) -> bytes:
-    if isinstance(source, str | os.PathLike):
-        with open(source, "rb") as f:
-            return f.read(size)
-    start = source.tell()
-    head = source.read(size)
-    source.seek(start)
-    return head
-
-
-def _read_arrays(source: str | os.PathLike[str] | IO[bytes]) -> dict[str, np.ndarray]:
-    # np.load treats anything that is neither zip nor .npy as a pickle; decide from the bytes first
-    head = _head(source)
-    if head[:1] == b"\x80":
-        raise UnsafeArtifactFormat("recommender artifact is a pickle, refused")
-    if head != b"PK\x03\x04":
-        raise ValidationFailed("not a recommender artifact: expected an .npz (zip) archive")
-    try:
-        loaded = np.load(source, allow_pickle=False)
-    except ValueError as exc:  # numpy's refusal to unpickle
-        raise UnsafeArtifactFormat(f"recommender artifact needs pickle, refused: {exc}") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValidationFailed(f"not a recommender artifact (.npz): {exc}") from None
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
-        raise ValidationFailed("not a recommender artifact: expected an .npz archive")
-    with loaded:
-        try:
-            return {key: loaded[key] for key in loaded.files}
-        except ValueError as exc:  # an object array inside the archive
-            raise UnsafeArtifactFormat(
-                f"recommender artifact holds a pickled array, refused: {exc}"
-            ) from None
-        except (OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise ValidationFailed(f"corrupt recommender artifact: {exc}") from None
+    write_npz(path, arrays)
 
 
 def load_model(source: str | os.PathLike[str] | IO[bytes]) -> TrainedRecommender:
     """Read an artifact written by :func:`save_model` (a path or a binary file object)."""
-    arrays = _read_arrays(source)
+    arrays = read_npz(source, "recommender artifact")
     if str(require_array(arrays, "format", "U", 0)) != FORMAT:
         raise ValidationFailed(f"unsupported recommender artifact format (expected {FORMAT})")
     try:

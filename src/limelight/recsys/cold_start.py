@@ -136,7 +136,7 @@ def evaluate_cold_start(matrix: sp.csr_matrix, embeddings: np.ndarray, params: A
     overall_base = evaluate(base, split.train, overall_test, k=k)
     hybrid = Hybrid(params, embeddings).attach(base, split.train)  # projects into ``base`` in place
     warm_hybrid = evaluate(_Restricted(hybrid, cold), split.train, split.test, k=k)  # type: ignore[arg-type]
-    overall_hybrid = evaluate(hybrid, split.train, overall_test, k=k)  # type: ignore[arg-type]
+    overall_hybrid = evaluate(hybrid, split.train, overall_test, k=k)
     ndcg, recall, ndcg_random, recall_random, users = _cold_ranking(hybrid, split.train, matrix, held, k, seed)
     return ColdStartReport(
         k=k, cold_ndcg=ndcg, cold_ndcg_baseline=ndcg_random, cold_recall=recall, cold_recall_baseline=recall_random,

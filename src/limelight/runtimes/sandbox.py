@@ -108,8 +108,10 @@ def _installed_versions(runtime: str) -> dict[str, str]:
 
 def verdict_is_current(record: Mapping[str, Any] | None, runtime: str) -> bool:
     """True if ``record`` is a pass for ``runtime`` made with the libraries installed here."""
-    return bool(record) and record.get("status") == "passed" and record.get("runtime") == runtime \
-        and record.get("libraries") == library_versions(runtime)  # type: ignore[union-attr]
+    if not record:
+        return False
+    return record.get("status") == "passed" and record.get("runtime") == runtime \
+        and record.get("libraries") == library_versions(runtime)
 
 
 def validate_in_sandbox(

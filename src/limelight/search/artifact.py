@@ -28,15 +28,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from limelight.errors import InvalidParams, UnsafeArtifactFormat, ValidationFailed
+from limelight.artifacts.arrays import read_npz, write_npz
+from limelight.errors import InvalidParams, ValidationFailed
 from limelight.search.lexical import LexicalIndex
 
 FORMAT = "limelight.search/1"
@@ -66,15 +64,7 @@ def save_model(path: str | os.PathLike[str], model: SearchModel) -> None:
     }
     for name, values in model.fields.items():
         arrays[FIELD_PREFIX + name] = np.asarray(values, dtype=str)
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)  # type: ignore[arg-type]
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_npz(path, arrays)
 
 
 def _json(value: dict[str, Any]) -> str:
@@ -85,20 +75,7 @@ def _json(value: dict[str, Any]) -> str:
 
 
 def read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    with open(path, "rb") as f:
-        head = f.read(4)
-    if head[:1] == b"\x80":
-        raise UnsafeArtifactFormat("search artifact is a pickle, refused", details={"field": "artifact"})
-    if head != b"PK\x03\x04":
-        raise ValidationFailed("not a search artifact: expected an .npz (zip) archive", details={"field": "artifact"})
-    try:
-        with np.load(path, allow_pickle=False) as loaded:
-            return {key: loaded[key] for key in loaded.files}
-    except ValueError as exc:  # numpy refusing an object (pickled) array
-        raise UnsafeArtifactFormat(f"search artifact needs pickle, refused: {exc}",
-                                   details={"field": "artifact"}) from None
-    except (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
-        raise ValidationFailed(f"corrupt search artifact: {exc}", details={"field": "artifact"}) from None
+    return read_npz(path, "search artifact")
 
 
 def _array(arrays: dict[str, np.ndarray], key: str, kinds: str, ndim: int) -> np.ndarray:

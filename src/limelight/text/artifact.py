@@ -24,15 +24,13 @@ wrong, including another format string (``ValidationFailed``): artifact bytes ar
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from limelight.errors import InvalidParams, UnsafeArtifactFormat, ValidationFailed
+from limelight.artifacts.arrays import read_npz, write_npz
+from limelight.errors import ValidationFailed
 from limelight.text.model import Calibration, TextClassifier
 
 FORMAT = "limelight.text/1"
@@ -43,17 +41,7 @@ def save_arrays(path: Path, metadata: dict[str, Any], members: dict[str, np.ndar
     """Write atomically (temporary file, then rename); object arrays are refused."""
     arrays = {"format": np.array(FORMAT), "metadata": np.array(json.dumps(metadata, sort_keys=True, allow_nan=False)),
               **members}
-    for key, value in arrays.items():
-        if value.dtype.kind == "O":
-            raise InvalidParams(f"refusing to save object array {key!r}: it would need pickle")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)  # type: ignore[arg-type]
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_npz(path, arrays)
 
 
 def require_array(arrays: dict[str, np.ndarray], key: str, kind: str, ndim: int) -> np.ndarray:
@@ -67,26 +55,8 @@ def require_array(arrays: dict[str, np.ndarray], key: str, kind: str, ndim: int)
     return array
 
 
-def _npz(path: Path) -> dict[str, np.ndarray]:
-    # np.load treats anything that is neither zip nor .npy as a pickle: decide from the bytes first
-    with path.open("rb") as f:
-        head = f.read(4)
-    if head[:1] == b"\x80":
-        raise UnsafeArtifactFormat("text classifier artifact is a pickle, refused", details={"field": "artifact"})
-    if head != b"PK\x03\x04":
-        raise ValidationFailed("not a text classifier artifact: expected an .npz archive", details={"field": "artifact"})
-    try:
-        with np.load(path, allow_pickle=False) as loaded:
-            return {key: loaded[key] for key in loaded.files}
-    except ValueError as exc:  # numpy refusing an object (pickled) array
-        raise UnsafeArtifactFormat(f"text classifier artifact holds a pickled array, refused: {exc}",
-                                   details={"field": "artifact"}) from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValidationFailed(f"corrupt text classifier artifact: {exc}", details={"field": "artifact"}) from None
-
-
 def read_arrays(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    arrays = _npz(path)
+    arrays = read_npz(path, "text classifier artifact")
     if "format" not in arrays or str(require_array(arrays, "format", "U", 0)) != FORMAT:
         raise ValidationFailed(f"unsupported text classifier artifact (expected format {FORMAT})",
                                details={"field": "artifact"})

@@ -23,7 +23,7 @@ def _vectorizer(part: str, max_features: int | None = None, vocabulary: Any = No
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     return TfidfVectorizer(lowercase=True, sublinear_tf=True, dtype=np.float64, max_features=max_features,
-                           vocabulary=vocabulary, **ANALYZERS[part])  # type: ignore[arg-type]
+                           vocabulary=vocabulary, **ANALYZERS[part])
 
 
 def fit_features(texts: list[str], max_features: int) -> tuple[dict[str, Any], Any]:

@@ -152,16 +152,16 @@ class Hybrid:
 
     def recommend(self, user: Any, k: int = 10, *, exclude: ExcludeLike = None,
                   candidate_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        return self.base.recommend(user, k, exclude=exclude, candidate_mask=candidate_mask)  # type: ignore[no-any-return]
+        return self.base.recommend(user, k, exclude=exclude, candidate_mask=candidate_mask)
 
     def recommend_for_history(self, item_indices: ArrayLike, weights: ArrayLike | None = None, k: int = 10, *,
                               exclude: ExcludeLike = None,
                               candidate_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        return self.base.recommend_for_history(  # type: ignore[no-any-return]
+        return self.base.recommend_for_history(
             item_indices, weights, k, exclude=exclude, candidate_mask=candidate_mask)
 
     def score_users(self, users: np.ndarray, user_items: sp.csr_matrix) -> np.ndarray:
-        return self.base.score_users(users, user_items)  # type: ignore[no-any-return]
+        return self.base.score_users(users, user_items)
 
     def is_cold(self, item_index: int) -> bool:
         pos = np.searchsorted(self.cold, item_index)
@@ -176,7 +176,7 @@ class Hybrid:
         if not 0 <= item_index < self.n_items:
             raise InvalidParams(f"item index {item_index} out of range")
         if not self.is_cold(item_index):
-            return self.base.similar_items(item_index, k)  # type: ignore[no-any-return]
+            return self.base.similar_items(item_index, k)
         scores = self.content_similarity(item_index)
         scores[item_index] = -np.inf
         return top_k(scores, k)
@@ -185,7 +185,7 @@ class Hybrid:
                 weights: ArrayLike | None = None) -> list[tuple[int, float]]:
         """Cold items: liked history items weighted by text similarity ("it resembles X")."""
         if not self.is_cold(item_index):
-            return self.base.explain(history_items, item_index, weights)  # type: ignore[no-any-return]
+            return self.base.explain(history_items, item_index, weights)
         history = make_history(history_items, weights, self.n_items)
         similarity = self.content_similarity(item_index)[history.item_indices]
         pairs = [(int(i), float(w * s)) for i, w, s in zip(history.item_indices, history.weights, similarity,
