@@ -163,3 +163,19 @@ def test_multi_label_metrics_use_thresholds():
     m = evaluate_multi(y, proba, np.array([0.4, 0.5]), ["x", "z"])
     assert m["accuracy"] == 1.0 and m["macro_f1"] == 1.0
     assert evaluate_multi(y, proba, np.array([0.5, 0.5]), ["x", "z"])["accuracy"] == pytest.approx(2 / 3, abs=1e-6)
+
+
+def test_embedding_in_length_sorted_batches_keeps_each_text_on_its_own_row():
+    pytest.importorskip("torch")
+    from limelight.text.embedding_head import embed, load_encoder
+
+    texts = ["a", "a much longer sentence about a film with many words in it", "mid length text", "b" * 300,
+             "short", "another fairly long sentence to pad the batch"] * 20
+    encoder = load_encoder(64, None, threads=1)
+    try:
+        together = embed(encoder, texts)
+        alone = np.vstack([encoder.predict_batch([t]) for t in texts[:6]])
+    finally:
+        encoder.close()
+    assert together.shape == (120, 384)
+    assert np.allclose(together[:6], alone, atol=1e-4) and np.allclose(together[6:12], alone, atol=1e-4)

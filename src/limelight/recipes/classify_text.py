@@ -109,7 +109,8 @@ def _fitter(ctx: JobContext, variant: str, params: Any, budget_s: float | None) 
                             class_weight=None if params.class_weight == "none" else "balanced")
     if variant == "embeddings":
         return embedding_fitter(head=params.head, hidden_units=params.hidden_units, c=params.c,
-                                max_length=params.max_length, seed=params.seed, cache_dir=None,
+                                max_length=params.max_length, seed=params.seed,
+                                cache_dir=ctx.workdir / "encoder",  # the ONNX export: faster than torch
                                 progress=lambda done, total: ctx.progress(5 + 80 * done / total, "embedding texts"),
                                 check_cancelled=ctx.check_cancelled)
     from limelight.text.finetune_fitter import finetune_fitter

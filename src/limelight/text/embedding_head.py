@@ -28,12 +28,21 @@ def load_encoder(max_length: int, cache_dir: Path | None, threads: int = 2) -> A
 
 
 def embed(encoder: Any, texts: list[str], progress: Any = None) -> np.ndarray:
-    rows: list[np.ndarray] = []
+    """One row per text, in order. Texts are encoded in batches of similar length (each batch is
+    padded to its longest text, so mixing lengths would spend most of the work on padding)."""
+    if not texts:
+        return np.zeros((0, 384), np.float32)
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    rows = np.empty((len(texts), 0), np.float32)
     for start in range(0, len(texts), ENCODE_BATCH):
-        rows.append(np.asarray(encoder.predict_batch(texts[start:start + ENCODE_BATCH]), dtype=np.float32))
+        picked = order[start:start + ENCODE_BATCH]
+        batch = np.asarray(encoder.predict_batch([texts[i] for i in picked]), dtype=np.float32)
+        if rows.shape[1] == 0:
+            rows = np.empty((len(texts), batch.shape[1]), np.float32)
+        rows[picked] = batch
         if progress is not None:
             progress(min(start + ENCODE_BATCH, len(texts)), len(texts))
-    return np.vstack(rows) if rows else np.zeros((0, 384), np.float32)
+    return rows
 
 
 class _TokenCounter:
