@@ -16,6 +16,7 @@ import os
 import shutil
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,22 @@ class SentenceEmbeddingRuntime:
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Tokens the model reads for each text: special tokens included, after truncation."""
         return [sum(e.attention_mask) for e in self._tokenizer.encode_batch(texts)]
+
+    def encode_many(self, texts: Sequence[str], batch_size: int = 64,
+                    progress: Callable[[int, int], None] | None = None) -> Any:
+        """Unit-length float32 rows for many texts (a training set, a catalog), in order. The texts
+        are encoded in batches of similar length: each batch pads to its longest text, so mixed
+        lengths would spend most of the work on padding (about 2.5x the time on SST-2 sentences)."""
+        import numpy as np
+
+        rows = np.zeros((len(texts), self.dim), np.float32)
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        for start in range(0, len(texts), batch_size):
+            picked = order[start:start + batch_size]
+            rows[picked] = np.asarray(self.predict_batch([texts[i] for i in picked]), np.float32)
+            if progress is not None:
+                progress(min(start + batch_size, len(texts)), len(texts))
+        return rows
 
     def signature(self) -> dict[str, Any]:
         return {

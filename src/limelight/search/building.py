@@ -39,12 +39,12 @@ def encode_with(encoder: Any) -> Callable[[list[str]], np.ndarray]:
 
 
 def encode(encoder: Any, texts: list[str], batch_size: int = 64, log: Log | None = None) -> np.ndarray:
-    rows: list[np.ndarray] = []
-    for start in range(0, len(texts), batch_size):
-        rows.append(np.asarray(encoder.predict_batch(texts[start:start + batch_size]), np.float32))
-        if log is not None and (start // batch_size) % 10 == 0:
-            log(min(start + batch_size, len(texts)) / max(len(texts), 1), f"encoded {start + len(rows[-1])} items")
-    return np.concatenate(rows) if rows else np.zeros((0, 384), np.float32)
+    def progress(done: int, total: int) -> None:
+        if log is not None and (done == total or (done // batch_size) % 10 == 0):
+            log(done / max(total, 1), f"encoded {done} items")
+
+    rows: np.ndarray = encoder.encode_many(texts, batch_size, progress)
+    return rows
 
 
 def field_texts(table: Any, names: list[str]) -> dict[str, list[str]]:

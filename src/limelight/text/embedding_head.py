@@ -28,20 +28,8 @@ def load_encoder(max_length: int, cache_dir: Path | None, threads: int = 2) -> A
 
 
 def embed(encoder: Any, texts: list[str], progress: Any = None) -> np.ndarray:
-    """One row per text, in order. Texts are encoded in batches of similar length (each batch is
-    padded to its longest text, so mixing lengths would spend most of the work on padding)."""
-    if not texts:
-        return np.zeros((0, 384), np.float32)
-    order = np.argsort([len(t) for t in texts], kind="stable")
-    rows = np.empty((len(texts), 0), np.float32)
-    for start in range(0, len(texts), ENCODE_BATCH):
-        picked = order[start:start + ENCODE_BATCH]
-        batch = np.asarray(encoder.predict_batch([texts[i] for i in picked]), dtype=np.float32)
-        if rows.shape[1] == 0:
-            rows = np.empty((len(texts), batch.shape[1]), np.float32)
-        rows[picked] = batch
-        if progress is not None:
-            progress(min(start + ENCODE_BATCH, len(texts)), len(texts))
+    """One unit-length row per text, in order (``SentenceEmbeddingRuntime.encode_many``)."""
+    rows: np.ndarray = encoder.encode_many(texts, ENCODE_BATCH, progress)
     return rows
 
 
