@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/text/search.py [--items 10000] [--requests 300]
 
-Items: the 1,000 IMDB movies with plots (/work/shared/data/movie-metadata, not in the repo)
+Items: the 1,000 IMDB movies with plots (../shared/data/movie-metadata, not in the repo)
 replicated with perturbed titles, years and plots up to ``--items``. The model is built through the
 recipe's own ``run`` (a local job context), uploaded as version 1 (exact index) and, with
 ``ann_threshold`` lowered so HNSW serves it, as version 2. Latency is client-side over HTTP,
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import random
 import statistics
 import sys
@@ -27,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-DATA = Path("/work/shared/data/movie-metadata/IMDB-Movie-Data.csv")
+DATA = Path(os.environ.get("LIMELIGHT_BENCH_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data")) \
+    / "movie-metadata" / "IMDB-Movie-Data.csv"
 SUFFIXES = ["", " II", " Returns", ": Origins", " (Director's Cut)", " Reloaded", ": The Legacy", " Redux",
             " Forever", ": Part Three"]
 QUERIES = ["space adventure with aliens", "a detective hunts a serial killer", "romantic comedy in new york",
