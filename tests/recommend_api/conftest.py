@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import io
-import time
 
 import pyarrow.parquet as pq
 import pytest
 
-from tests.support.factories import new_tenant, ok
+from tests.support.factories import new_tenant, ok, wait_for_job
 
 
 def parquet_bytes(table) -> bytes:  # type: ignore[no-untyped-def]
@@ -17,14 +16,6 @@ def parquet_bytes(table) -> bytes:  # type: ignore[no-untyped-def]
     return buffer.getvalue()
 
 
-def wait_for_job(client, org: str, job_id: str, timeout_s: float = 180) -> dict:  # type: ignore[no-untyped-def, type-arg]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        job = ok(client.get(f"/api/v1/orgs/{org}/jobs/{job_id}"))
-        if job["state"] in ("succeeded", "failed", "cancelled"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 @pytest.fixture(scope="session")

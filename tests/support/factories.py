@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -157,3 +158,14 @@ def minilm_weights() -> bytes:
     from limelight.runtimes.sentence_embedding import bundled_minilm_dir
 
     return (bundled_minilm_dir() / "model.safetensors").read_bytes()
+
+
+def wait_for_job(client: httpx.Client, org: str, job_id: str, timeout_s: float = 180) -> dict:  # type: ignore[type-arg]
+    """The job once it reached a final state (succeeded, failed or cancelled), polled through the API."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = ok(client.get(f"/api/v1/orgs/{org}/jobs/{job_id}"))
+        if job["state"] in ("succeeded", "failed", "cancelled"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish")

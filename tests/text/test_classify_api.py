@@ -4,22 +4,11 @@ embeddings, classify through ``:classify``, ``:predict`` and KServe v2, and clea
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
-from tests.support.factories import error_code, new_tenant, ok
+from tests.support.factories import error_code, new_tenant, ok, wait_for_job
 from tests.text.synthetic import csv_bytes, labeled_rows, multi_label_rows
-
-
-def _wait(client, org: str, job_id: str, timeout_s: float = 240) -> dict:  # type: ignore[no-untyped-def, type-arg]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        job = ok(client.get(f"/api/v1/orgs/{org}/jobs/{job_id}"))
-        if job["state"] in ("succeeded", "failed", "cancelled"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 def _upload(client, org: str, name: str, data: bytes) -> dict:  # type: ignore[no-untyped-def, type-arg]
@@ -30,7 +19,7 @@ def _upload(client, org: str, name: str, data: bytes) -> dict:  # type: ignore[n
 def _train(client, org: str, recipe: str, dataset: str, model: str, params: dict | None = None) -> dict:  # type: ignore[no-untyped-def, type-arg]
     job = ok(client.post(f"/api/v1/orgs/{org}/jobs", json={
         "recipe": recipe, "dataset": dataset, "model": model, "promote": "production", "params": params or {}}))
-    return _wait(client, org, job["id"])
+    return wait_for_job(client, org, job["id"], timeout_s=240)
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
-import time
 
 from tests.recommend_api.test_readme_examples import TEXT_SECTION, readme_curl_commands
 from tests.search import catalog_data
-from tests.support.factories import new_tenant, ok
+from tests.support.factories import new_tenant, ok, wait_for_job
 from tests.text.synthetic import csv_bytes, labeled_rows
 
 
@@ -22,15 +21,6 @@ def _curl(command: str, url: str, org: str, key: str) -> tuple[int, dict]:  # ty
     return int(status), json.loads(body)
 
 
-def _finish(client, org: str, job_id: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        job = ok(client.get(f"/api/v1/orgs/{org}/jobs/{job_id}"))
-        if job["state"] in ("succeeded", "failed", "cancelled"):
-            assert job["state"] == "succeeded", job
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 def test_the_text_section_runs_as_written(sqlite_server):
@@ -46,7 +36,8 @@ def test_the_text_section_runs_as_written(sqlite_server):
             status, body = _curl(command, sqlite_server.url, tenant.org, tenant.key)
             if "/jobs" in command:
                 assert status == 201, body
-                _finish(client, tenant.org, body["id"])
+                job = wait_for_job(client, tenant.org, body["id"], timeout_s=240)
+                assert job["state"] == "succeeded", job
             else:
                 assert status == 200, f"{command}\n-> {status} {body}"
                 assert body["model"].startswith(f"{tenant.org}/")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import httpx
+
+from tests.support.factories import wait_for_job
 
 JOB_TIMEOUT_S = 90
 
@@ -22,15 +23,9 @@ def train(api: httpx.Client, org: str, recipe: str, dataset: str, model: str, **
     response = api.post(f"/api/v1/orgs/{org}/jobs", json={"recipe": recipe, "dataset": dataset, "model": model,
                                                           **extra})
     assert response.status_code == 201, response.text
-    job_id = response.json()["id"]
-    deadline = time.monotonic() + JOB_TIMEOUT_S
-    while time.monotonic() < deadline:
-        job = api.get(f"/api/v1/orgs/{org}/jobs/{job_id}").json()
-        if job["state"] in ("succeeded", "failed", "cancelled"):
-            assert job["state"] == "succeeded", job
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish in {JOB_TIMEOUT_S} s")
+    job = wait_for_job(api, org, response.json()["id"], JOB_TIMEOUT_S)
+    assert job["state"] == "succeeded", job
+    return job
 
 
 def set_alias(api: httpx.Client, org: str, model: str, alias: str, version: int) -> None:
