@@ -56,9 +56,8 @@ def playground_page(request: Request, name: Name, viewer: ReaderPage, session: S
 
 
 def _labels(served: ModelVersionRead | None) -> list[str]:
-    """The labels a text classifier knows, from the evaluation stored on its version."""
-    matrix = (served.metrics.get("confusion_matrix") if served else None) or {}
-    labels = matrix.get("labels") if isinstance(matrix, dict) else None
+    """The labels a text classifier knows, as its version's signature lists them."""
+    labels = served.signature.get("labels") if served else None
     return [str(label) for label in labels][:100] if isinstance(labels, list) else []
 
 
