@@ -10,19 +10,22 @@ import bench
 from common import HOST, PORTS, SENTENCES, W1_ROW
 
 PORT = PORTS["limelight"]
-PATHS = {"w1": "/v1/models/bench/w1:predict", "w2": "/v1/models/bench/w2:embed"}
-BODIES = {"w1": lambda i: {"inputs": [W1_ROW]}, "w2": lambda i: {"inputs": [SENTENCES[i % len(SENTENCES)]]}}
+PATHS = {"w1": "/v1/models/bench/w1:predict", "w2": "/v1/models/bench/w2:embed",
+         "w3": "/v1/models/bench/w3:classify"}
+BODIES = {"w1": lambda i: {"inputs": [W1_ROW]}, "w2": lambda i: {"inputs": [SENTENCES[i % len(SENTENCES)]]},
+          "w3": lambda i: {"texts": [SENTENCES[i % len(SENTENCES)]]}}
 
 
-def start(workload, variant="", **env):
-    """The server process, once it answered one request; its API key."""
+def start(workload, variant="", python=None, **env):
+    """The server process, once it answered one request; its API key. ``python``: the interpreter
+    to run it with (default: the harness' limelight venv)."""
     if os.path.exists(bench.AUTH_FILES["limelight"]):
         os.remove(bench.AUTH_FILES["limelight"])
     venv, script = bench.SYSTEMS["limelight"]
     os.makedirs(f"{bench.SCRATCH}/logs", exist_ok=True)
     log = open(f"{bench.SCRATCH}/logs/limelight_{workload}_{os.path.basename(script)}.log", "w")
     proc = subprocess.Popen(
-        [f"{bench.VENVS}/{venv}/bin/python", os.path.join(bench.HERE, script), workload], cwd=bench.HERE,
+        [python or f"{bench.VENVS}/{venv}/bin/python", os.path.join(bench.HERE, script), workload], cwd=bench.HERE,
         env=dict(os.environ, HF_HUB_OFFLINE="1", VARIANT=variant, PYTHONUNBUFFERED="1", **env),
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 300

@@ -33,11 +33,12 @@ HERE = Path(__file__).resolve().parent
 SERVING = HERE.parent / "serving"
 sys.path[:0] = [str(HERE), str(SERVING)]
 
+import limelight_run  # noqa: E402  (bench/serving)
 from common import HOST, PORTS  # noqa: E402
 
 import bench  # noqa: E402  (bench/serving)
 
-URL = f"http://{HOST}:{PORTS['limelight']}/v1/models/bench/w3:classify"
+URL = f"http://{HOST}:{PORTS['limelight']}{limelight_run.PATHS['w3']}"
 METRICS_TOKEN = "bench-metrics-token-0123456789abcdef"
 
 
@@ -63,27 +64,9 @@ def make_artifact(minutes: float, out: Path) -> Path:
 
 
 def start_server(artifact: Path) -> tuple[subprocess.Popen[bytes], str]:
-    log = open(Path(bench.SCRATCH) / "limelight_w3_classify.log", "w")  # noqa: SIM115 - lives with the server
-    Path(bench.AUTH_FILES["limelight"]).unlink(missing_ok=True)
-    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1", LIMELIGHT_BENCH_TEXT_ARTIFACT=str(artifact),
-               LIMELIGHT_SERVER__METRICS_TOKEN=METRICS_TOKEN)
-    proc = subprocess.Popen([sys.executable, str(SERVING / "server_limelight.py"), "w3"], cwd=SERVING, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited rc={proc.returncode}; see {log.name}")
-        auth = bench.auth_header("limelight")
-        if auth:
-            try:
-                status, _ = bench.post(URL, json.dumps({"texts": ["a fine film"]}), auth=auth)
-                if status == 200:
-                    return proc, auth
-            except Exception:  # noqa: BLE001 - not up yet
-                pass
-        time.sleep(1)
-    bench.stop(proc)
-    raise RuntimeError("server not ready in 300 s")
+    proc, auth = limelight_run.start("w3", python=sys.executable, LIMELIGHT_BENCH_TEXT_ARTIFACT=str(artifact),
+                                     LIMELIGHT_SERVER__METRICS_TOKEN=METRICS_TOKEN)
+    return proc, auth
 
 
 def batch_totals() -> tuple[float, float]:

@@ -19,12 +19,12 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 SERVING = Path(__file__).resolve().parent.parent / "serving"
 sys.path.insert(0, str(SERVING))
 
+import limelight_run  # noqa: E402  (bench/serving)
 from common import HOST, PORTS, SENTENCES  # noqa: E402
 
 import bench  # noqa: E402  (bench/serving)
@@ -36,29 +36,8 @@ LABELS = {"embed": "(a) :embed (W2 path)", "openai": "(b) /v1/embeddings"}
 
 
 def start_server() -> tuple[object, str]:
-    import subprocess
-
-    log = open(Path(bench.SCRATCH) / "limelight_w2_embeddings.log", "w")  # noqa: SIM115 - lives with the server
-    key_file = Path(bench.AUTH_FILES["limelight"])
-    key_file.unlink(missing_ok=True)
-    proc = subprocess.Popen([sys.executable, str(SERVING / "server_limelight.py"), "w2"], cwd=SERVING,
-                            env=dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1"),
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited rc={proc.returncode}; see {log.name}")
-        auth = bench.auth_header("limelight")
-        if auth:
-            try:
-                status, _ = bench.post(url("embed"), json.dumps(BODIES["embed"](SENTENCES[0])), auth=auth)
-                if status == 200:
-                    return proc, auth
-            except Exception:  # noqa: BLE001 - not up yet
-                pass
-        time.sleep(1)
-    bench.stop(proc)
-    raise RuntimeError("server not ready in 300 s")
+    proc, auth = limelight_run.start("w2", python=sys.executable)
+    return proc, auth
 
 
 def url(path: str) -> str:
