@@ -37,6 +37,7 @@ class RuntimeName(StrEnum):
     recommender = "recommender"
     text_classifier = "text-classifier"
     catalog_search = "catalog-search"
+    llm = "llm"
 
 
 class ArtifactFormatName(StrEnum):
@@ -49,6 +50,7 @@ class ArtifactFormatName(StrEnum):
     npy = "npy"
     npz = "npz"
     json = "json"
+    gguf = "gguf"
 
 
 FORMAT_MEDIA_TYPES: dict[str, ArtifactFormatName] = {
@@ -59,6 +61,7 @@ FORMAT_MEDIA_TYPES: dict[str, ArtifactFormatName] = {
     "application/vnd.numpy.npy": ArtifactFormatName.npy,
     "application/vnd.numpy.npz": ArtifactFormatName.npz,
     "application/json": ArtifactFormatName.json,
+    "application/vnd.gguf": ArtifactFormatName.gguf,
 }
 
 
