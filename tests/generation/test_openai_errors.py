@@ -1,5 +1,7 @@
 """Refusals of ``/v1/chat/completions`` and ``/v1/completions``: OpenAI-shaped, the field named, never a 500."""
 
+# ruff: noqa: F811 - fixtures imported from openai_support are parameters of the tests below
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,6 +1,8 @@
 """Streams against a one-process SmolLM2 with no queue: a client that leaves frees the process at
 once, a second caller meanwhile is refused 503, a timeout after the first byte is a last error event."""
 
+# ruff: noqa: F811 - fixtures imported from openai_support are parameters of the tests below
+
 from __future__ import annotations
 
 import time
