@@ -1,5 +1,6 @@
-"""`limelight serve --demo`: a demo org with a synthetic catalog and audience and a trained,
-promoted recommender, prepared before the server starts (idempotent: skipped once done).
+"""`limelight serve --demo`: a demo org with a synthetic catalog and audience, a trained,
+promoted recommender and the built-in prompt templates, prepared before the server starts
+(idempotent: skipped once done).
 
 The admin password and API key are shown once and, in dev mode only, kept in
 ``$LIMELIGHT_HOME/demo-credentials.txt`` (mode 0600) so a returning user can sign in again.
@@ -51,6 +52,7 @@ def prepare_demo(settings: Settings, console: Console) -> None:
             console.print("[yellow]This install already has users but no demo org; starting without a demo.[/]")
             return
         _ensure_trained(settings, db, principal, console)
+        _ensure_templates(settings, db, principal, console)
         _show_credentials(settings, console)
     finally:
         db.dispose()
@@ -114,6 +116,17 @@ def _ensure_trained(settings: Settings, db: Database, principal: Principal, cons
     summary = finished.result.get("summary", {})
     console.print(f"Trained in {time.monotonic() - started:.0f}s: winner [bold]{summary.get('winner')}[/], "
                   f"ndcg@10 {finished.result['metrics'].get('ndcg@10')}")
+
+
+def _ensure_templates(settings: Settings, db: Database, principal: Principal, console: Console) -> None:
+    """The built-in prompt templates (logline, melody, …) as public models of the demo org."""
+    from limelight.artifacts.registry import open_store
+    from limelight.generation.builtin_templates import register_builtin_templates
+
+    with db.transaction() as session:
+        added = register_builtin_templates(session, principal, DEMO_ORG, open_store(settings.artifacts_url))
+    if added:
+        console.print(f"Registered {len(added)} built-in prompt templates: {', '.join(added)}")
 
 
 def _upload_synthetic(db: Database, store, principal: Principal) -> None:
