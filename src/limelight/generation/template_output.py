@@ -86,6 +86,9 @@ def _melody_output(text: str) -> dict[str, Any]:
         midi = abc_to_midi(text)
     except LimelightError as exc:
         return _failed("output_invalid", exc.message)
+    except ImportError:  # the `music` extra is not installed: the tune is still the answer
+        return {"output": {"abc": text, "midi_base64": None, "audio_base64": None, "audio_media_type": None,
+                           "audio_unavailable": "MIDI needs music21 (install limelight[music])"}}
     audio = midi_to_wav(midi)
     melody: dict[str, Any] = {"abc": text, "midi_base64": base64.b64encode(midi).decode(),
                               "audio_base64": base64.b64encode(audio.wav).decode() if audio.wav else None,
