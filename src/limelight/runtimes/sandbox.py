@@ -57,6 +57,7 @@ _LIBRARIES: Mapping[str, tuple[str, ...]] = {
     "catalog-search": ("numpy", "hnswlib", "onnxruntime"),
     # the template's Jinja2 and JSON Schema checks, and the JSON Schema -> GBNF converter
     "prompt-template": ("jinja2", "jsonschema", "llama-cpp-python"),
+    "llm": ("llama-cpp-python", "gguf", "numpy"),
 }
 _COMMON_LIBRARIES = ("limelight",)
 
@@ -223,7 +224,7 @@ class ArtifactValidator:
                  org: str | None = None) -> Verdict:
         """The verdict on ``path`` (a remembered one if the same content passed before)."""
         if not Path(path).is_dir():
-            identify(path, declared_format)  # a pickle or an archive needs no validator to be refused
+            identify(path, declared_format, runtime=runtime)  # a pickle or an archive needs no validator to be refused
         key = _verdict_key(sha256 or _file_sha256(path), runtime, params, declared_format)
         try:
             with self._key_lock(key):

@@ -38,6 +38,7 @@ class RuntimeName(StrEnum):
     text_classifier = "text-classifier"
     catalog_search = "catalog-search"
     prompt_template = "prompt-template"
+    llm = "llm"
 
 
 class ArtifactFormatName(StrEnum):
@@ -50,6 +51,7 @@ class ArtifactFormatName(StrEnum):
     npy = "npy"
     npz = "npz"
     json = "json"
+    gguf = "gguf"
 
 
 FORMAT_MEDIA_TYPES: dict[str, ArtifactFormatName] = {
@@ -60,6 +62,7 @@ FORMAT_MEDIA_TYPES: dict[str, ArtifactFormatName] = {
     "application/vnd.numpy.npy": ArtifactFormatName.npy,
     "application/vnd.numpy.npz": ArtifactFormatName.npz,
     "application/json": ArtifactFormatName.json,
+    "application/vnd.gguf": ArtifactFormatName.gguf,
 }
 
 
