@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from limelight.errors import ModelUnavailable, ValidationFailed
+from limelight.errors import InvalidParams, ModelUnavailable, ValidationFailed
 from limelight.generation.template_output import finish_output, grammar_for
 from limelight.generation.template_render import bind_variables, render
 from limelight.generation.template_spec import TemplateSpec, parse_template
@@ -35,6 +34,7 @@ __all__ = ["PromptTemplateRuntime"]
 _OVERHEAD_BYTES = 16 << 20
 _MAX_SEED = 2**31 - 1
 _MAX_TOKENS = 4096
+_PARAMS = frozenset({"n_ctx", "n_threads", "concurrency", "max_queue", "request_timeout_s"})
 # acquire_model(org_asking, "org/name") -> (runtime, release): lent by the serving engine
 AcquireModel = Callable[[str, str], Awaitable[tuple[Any, Callable[[], None]]]]
 
@@ -48,13 +48,21 @@ class PoolSettings:
     timeout_s: int
 
     @classmethod
-    def from_params(cls, params: dict[str, Any]) -> PoolSettings:
-        threads = max(1, min(os.cpu_count() or 1, 8))
-        return cls(n_ctx=int_param(params, "n_ctx", 2048, 256, 32768),
-                   n_threads=int_param(params, "n_threads", threads, 1, 256),
-                   concurrency=int_param(params, "concurrency", 1, 1, 16),
-                   max_queue=int_param(params, "max_queue", 16, 0, 10_000),
-                   timeout_s=int_param(params, "request_timeout_s", 120, 1, 3600))
+    def from_params(cls, params: dict[str, Any], context: LoadContext) -> PoolSettings:
+        """The version's params over the serving process's ``generation`` settings (as ``llm`` does)."""
+        from limelight.config import GenerationSettings
+        from limelight.generation.runtime import SETTINGS_SERVICE
+
+        unknown = sorted(set(params) - _PARAMS)
+        if unknown:
+            raise InvalidParams(f"unknown params for runtime prompt-template: {', '.join(unknown)}",
+                                details={"field": f"params.{unknown[0]}", "allowed": sorted(_PARAMS)})
+        defaults = context.services.get(SETTINGS_SERVICE) or GenerationSettings()
+        return cls(n_ctx=int_param(params, "n_ctx", defaults.n_ctx, 256, 1 << 20),
+                   n_threads=int_param(params, "n_threads", defaults.n_threads, 1, 256),
+                   concurrency=int_param(params, "concurrency", defaults.concurrency, 1, 64),
+                   max_queue=int_param(params, "max_queue", defaults.max_queue, 0, 10_000),
+                   timeout_s=int_param(params, "request_timeout_s", round(defaults.request_timeout_s), 1, 3600))
 
 
 class PromptTemplateRuntime:
@@ -77,7 +85,7 @@ class PromptTemplateRuntime:
         if artifact_path.is_dir():
             raise ValidationFailed("a template artifact is one JSON file", details={"field": "artifact"})
         spec = parse_template(artifact_path.read_bytes())
-        return cls(spec, grammar_for(spec), PoolSettings.from_params(params), context)
+        return cls(spec, grammar_for(spec), PoolSettings.from_params(params, context), context)
 
     # ---- the Runtime protocol ---------------------------------------------------------------
 
