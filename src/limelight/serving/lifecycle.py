@@ -45,13 +45,15 @@ class ServingHandle:
 
 def install(app: FastAPI) -> None:
     """The inference routers, and the fast path as the outermost middleware (call after the others)."""
-    from limelight.serving.protocols import openai, v1, v2_rest
+    from limelight.serving.protocols import openai, openai_chat, v1, v2_rest
     from limelight.serving.protocols.http import ServingFastPath
 
     app.include_router(v1.router)
     app.include_router(v2_rest.router)
     app.include_router(openai.router)
-    app.add_middleware(ServingFastPath, endpoints=[*v1.ENDPOINTS, *v2_rest.ENDPOINTS, *openai.ENDPOINTS])
+    app.include_router(openai_chat.router)
+    app.add_middleware(ServingFastPath, endpoints=[*v1.ENDPOINTS, *v2_rest.ENDPOINTS, *openai.ENDPOINTS,
+                                                      *openai_chat.ENDPOINTS])
 
 
 async def start(state: AppState) -> ServingHandle:

@@ -9,6 +9,24 @@ to a :class:`VerbHandler`:
   a function ``(runtime, items) -> outputs`` runs in a worker thread instead (another method);
 * ``respond(outputs, body, served) -> dict``: the response JSON (``served.version``,
   ``served.model_ref`` name what answered).
+* ``stream``: a function ``(runtime, item) -> AsyncIterator[event]`` for verbs that answer piece by
+  piece (text generation). ``parse`` then returns one item. The events are plain dicts, the same for
+  every domain::
+
+      {"event": "start", "prompt_tokens": int}             # first: the input was accepted
+      {"event": "delta", "text": str}                      # zero or more pieces of the answer
+      {"event": "end", "finish_reason": "stop" | "length", "prompt_tokens": int,
+       "completion_tokens": int, ...}                      # last; a domain may add fields ("citations")
+
+  Raise input errors before the first event (they become normal 4xx replies); close the work when
+  the iterator is closed (``aclose``: the client went away). The engine holds the runtime
+  (``host.acquire``) for the stream's whole life and releases it when the stream ends, fails or is
+  closed. A request with ``"stream": true`` is answered as Server-Sent Events, one event per
+  ``data:`` line; otherwise the events are folded into one result (``fold_events``:
+  ``{"text", "finish_reason", "prompt_tokens", "completion_tokens", ...}``) handed to
+  ``respond([result], body, served)``, unless the handler also has a ``call``, which then answers
+  non-streaming requests. Other protocols (OpenAI's ``/v1/chat/completions``) reach the same
+  handlers through the verb names ``chat`` and ``complete``.
 
 To add verbs for a runtime, write one module with a ``register_verbs(registry: VerbRegistry)``
 function and either list it in ``VERB_PROVIDER_MODULES`` below (``limelight.recsys.verbs`` already
@@ -29,7 +47,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +57,8 @@ from limelight.serving.host import VersionKey
 
 # The built-in verbs come first, so any provider after them may replace one of them.
 VERB_PROVIDER_MODULES = ("limelight.serving.protocols.verbs", "limelight.recsys.verbs", "limelight.text.verbs",
-                         "limelight.search.verbs", "limelight.generation.template_verbs")
+                         "limelight.search.verbs", "limelight.generation.verbs",
+                         "limelight.generation.template_verbs")
 VERB_ENTRY_POINT_GROUP = "limelight.verbs"
 
 
@@ -67,7 +86,15 @@ class VerbHandler:
     parse: Callable[[dict[str, Any]], list[Any]]
     respond: Callable[[list[Any], dict[str, Any], Served], dict[str, Any]]
     runtimes: frozenset[str] = frozenset()  # empty: every runtime
-    call: Callable[[Runtime, list[Any]], list[Any]] | None = None  # None: the batcher
+    call: Callable[[Runtime, list[Any]], list[Any]] | None = None  # None: the batcher (or ``stream``)
+    stream: Callable[[Runtime, Any], AsyncIterator[dict[str, Any]]] | None = None  # see the module docstring
+
+
+def fold_events(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """A stream's events as one result: the deltas' text joined, plus the ``end`` event's fields."""
+    text = "".join(e.get("text", "") for e in events if e.get("event") == "delta")
+    end: dict[str, Any] = next((e for e in reversed(events) if e.get("event") == "end"), {})
+    return {"text": text, **{k: v for k, v in end.items() if k != "event"}}
 
 
 class VerbRegistry:

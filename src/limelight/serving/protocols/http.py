@@ -11,6 +11,12 @@ ways requests reach them.
 
 Both go through ``execute``: authentication, error rendering (the standard error body with the
 request id, never a traceback), metrics and the sampled JSON request log.
+
+Streamed replies (``HttpReply.stream``, Server-Sent Events; see ``streaming.py``): a handler raises
+its errors before it returns the reply, so they are normal error replies (a prompt over the context
+is a 400, not a 200 stream). An error after the first byte becomes a last ``data: {"error": {...}}``
+event (the endpoint's error body) and the stream ends. Metrics and the request log record a stream
+when it ends: its status is 200, the error's status, or 499 when the client went away.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -32,6 +38,13 @@ from limelight.errors import LimelightError, PayloadTooLarge, ValidationFailed
 from limelight.server.json_bodies import api_reads_as_json, wrong_media_type
 from limelight.serving import shedding
 from limelight.serving.metrics import NO_MODEL
+from limelight.serving.protocols.streaming import (
+    SSE_CONTENT_TYPE,
+    STREAM_HEADERS,
+    StreamReply,
+    recorded_stream,
+    send_stream,
+)
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -51,6 +64,7 @@ __all__ = [
     "json_reply",
     "reply_response",
     "run_from_fastapi",
+    "stream_reply",
 ]
 
 request_log = logging.getLogger("limelight.requests")
@@ -68,7 +82,7 @@ _WANTED_HEADERS = frozenset(
     }
 )
 _JSON = b"application/json"
-_FAST_PREFIXES = ("/v1/models", "/v1/embeddings", "/v2")  # everything else goes straight to FastAPI
+_FAST_PREFIXES = ("/v1/models", "/v1/embeddings", "/v1/chat", "/v1/completions", "/v2")  # everything else goes straight to FastAPI
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
@@ -108,6 +122,12 @@ class HttpReply:
     body: bytes
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     content_type: bytes = _JSON
+    stream: AsyncIterator[bytes] | None = None  # set: the body is these chunks (SSE), ``body`` unused
+
+
+def stream_reply(chunks: AsyncIterator[bytes], headers: list[tuple[bytes, bytes]] | None = None) -> HttpReply:
+    """A 200 Server-Sent-Events reply; raise errors before building it (see the module docstring)."""
+    return HttpReply(200, b"", [*STREAM_HEADERS, *(headers or [])], SSE_CONTENT_TYPE, chunks)
 
 
 Handler = Callable[["ServingEngine", "Principal | None", HttpCall], Awaitable[HttpReply]]
@@ -162,13 +182,22 @@ async def execute(
         log.exception("unhandled error on request %s", call.request_id)
         internal = LimelightError("Internal error; the request id identifies it in the logs.")
         reply = endpoint.error(internal, call.request_id)
-    if not endpoint.public:
-        elapsed_s = time.perf_counter() - started
-        engine.metrics.observe_request(call.model, call.version, call.route, reply.status, elapsed_s)
-        rate = engine.state.settings.server.request_log_sample_rate
-        if rate > 0 and random.random() < rate:  # noqa: S311 - sampling, not security
-            _log_request(call, principal, reply.status, elapsed_s)
+    if reply.stream is not None:
+        reply.stream = recorded_stream(
+            reply.stream, call.request_id,
+            lambda exc: orjson.loads(endpoint.error(exc, call.request_id).body),
+            lambda status: None if endpoint.public else _record(engine, principal, call, status, started))
+    elif not endpoint.public:
+        _record(engine, principal, call, reply.status, started)
     return reply
+
+
+def _record(engine: ServingEngine, principal: Principal | None, call: HttpCall, status: int, started: float) -> None:
+    elapsed_s = time.perf_counter() - started
+    engine.metrics.observe_request(call.model, call.version, call.route, status, elapsed_s)
+    rate = engine.state.settings.server.request_log_sample_rate
+    if rate > 0 and random.random() < rate:  # noqa: S311 - sampling, not security
+        _log_request(call, principal, status, elapsed_s)
 
 
 def _log_request(call: HttpCall, principal: Principal | None, status: int, elapsed_s: float) -> None:
@@ -238,7 +267,11 @@ class ServingFastPath:
                 await _send(send, endpoint.error(exc, request_id), request_id)
                 return
             call = HttpCall(scope["method"], params, headers, body, request_id, scope.get("query_string", b""))
-            await _send(send, await execute(engine, endpoint, None, call), request_id)
+            reply = await execute(engine, endpoint, None, call)
+            if reply.stream is not None:
+                await send_stream(send, receive, reply.status, _reply_headers(reply, request_id), reply.stream)
+            else:
+                await _send(send, reply, request_id)
         finally:
             gate.count -= 1
 
@@ -275,14 +308,17 @@ async def _read_body(receive: Receive, headers: Mapping[str, str], max_bytes: in
     return b"".join(chunks)
 
 
-async def _send(send: Send, reply: HttpReply, request_id: str) -> None:
-    headers = [
+def _reply_headers(reply: HttpReply, request_id: str) -> list[tuple[bytes, bytes]]:
+    return [
         (b"content-type", reply.content_type),
-        (b"content-length", str(len(reply.body)).encode()),
         (b"x-request-id", request_id.encode()),
         _NOSNIFF,  # the one security header that matters on JSON; the rest are added for pages
         *reply.headers,
     ]
+
+
+async def _send(send: Send, reply: HttpReply, request_id: str) -> None:
+    headers = [(b"content-length", str(len(reply.body)).encode()), *_reply_headers(reply, request_id)]
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": reply.body})
 
@@ -311,6 +347,8 @@ async def run_from_fastapi(
 def reply_response(reply: HttpReply) -> Response:
     from starlette.responses import Response
 
+    if reply.stream is not None:  # the request id and security headers come from the middlewares
+        return StreamReply(reply.stream, reply.status, [(b"content-type", reply.content_type), *reply.headers])
     headers = {k.decode(): v.decode() for k, v in reply.headers}
     return Response(
         reply.body, status_code=reply.status, headers=headers, media_type=reply.content_type.decode()

@@ -5,11 +5,16 @@ and any registered verb; see ``engine.VerbRegistry``).
 by the deployment's ``sticky_field`` in the body or a ``Limelight-Routing-Key`` header), else the
 ``production`` alias, else the latest version. The ``Limelight-Model-Version`` header and the body
 say which version answered.
+
+A streaming verb (``VerbHandler.stream``: ``chat``, ``complete``) answers ``"stream": true`` with
+Server-Sent Events, one ``data: {"event": ...}`` line per event (``start`` also names the model
+and version), and otherwise one JSON reply built from the folded events.
 """
 
 from __future__ import annotations
 
 import re
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -17,11 +22,23 @@ from fastapi import APIRouter, Query, Request, Response
 from limelight.errors import BadRequest, NotFound, ValidationFailed
 from limelight.schemas.common import MAX_VERSION, ErrorBody
 from limelight.server.deps import Predictor
-from limelight.serving.protocols.http import Endpoint, HttpCall, HttpReply, json_reply, run_from_fastapi
+from limelight.serving.protocols.http import (
+    Endpoint,
+    HttpCall,
+    HttpReply,
+    json_reply,
+    run_from_fastapi,
+    stream_reply,
+)
+from limelight.serving.protocols.streaming import sse_data
+from limelight.serving.streams import collect, open_stream
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from limelight.auth.principal import Principal
-    from limelight.serving.engine import ServingEngine
+    from limelight.serving.engine import ServingEngine, Target
+    from limelight.serving.verb_registry import VerbHandler
 
 __all__ = ["ENDPOINTS", "router", "version_and_alias"]
 
@@ -55,8 +72,29 @@ async def call_verb(engine: ServingEngine, principal: Principal | None, call: Ht
     served = target.served
     call.model, call.version = served.model_ref, str(served.version)
     handler = engine.verbs.lookup(verb, served.runtime)
+    headers = [(VERSION_HEADER, call.version.encode())]
+    if handler.stream is not None and (body.get("stream") is True or handler.call is None):
+        return await _streaming_verb(engine, target, handler, body, headers)
     outputs = await engine.run(target, handler, handler.parse(body))
-    return json_reply(handler.respond(outputs, body, served), headers=[(VERSION_HEADER, call.version.encode())])
+    return json_reply(handler.respond(outputs, body, served), headers=headers)
+
+
+async def _streaming_verb(engine: ServingEngine, target: Target, handler: VerbHandler, body: dict[str, Any],
+                          headers: list[tuple[bytes, bytes]]) -> HttpReply:
+    item = handler.parse(body)[0]
+    if body.get("stream") is not True:
+        result = await collect(engine, target, handler, item)
+        return json_reply(handler.respond([result], body, target.served), headers=headers)
+    events = await open_stream(engine, target, handler, item)
+    return stream_reply(_sse(events, target), headers)
+
+
+async def _sse(events: AsyncIterator[dict[str, Any]], target: Target) -> AsyncIterator[bytes]:
+    async with aclosing(events):  # type: ignore[type-var]
+        async for event in events:
+            if event.get("event") == "start":
+                event = {**event, "model": target.served.model_ref, "version": target.served.version}
+            yield sse_data(event)
 
 
 PATH = re.compile(r"^/v1/models/(?P<org>[^/]+)/(?P<name>[^/:]+):(?P<verb>[A-Za-z0-9_-]+)$")
