@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from tests.serving.conftest import Served, create_model
-from tests.support.factories import Tenant, ok
+from tests.support.factories import Tenant, new_tenant, ok
+from tests.support.live_server import LiveServer
 
 # Small and fast: one generating process on one thread, a short context (so "over the context" is
 # cheap to reach), no queue (so a second request while one runs is refused at once).
@@ -40,3 +41,20 @@ def upload_llm(tenant: Tenant, params: dict[str, Any] | None = None, visibility:
 
 def ref(model: Served) -> str:
     return f"{model.org}/{model.name}"
+
+
+def client_for(tenant: Tenant, key: str | None = None) -> Any:
+    import openai
+
+    return openai.OpenAI(base_url=f"{tenant.server.url}/v1", api_key=key or tenant.key, max_retries=0, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def gen_tenant(sqlite_server: LiveServer) -> Tenant:
+    return new_tenant(sqlite_server)
+
+
+@pytest.fixture(scope="module")
+def llm(gen_tenant: Tenant) -> Served:
+    """SmolLM2 with room for one waiting request (tests here send one at a time)."""
+    return upload_llm(gen_tenant, {**LLM_PARAMS, "max_queue": 2})
