@@ -18,12 +18,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from limelight.errors import InvalidParams, ModelUnavailable, ValidationFailed
+from limelight.errors import GenerationFailed, InvalidParams, ModelUnavailable, ValidationFailed
 from limelight.generation.template_output import finish_output, grammar_for
 from limelight.generation.template_render import bind_variables, render
 from limelight.generation.template_spec import TemplateSpec, parse_template
@@ -36,7 +36,7 @@ _MAX_SEED = 2**31 - 1
 _MAX_TOKENS = 4096
 _PARAMS = frozenset({"n_ctx", "n_threads", "concurrency", "max_queue", "request_timeout_s"})
 # acquire_model(org_asking, "org/name") -> (runtime, release): lent by the serving engine
-AcquireModel = Callable[[str, str], Awaitable[tuple[Any, Callable[[], None]]]]
+AcquireModel = Callable[..., Awaitable[tuple[Any, Callable[[], None]]]]
 
 
 @dataclass(frozen=True)
@@ -128,8 +128,7 @@ class PromptTemplateRuntime:
     def generate(self, item: Any) -> dict[str, Any]:
         """Blocking: the whole generation and its parsed output."""
         request = self.request_for(item)
-        with self._pool_for_thread() as pool:
-            done = pool.submit(request).collect()
+        done = self._bundled_pool().submit(request).collect()
         return {"text": done.text, "finish_reason": done.finish_reason,
                 "usage": _usage(done.prompt_tokens, done.completion_tokens),
                 **finish_output(self.spec, done.text, done.finish_reason)}
@@ -155,20 +154,14 @@ class PromptTemplateRuntime:
             finally:
                 if finished is None:  # the client left or an error ended it: free the model at once
                     stream.cancel()
+        if finished is None:
+            raise GenerationFailed("the generation ended without finishing")
         text = "".join(pieces)
         extra = await asyncio.to_thread(finish_output, self.spec, text, finished.finish_reason)
         yield {"event": "end", "finish_reason": finished.finish_reason, "prompt_tokens": finished.prompt_tokens,
                "completion_tokens": finished.completion_tokens, **extra}
 
     # ---- which pool -------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _pool_for_thread(self) -> Iterator[Any]:
-        if self.spec.base_model is None:
-            yield self._bundled_pool()
-            return
-        raise ModelUnavailable("templates with a base_model generate through the serving engine only",
-                               details={"base_model": self.spec.base_model})
 
     @contextlib.asynccontextmanager
     async def _pool_for_loop(self) -> AsyncIterator[Any]:
@@ -178,13 +171,16 @@ class PromptTemplateRuntime:
         if self._acquire is None or self._org is None:
             raise ModelUnavailable("this server cannot reach base models from templates",
                                    details={"base_model": self.spec.base_model})
-        runtime, release = await self._acquire(self._org, self.spec.base_model)
+        runtime, release = await self._acquire(self._org, self.spec.base_model, runtime="llm")
         try:
             yield runtime.pool
         finally:
             release()
 
     def _bundled_pool(self) -> Any:
+        if self.spec.base_model is not None:
+            raise ModelUnavailable("a template with a base_model generates through :generate only",
+                                   details={"base_model": self.spec.base_model})
         with self._pool_lock:
             if self._own_pool is None:
                 from limelight.generation.gguf_file import bundled_model_path

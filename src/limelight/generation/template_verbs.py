@@ -4,14 +4,13 @@ Body ``{"variables": {name: text}, "max_tokens"?, "temperature"?, "seed"?, "stre
 missing or over-long variable is a 422 naming it (``details.variable``). The answer is
 ``{"text", "output", "finish_reason", "usage", "model", "version"}``: ``output`` is the parsed JSON
 for ``json`` templates, ``{"abc", "midi_base64", "audio_base64", "audio_media_type"}`` for melodies
-and null for text. With ``"stream": true`` (where the serving core streams verbs) the answer is
+and null for text. With ``"stream": true`` the answer is
 server-sent events: ``start``, ``delta`` (``text``), then ``end`` carrying ``finish_reason``, the
 token counts and the same ``output`` fields.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -34,24 +33,22 @@ def parse(body: dict[str, Any]) -> list[dict[str, Any]]:
     return [{k: body[k] for k in ("variables", "max_tokens", "temperature", "seed") if k in body}]
 
 
-def call(runtime: Any, items: list[Any]) -> list[Any]:
-    return [runtime.generate(item) for item in items]
-
-
 def stream(runtime: Any, item: Any) -> AsyncIterator[dict[str, Any]]:
-    result: AsyncIterator[dict[str, Any]] = runtime.stream(item)
-    return result
+    events: AsyncIterator[dict[str, Any]] = runtime.stream(item)
+    return events
 
 
 def respond(outputs: list[Any], body: dict[str, Any], served: Served) -> dict[str, Any]:
-    return {**outputs[0], "model": served.model_ref, "version": served.version}
+    """The folded stream (``text`` + the end event's fields) as the :generate answer."""
+    result = dict(outputs[0])
+    prompt, completion = int(result.pop("prompt_tokens", 0)), int(result.pop("completion_tokens", 0))
+    return {**result, "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                                "total_tokens": prompt + completion},
+            "model": served.model_ref, "version": served.version}
 
 
 def register_verbs(registry: VerbRegistry) -> None:
     from limelight.serving.verb_registry import VerbHandler
 
-    extra: dict[str, Any] = {}
-    if "stream" in {f.name for f in dataclasses.fields(VerbHandler)}:  # serving cores that stream verbs
-        extra["stream"] = stream
-    registry.register(VerbHandler(verb="generate", runtimes=RUNTIMES, parse=parse, call=call, respond=respond,
-                                  **extra))
+    # No ``call``: a request without "stream": true is the same stream folded into one answer.
+    registry.register(VerbHandler(verb="generate", runtimes=RUNTIMES, parse=parse, respond=respond, stream=stream))
