@@ -120,6 +120,7 @@ def test_streaming_sends_deltas_then_an_end_event_matching_the_whole_reply(tagli
     assert "".join(e["text"] for e in events if e["event"] == "delta") == whole["text"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "variables"), [
     ("character-sheet", {"genre": "noir", "concept": "a tired detective who hates the rain"}),
     ("game-quest", {"setting": "dark fantasy", "theme": "a stolen bell"}),
@@ -133,6 +134,7 @@ def test_structured_templates_answer_json_that_validates_against_their_schema(te
     assert json.loads(body["text"]) == body["output"]
 
 
+@pytest.mark.slow
 def test_melody_answers_abc_midi_and_audio(tenant: Tenant) -> None:
     model = upload_builtin(tenant, "melody")
     body = ok(generate(model, {"variables": {"mood": "cheerful"}, "seed": 4}))
@@ -147,6 +149,7 @@ def test_melody_answers_abc_midi_and_audio(tenant: Tenant) -> None:
         assert melody["audio_base64"] is None and "fluidsynth" in melody["audio_unavailable"]
 
 
+@pytest.mark.slow
 def test_a_public_builtin_can_be_forked_and_called_by_another_org(sqlite_server: LiveServer, tenant: Tenant) -> None:
     public = upload_builtin(tenant, "logline", visibility="public")
     other = new_tenant(sqlite_server)
@@ -170,3 +173,43 @@ def test_another_orgs_private_template_is_not_found(sqlite_server: LiveServer, t
         assert client.get(f"/api/v1/orgs/{tagline.org}/models/{tagline.name}").status_code == 404
         fork = client.post(f"/api/v1/orgs/{tagline.org}/models/{tagline.name}/fork", json={"org": stranger.org})
         assert fork.status_code == 404
+
+
+@pytest.mark.slow
+def test_a_template_generates_with_its_orgs_llm_as_base_model(sqlite_server: LiveServer, tenant: Tenant) -> None:
+    from tests.generation.openai_support import upload_llm
+
+    base = upload_llm(tenant)
+    model = create_model(tenant, task="generate")
+    ok(upload(model, template(base_model=f"{base.org}/{base.name}"), params={}))
+    body = ok(generate(model, {"variables": {"genre": "space opera"}, "max_tokens": 5, "seed": 1}))
+    assert body["text"] and body["usage"]["completion_tokens"] <= 5
+    # another org's private llm is not found, whoever names it
+    stranger = new_tenant(sqlite_server)
+    theirs = create_model(stranger, task="generate")
+    ok(upload(theirs, template(base_model=f"{base.org}/{base.name}"), params={}))
+    refused = generate(theirs, {"variables": {"genre": "space opera"}, "max_tokens": 5})
+    assert refused.status_code == 404 and error_code(refused) == "not_found"
+
+
+@pytest.mark.slow
+def test_builtins_register_once_as_public_production_models(sqlite_server: LiveServer) -> None:
+    from limelight.artifacts.registry import open_store
+    from limelight.db.session import open_database
+    from limelight.generation.builtin_templates import BUILTIN_TEMPLATES, register_builtin_templates
+    from tests.support.factories import org_principal
+
+    owner = new_tenant(sqlite_server)
+    db = open_database(sqlite_server.env["LIMELIGHT_DATABASE_URL"])
+    store = open_store(sqlite_server.env["LIMELIGHT_ARTIFACTS_URL"])
+    try:
+        for expected in (list(BUILTIN_TEMPLATES), []):  # the second run adds nothing
+            with db.transaction() as session:
+                assert register_builtin_templates(session, org_principal(session, owner.org), owner.org, store) == expected
+    finally:
+        db.dispose()
+    with owner.client() as client:
+        synopsis = ok(client.get(f"/api/v1/orgs/{owner.org}/models/synopsis"))
+    assert synopsis["visibility"] == "public" and synopsis["aliases"] == {"production": 1}
+    body = ok(generate(Served(owner, "synopsis"), {"variables": {"logline": "A baker rivals a spy."}, "max_tokens": 4}))
+    assert body["version"] == 1 and body["text"]
