@@ -213,3 +213,10 @@ def test_builtins_register_once_as_public_production_models(sqlite_server: LiveS
     assert synopsis["visibility"] == "public" and synopsis["aliases"] == {"production": 1}
     body = ok(generate(Served(owner, "synopsis"), {"variables": {"logline": "A baker rivals a spy."}, "max_tokens": 4}))
     assert body["version"] == 1 and body["text"]
+
+
+def test_a_template_version_must_be_json(tenant: Tenant) -> None:
+    from tests.support.factories import npz_bytes
+
+    refused = upload(create_model(tenant, task="generate"), npz_bytes())
+    assert refused.status_code == 415 and error_code(refused) == "unsafe_artifact_format"
