@@ -7,6 +7,7 @@ each becomes ``<org>/<name>`` (task ``generate``, runtime ``prompt-template``, p
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
     from limelight.artifacts.store import ArtifactStore
     from limelight.auth.principal import Principal
 
-__all__ = ["BUILTIN_TEMPLATES", "builtin_template", "builtin_template_bytes", "register_builtin_templates"]
+__all__ = ["BUILTIN_TEMPLATES", "builtin_template", "builtin_template_bytes", "register_builtin_templates",
+           "with_base_model"]
 
 BUILTIN_TEMPLATES = ("logline", "synopsis", "episode-outline", "scene-dialogue", "song-lyrics", "game-quest",
                      "character-sheet", "melody")
@@ -36,6 +38,13 @@ def builtin_template(name: str) -> TemplateSpec:
     return parse_template(builtin_template_bytes(name))
 
 
+def with_base_model(raw: bytes, base_model: str | None) -> bytes:
+    """The template document with ``base_model`` set (unchanged for None)."""
+    if base_model is None:
+        return raw
+    return (json.dumps({**json.loads(raw), "base_model": base_model}, indent=2) + "\n").encode()
+
+
 def _card(name: str, spec: TemplateSpec) -> str:
     variables = "\n".join(f"* `{v.name}`{'' if v.required else ' (optional)'}: {v.description}"
                           for v in spec.variables)
@@ -45,8 +54,13 @@ def _card(name: str, spec: TemplateSpec) -> str:
 
 
 def register_builtin_templates(session: Session, principal: Principal, org: str, store: ArtifactStore,
-                               names: tuple[str, ...] = BUILTIN_TEMPLATES) -> list[str]:
-    """Register the built-ins missing from ``org`` (idempotent); the names registered now."""
+                               names: tuple[str, ...] = BUILTIN_TEMPLATES, *,
+                               base_model: str | None = None) -> list[str]:
+    """Register the built-ins missing from ``org`` (idempotent); the names registered now.
+
+    With ``base_model`` ("org/name" of an ``llm`` model, public if other orgs are to use the
+    templates), every template generates with that one served model instead of each starting its
+    own copy of the bundled one."""
     from limelight.registry import repository
     from limelight.registry import service as registry
     from limelight.schemas.registry import ModelCreate, Task, VersionMeta, Visibility
@@ -56,7 +70,7 @@ def register_builtin_templates(session: Session, principal: Principal, org: str,
         model = repository.model_by_name(session, principal.org_id, name)
         if model is not None and model.latest_version > 0:
             continue
-        raw = builtin_template_bytes(name)
+        raw = with_base_model(builtin_template_bytes(name), base_model)
         spec = parse_template(raw)
         if model is None:
             registry.create_model(session, principal, org, ModelCreate(
