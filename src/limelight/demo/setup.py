@@ -20,6 +20,7 @@ from limelight.auth.principal import Principal
 from limelight.config import Settings
 from limelight.datasets import service as datasets
 from limelight.db.session import Database, open_database
+from limelight.demo.llm import ensure_llm
 from limelight.orgs import repository as org_repo
 from limelight.orgs.bootstrap import initialize
 from limelight.schemas.datasets import DatasetKind
@@ -52,7 +53,8 @@ def prepare_demo(settings: Settings, console: Console) -> None:
             console.print("[yellow]This install already has users but no demo org; starting without a demo.[/]")
             return
         _ensure_trained(settings, db, principal, console)
-        _ensure_templates(settings, db, principal, console)
+        ensure_llm(settings, db, principal, console)
+        _ensure_templates(settings, db, principal, console)  # after the llm: they generate with it
         _show_credentials(settings, console)
     finally:
         db.dispose()
@@ -123,8 +125,15 @@ def _ensure_templates(settings: Settings, db: Database, principal: Principal, co
     from limelight.artifacts.registry import open_store
     from limelight.generation.builtin_templates import register_builtin_templates
 
+    from limelight.demo.llm import LLM_MODEL
+    from limelight.registry import repository as registry_repo
+
     with db.transaction() as session:
-        added = register_builtin_templates(session, principal, DEMO_ORG, open_store(settings.artifacts_url))
+        llm = registry_repo.model_by_name(session, principal.org_id, LLM_MODEL)
+        # one served SmolLM2 for every template; without it each loads the bundled model itself
+        base_model = f"{DEMO_ORG}/{LLM_MODEL}" if llm is not None and llm.latest_version > 0 else None
+        added = register_builtin_templates(session, principal, DEMO_ORG, open_store(settings.artifacts_url),
+                                           base_model=base_model)
     if added:
         console.print(f"Registered {len(added)} built-in prompt templates: {', '.join(added)}")
 
