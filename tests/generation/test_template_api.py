@@ -220,3 +220,10 @@ def test_a_template_version_must_be_json(tenant: Tenant) -> None:
 
     refused = upload(create_model(tenant, task="generate"), npz_bytes())
     assert refused.status_code == 415 and error_code(refused) == "unsafe_artifact_format"
+
+
+def test_a_json_output_cut_short_by_max_tokens_is_reported_not_parsed(tenant: Tenant) -> None:
+    model = upload_builtin(tenant, "character-sheet")
+    body = ok(generate(model, {"variables": {"genre": "noir", "concept": "a detective"}, "max_tokens": 5}))
+    assert body["finish_reason"] == "length" and body["usage"]["completion_tokens"] == 5
+    assert body["output"] is None and body["output_error"]["code"] == "output_truncated"
