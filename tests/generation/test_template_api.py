@@ -227,3 +227,27 @@ def test_a_json_output_cut_short_by_max_tokens_is_reported_not_parsed(tenant: Te
     body = ok(generate(model, {"variables": {"genre": "noir", "concept": "a detective"}, "max_tokens": 5}))
     assert body["finish_reason"] == "length" and body["usage"]["completion_tokens"] == 5
     assert body["output"] is None and body["output_error"]["code"] == "output_truncated"
+
+
+def test_the_sdk_generates_whole_and_streamed_and_raises_the_servers_errors(tagline: Served) -> None:
+    from limelight.client import AsyncClient, Client
+    from limelight.errors import ValidationFailed
+
+    server, key = tagline.tenant.server, tagline.tenant.key
+    variables = {"genre": "musical"}
+    with Client(server.url, key, timeout=120) as client:
+        whole = client.generate(tagline.org, tagline.name, variables, max_tokens=6, seed=9)
+        events = list(client.generate_stream(tagline.org, tagline.name, variables, max_tokens=6, seed=9))
+        with pytest.raises(ValidationFailed) as caught:
+            list(client.generate_stream(tagline.org, tagline.name, {"plot": "x"}))
+    assert caught.value.details["variable"] == "plot"
+    assert [e["event"] for e in events][0] == "start" and events[-1]["event"] == "end"
+    assert "".join(e["text"] for e in events if e["event"] == "delta") == whole["text"]
+
+    async def run() -> dict[str, Any]:
+        async with AsyncClient(server.url, key, timeout=120) as client:
+            return await client.generate(tagline.org, tagline.name, variables, max_tokens=6, seed=9)
+
+    import asyncio
+
+    assert asyncio.run(run())["text"] == whole["text"]
