@@ -123,9 +123,8 @@ def _ensure_trained(settings: Settings, db: Database, principal: Principal, cons
 def _ensure_templates(settings: Settings, db: Database, principal: Principal, console: Console) -> None:
     """The built-in prompt templates (logline, melody, …) as public models of the demo org."""
     from limelight.artifacts.registry import open_store
-    from limelight.generation.builtin_templates import register_builtin_templates
-
     from limelight.demo.llm import LLM_MODEL
+    from limelight.generation.builtin_templates import register_builtin_templates
     from limelight.registry import repository as registry_repo
 
     with db.transaction() as session:
