@@ -109,7 +109,7 @@ class Client(BaseClient):
                  alias: str | None = None) -> dict[str, Any]:
         """``{"text", "output", "finish_reason", "usage", …}``: a prompt template filled and generated."""
         payload = inference.generate_body(variables, max_tokens, temperature, seed)
-        return self._run(inference.infer(org, name, "generate", payload, version, alias))
+        return self._run(inference.generate_whole(org, name, payload, version, alias))
 
     def generate_stream(self, org: str, name: str, variables: Mapping[str, str], *, max_tokens: int | None = None,
                         temperature: float | None = None, seed: int | None = None, version: int | None = None,
@@ -218,7 +218,7 @@ class AsyncClient(BaseClient):
                        temperature: float | None = None, seed: int | None = None, version: int | None = None,
                        alias: str | None = None) -> dict[str, Any]:
         payload = inference.generate_body(variables, max_tokens, temperature, seed)
-        return await self._run(inference.infer(org, name, "generate", payload, version, alias))
+        return await self._run(inference.generate_whole(org, name, payload, version, alias))
 
     async def generate_stream(self, org: str, name: str, variables: Mapping[str, str], *,
                               max_tokens: int | None = None, temperature: float | None = None,

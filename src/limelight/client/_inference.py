@@ -53,6 +53,14 @@ def generate_body(variables: Mapping[str, str], max_tokens: int | None, temperat
     return body(variables=dict(variables), max_tokens=max_tokens, temperature=temperature, seed=seed)
 
 
+def generate_whole(org: str, name: str, payload: Mapping[str, Any], version: int | None,
+                   alias: str | None) -> Call[dict[str, Any]]:
+    """The whole answer at once; as long to wait for as the stream (the server bounds a generation)."""
+    path = f"/v1/models/{segment(org)}/{segment(name)}:generate"
+    return Call("POST", path, as_json, json=dict(payload), params=query(version=version, alias=alias),
+                timeout=STREAM_TIMEOUT)
+
+
 def generate_stream(org: str, name: str, payload: Mapping[str, Any], version: int | None,
                     alias: str | None) -> Call[None]:
     path = f"/v1/models/{segment(org)}/{segment(name)}:generate"
