@@ -86,6 +86,7 @@ def w2_embed(model, texts):
 
 def workload_arg():
     wl = sys.argv[1] if len(sys.argv) > 1 else "w1"
-    if wl not in ("w1", "w2", "w3"):  # w3: limelight's text classifier (bench/text/classify_serving.py)
-        sys.exit(f"usage: {sys.argv[0]} w1|w2|w3")
+    # w3: limelight's text classifier (bench/text/classify_serving.py); gen: an LLM (bench/generation/serving.py)
+    if wl not in ("w1", "w2", "w3", "gen"):
+        sys.exit(f"usage: {sys.argv[0]} w1|w2|w3|gen")
     return wl

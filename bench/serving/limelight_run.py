@@ -11,9 +11,10 @@ from common import HOST, PORTS, SENTENCES, W1_ROW
 
 PORT = PORTS["limelight"]
 PATHS = {"w1": "/v1/models/bench/w1:predict", "w2": "/v1/models/bench/w2:embed",
-         "w3": "/v1/models/bench/w3:classify"}
+         "w3": "/v1/models/bench/w3:classify", "gen": "/v1/chat/completions"}
 BODIES = {"w1": lambda i: {"inputs": [W1_ROW]}, "w2": lambda i: {"inputs": [SENTENCES[i % len(SENTENCES)]]},
-          "w3": lambda i: {"texts": [SENTENCES[i % len(SENTENCES)]]}}
+          "w3": lambda i: {"texts": [SENTENCES[i % len(SENTENCES)]]},
+          "gen": lambda i: {"model": "bench/gen", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1}}
 
 
 def start(workload, variant="", python=None, **env):

@@ -9,8 +9,10 @@ of the set-up stays resident). Requests are authenticated (bench.py/post.lua sen
 
   W3: a ``text-classifier`` .npz named by $LIMELIGHT_BENCH_TEXT_ARTIFACT (bench/text/classify_serving.py)
                                                                     POST /v1/models/bench/w3:classify
+  gen: the GGUF named by $LIMELIGHT_BENCH_GGUF -> runtime ``llm`` with params $LIMELIGHT_BENCH_LLM_PARAMS
+       (JSON; bench/generation/serving.py)                          POST /v1/chat/completions, model bench/gen
 
-Usage: python server_limelight.py w1|w2|w3     -> http://127.0.0.1:8108  (key in $SCRATCH/limelight.key)
+Usage: python server_limelight.py w1|w2|w3|gen     -> http://127.0.0.1:8108  (key in $SCRATCH/limelight.key)
 The ONNX export of W2 is cached under $SCRATCH/limelight-home-w2/cache and survives re-runs.
 Env: LIMELIGHT_* settings pass through (e.g. LIMELIGHT_SERVER__WORKERS=2);
 LIMELIGHT_BENCH_VERSIONS=N registers the artifact as versions 1..N (canary.py).
@@ -65,6 +67,11 @@ def w3_artifact() -> tuple[bytes, dict]:
     return Path(os.environ["LIMELIGHT_BENCH_TEXT_ARTIFACT"]).read_bytes(), {"runtime": "text-classifier"}
 
 
+def gen_artifact() -> tuple[bytes, dict]:
+    params = json.loads(os.environ.get("LIMELIGHT_BENCH_LLM_PARAMS", "{}"))
+    return Path(os.environ["LIMELIGHT_BENCH_GGUF"]).read_bytes(), {"runtime": "llm", "params": params}
+
+
 def register(env: dict, key: str, workload: str, variant: str) -> None:
     """Create the model and upload its version in-process (the app with its lifespan, no port)."""
     os.environ.update(env)
@@ -73,8 +80,9 @@ def register(env: dict, key: str, workload: str, variant: str) -> None:
     from limelight.config import load_settings
     from limelight.server.app import create_app
 
-    data, meta = {"w1": w1_artifact, "w2": lambda: w2_artifact(variant), "w3": w3_artifact}[workload]()
-    task = {"w1": "classify", "w2": "embed", "w3": "classify-text"}[workload]
+    data, meta = {"w1": w1_artifact, "w2": lambda: w2_artifact(variant), "w3": w3_artifact,
+                  "gen": gen_artifact}[workload]()
+    task = {"w1": "classify", "w2": "embed", "w3": "classify-text", "gen": "generate"}[workload]
     with TestClient(create_app(load_settings()), headers={"Authorization": f"Bearer {key}"}) as client:
         r = client.post("/api/v1/orgs/bench/models", json={"name": workload, "task": task})
         assert r.status_code == 201, r.text

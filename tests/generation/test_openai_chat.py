@@ -1,6 +1,8 @@
 """``/v1/chat/completions``, ``/v1/completions`` and the native ``:chat``/``:complete`` through a real
 server, the real SmolLM2 GGUF on llama.cpp, and the official ``openai`` client (sync and async)."""
 
+# ruff: noqa: F811 - fixtures imported from openai_support are parameters of the tests below
+
 from __future__ import annotations
 
 import asyncio
