@@ -251,3 +251,13 @@ def test_the_sdk_generates_whole_and_streamed_and_raises_the_servers_errors(tagl
     import asyncio
 
     assert asyncio.run(run())["text"] == whole["text"]
+
+
+def test_an_uploaded_template_version_carries_its_variables_in_the_signature(tagline: Served) -> None:
+    with tagline.client() as client:
+        version = ok(client.get(f"/api/v1/orgs/{tagline.org}/models/{tagline.name}/versions/1"))
+    signature = version["signature"]
+    assert [v["name"] for v in signature["variables"]] == ["genre", "city"]
+    assert signature["variables"][0] == {"name": "genre", "description": "", "required": True, "max_chars": 30,
+                                         "default": None}
+    assert signature["output"] == "text" and signature["defaults"] == {"max_tokens": 16, "temperature": 0.7}

@@ -80,7 +80,7 @@ def register_builtin_templates(session: Session, principal: Principal, org: str,
         version = registry.register_version(
             session, principal, org, name, sha256=blob.sha256, size_bytes=blob.size_bytes, fmt="json",
             meta=VersionMeta(runtime="prompt-template", format="json", description=f"built-in template {name}",
-                             signature={"template": spec.summary()}))
+                             signature=spec.signature()))
         registry.set_alias(session, principal, org, name, "production", version.version)
         added.append(name)
     return added

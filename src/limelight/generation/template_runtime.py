@@ -27,7 +27,7 @@ from limelight.errors import GenerationFailed, InvalidParams, ModelUnavailable, 
 from limelight.generation.template_output import finish_output, grammar_for
 from limelight.generation.template_render import bind_variables, render
 from limelight.generation.template_spec import TemplateSpec, parse_template
-from limelight.runtimes.base import LoadContext, int_param, io_spec, refuse_pickle
+from limelight.runtimes.base import LoadContext, int_param, refuse_pickle
 
 __all__ = ["PromptTemplateRuntime"]
 
@@ -90,10 +90,7 @@ class PromptTemplateRuntime:
     # ---- the Runtime protocol ---------------------------------------------------------------
 
     def signature(self) -> dict[str, Any]:
-        # dtype object without an example: the validator and warm-up do not generate.
-        return {"inputs": [io_spec("variables", "object", [-1])],
-                "outputs": [io_spec("text", "string", [-1]), io_spec("output", "object", [-1])],
-                "template": self.spec.summary()}
+        return self.spec.signature()
 
     def validate_input(self, item: Any) -> dict[str, Any]:
         self.request_for(item)

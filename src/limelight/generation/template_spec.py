@@ -123,11 +123,16 @@ class TemplateSpec(_Strict):
     def variable(self, name: str) -> Variable | None:
         return next((v for v in self.variables if v.name == name), None)
 
-    def summary(self) -> dict[str, Any]:
-        """What a caller needs to fill the template (kept in the version's signature)."""
-        return {"title": self.title, "output": self.output.kind,
-                "variables": [v.model_dump() for v in self.variables], "base_model": self.base_model,
-                "generation": self.generation.model_dump()}
+    def signature(self) -> dict[str, Any]:
+        """The version signature: what a caller needs to fill the template (the playground's form)."""
+        from limelight.runtimes.base import io_spec
+
+        # dtype object without an example: the validator and the warm-up do not generate.
+        return {"inputs": [io_spec("variables", "object", [-1])],
+                "outputs": [io_spec("text", "string", [-1]), io_spec("output", "object", [-1])],
+                "title": self.title, "output": self.output.kind,
+                "variables": [v.model_dump() for v in self.variables],
+                "defaults": self.generation.model_dump(), "base_model": self.base_model}
 
 
 def parse_template(raw: bytes | str) -> TemplateSpec:
