@@ -73,6 +73,20 @@ def test_python_reaching_or_expensive_constructs_are_refused_at_upload(prompt: s
     assert refused_field(doc(prompt=prompt)) == "template.prompt"
 
 
+@pytest.mark.parametrize("schema", [
+    {"type": "object", "properties": {"story": {"type": "string", "maxLength": 100_000}}},
+    {"type": "object", "properties": {"x": {"type": "string", "pattern": "(?<=a)b"}}},
+])
+def test_json_schemas_without_a_reasonable_grammar_are_refused(schema: dict[str, Any]) -> None:
+    from limelight.generation.template_output import grammar_for
+
+    pytest.importorskip("llama_cpp")
+    spec = parse_template(json.dumps(doc(output={"kind": "json", "schema": schema})))
+    with pytest.raises(ArtifactInvalid) as caught:
+        grammar_for(spec)
+    assert caught.value.details["field"] == "template.output.schema"
+
+
 def test_the_sandbox_still_refuses_attribute_tricks_at_render_time() -> None:
     # check_sources refuses this at upload; render must refuse it too if a source ever slipped by
     with pytest.raises(ValidationFailed):
@@ -102,9 +116,14 @@ def test_defaults_fill_missing_variables() -> None:
 
 @pytest.mark.parametrize("name", BUILTIN_TEMPLATES)
 def test_every_builtin_template_is_valid(name: str) -> None:
+    from limelight.generation.template_output import MAX_GRAMMAR_CHARS, grammar_for
+
     spec = builtin_template(name)
     required = {v.name: "x" for v in spec.variables if v.required and v.default is None}
     assert render(spec.prompt, bind_variables(spec, required))
+    if spec.output.kind != "text" or spec.output.sections:
+        pytest.importorskip("llama_cpp")
+        assert "root ::=" in (grammar_for(spec) or "") and len(grammar_for(spec) or "") < MAX_GRAMMAR_CHARS
 
 
 def test_without_the_bundled_model_generation_is_unavailable_not_a_crash(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

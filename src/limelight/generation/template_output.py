@@ -20,7 +20,9 @@ from typing import Any
 from limelight.errors import ArtifactInvalid, LimelightError
 from limelight.generation.template_spec import AbcOutput, JsonOutput, TemplateSpec, TextOutput
 
-__all__ = ["finish_output", "grammar_for", "lyrics_grammar"]
+__all__ = ["MAX_GRAMMAR_CHARS", "finish_output", "grammar_for", "lyrics_grammar"]
+
+MAX_GRAMMAR_CHARS = 100_000
 
 _LINE = r'line ::= [A-Z] [A-Za-z0-9 ,.!?' + "'" + r'-]{3,60} "\n"'
 
@@ -44,10 +46,14 @@ def grammar_for(spec: TemplateSpec) -> str | None:
     from limelight.generation.grammar import json_schema_grammar
 
     try:
-        return json_schema_grammar(output.json_schema)
+        grammar = json_schema_grammar(output.json_schema)
     except LimelightError as exc:  # a schema no grammar expresses is a bad template, refused at upload
         raise ArtifactInvalid(f"template.output.schema: {exc.message}",
                               details={"field": "template.output.schema"}) from None
+    if len(grammar) > MAX_GRAMMAR_CHARS:  # e.g. a maxLength of 100000: every generation would parse it
+        raise ArtifactInvalid(f"template.output.schema: its grammar is longer than {MAX_GRAMMAR_CHARS} characters; "
+                              "use smaller maxLength/maxItems bounds", details={"field": "template.output.schema"})
+    return grammar
 
 
 def finish_output(spec: TemplateSpec, text: str, finish_reason: str) -> dict[str, Any]:
