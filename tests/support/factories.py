@@ -6,6 +6,7 @@ import io
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import numpy as np
@@ -120,6 +121,17 @@ def error_code(response: httpx.Response) -> str:
     assert set(body) == {"error"}, body
     assert {"code", "message", "details", "request_id"} <= set(body["error"]), body
     return str(body["error"]["code"])
+
+
+def org_principal(session: Any, org: str) -> Any:
+    """The server's admin acting as an owner of ``org``, for services called straight on the database."""
+    from limelight.auth import repository as auth_repo
+    from limelight.auth.principal import Principal, Role, Scope
+    from limelight.orgs import repository as orgs_repo
+    user, owner = auth_repo.user_by_name(session, LiveServer.admin_user), orgs_repo.org_by_name(session, org)
+    assert user is not None and owner is not None
+    return Principal(user_id=user.id, username=user.username, org_id=owner.id, org_name=owner.name,
+                     role=Role.owner, scopes=frozenset(Scope), is_admin=True)
 
 
 def register_unvalidated_version(server: LiveServer, org: str, model: str, payload: bytes,

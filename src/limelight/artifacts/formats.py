@@ -67,7 +67,8 @@ MEDIA_TYPES: Mapping[str, str] = MappingProxyType(
 # Formats only some runtimes may load, and runtimes that load only some formats: a GGUF file goes
 # to llama.cpp and nowhere else, and llama.cpp is given nothing but GGUF files.
 _FORMAT_RUNTIMES: Mapping[str, frozenset[str]] = MappingProxyType({"gguf": frozenset({"llm"})})
-_RUNTIME_FORMATS: Mapping[str, frozenset[str]] = MappingProxyType({"llm": frozenset({"gguf"})})
+_RUNTIME_FORMATS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {"llm": frozenset({"gguf"}), "prompt-template": frozenset({"json"})})  # a template is one JSON document
 DEFAULT_POLICY = FormatPolicy()
 
 _Checker = Callable[[Path, int, FormatPolicy], dict[str, Any]]

@@ -15,6 +15,7 @@ from limelight.client._deployments import AsyncAudit, AsyncDeployments, Audit, D
 from limelight.client._errors import error_from_response
 from limelight.client._jobs import AsyncJobs, AsyncRecipes, Jobs, Recipes
 from limelight.client._models import AsyncModels, Models
+from limelight.client._sse import SSEDecoder
 from limelight.client._tenancy import (
     AsyncAuth,
     AsyncKeys,
@@ -102,6 +103,24 @@ class Client(BaseClient):
         """``{"items": [{"item_id", "score", "highlights", …}], "index", …}`` (catalog search models)."""
         payload = inference.search_body(query, k, mode, filters)
         return self._run(inference.infer(org, name, "search", payload, version, alias))
+
+    def generate(self, org: str, name: str, variables: Mapping[str, str], *, max_tokens: int | None = None,
+                 temperature: float | None = None, seed: int | None = None, version: int | None = None,
+                 alias: str | None = None) -> dict[str, Any]:
+        """``{"text", "output", "finish_reason", "usage", …}``: a prompt template filled and generated."""
+        payload = inference.generate_body(variables, max_tokens, temperature, seed)
+        return self._run(inference.generate_whole(org, name, payload, version, alias))
+
+    def generate_stream(self, org: str, name: str, variables: Mapping[str, str], *, max_tokens: int | None = None,
+                        temperature: float | None = None, seed: int | None = None, version: int | None = None,
+                        alias: str | None = None) -> Iterator[dict[str, Any]]:
+        """The ``start``, ``delta`` (``text``) and ``end`` (``output``, token counts) events as they come."""
+        payload = inference.generate_body(variables, max_tokens, temperature, seed)
+        decoder = SSEDecoder()
+        for line in self._stream_lines(inference.generate_stream(org, name, payload, version, alias)):
+            event = inference.stream_event(decoder, line)
+            if event is not None:
+                yield event
 
     def invoke(self, org: str, name: str, verb: str, payload: Mapping[str, Any], *, version: int | None = None,
                alias: str | None = None) -> dict[str, Any]:
@@ -194,6 +213,23 @@ class AsyncClient(BaseClient):
                      alias: str | None = None) -> dict[str, Any]:
         payload = inference.search_body(query, k, mode, filters)
         return await self._run(inference.infer(org, name, "search", payload, version, alias))
+
+    async def generate(self, org: str, name: str, variables: Mapping[str, str], *, max_tokens: int | None = None,
+                       temperature: float | None = None, seed: int | None = None, version: int | None = None,
+                       alias: str | None = None) -> dict[str, Any]:
+        payload = inference.generate_body(variables, max_tokens, temperature, seed)
+        return await self._run(inference.generate_whole(org, name, payload, version, alias))
+
+    async def generate_stream(self, org: str, name: str, variables: Mapping[str, str], *,
+                              max_tokens: int | None = None, temperature: float | None = None,
+                              seed: int | None = None, version: int | None = None,
+                              alias: str | None = None) -> AsyncIterator[dict[str, Any]]:
+        payload = inference.generate_body(variables, max_tokens, temperature, seed)
+        decoder = SSEDecoder()
+        async for line in self._stream_lines(inference.generate_stream(org, name, payload, version, alias)):
+            event = inference.stream_event(decoder, line)
+            if event is not None:
+                yield event
 
     async def invoke(self, org: str, name: str, verb: str, payload: Mapping[str, Any], *,
                      version: int | None = None, alias: str | None = None) -> dict[str, Any]:

@@ -5,10 +5,18 @@ Answers are plain dicts: their shape depends on the model's task, and the server
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from limelight.client._base import Call, as_json, body, query, segment
+import httpx
+
+from limelight.client._base import Call, as_json, as_none, body, query, segment
+from limelight.client._sse import SSEDecoder
+from limelight.errors import LimelightError, error_class_for_code
+
+# A generation streams for as long as the model writes; only connecting is bounded.
+STREAM_TIMEOUT = httpx.Timeout(60.0, read=None)
 
 
 def infer(org: str, name: str, verb: str, payload: Mapping[str, Any], version: int | None,
@@ -38,3 +46,36 @@ def classify_body(texts: Sequence[str], top_k: int | None,
 
 def search_body(query_text: str, k: int, mode: str | None, filters: Mapping[str, Any] | None) -> dict[str, Any]:
     return body(query=query_text, k=k, mode=mode, filters=dict(filters) if filters else None)
+
+
+def generate_body(variables: Mapping[str, str], max_tokens: int | None, temperature: float | None,
+                  seed: int | None) -> dict[str, Any]:
+    return body(variables=dict(variables), max_tokens=max_tokens, temperature=temperature, seed=seed)
+
+
+def generate_whole(org: str, name: str, payload: Mapping[str, Any], version: int | None,
+                   alias: str | None) -> Call[dict[str, Any]]:
+    """The whole answer at once; as long to wait for as the stream (the server bounds a generation)."""
+    path = f"/v1/models/{segment(org)}/{segment(name)}:generate"
+    return Call("POST", path, as_json, json=dict(payload), params=query(version=version, alias=alias),
+                timeout=STREAM_TIMEOUT)
+
+
+def generate_stream(org: str, name: str, payload: Mapping[str, Any], version: int | None,
+                    alias: str | None) -> Call[None]:
+    path = f"/v1/models/{segment(org)}/{segment(name)}:generate"
+    return Call("POST", path, as_none, json={**payload, "stream": True}, params=query(version=version, alias=alias),
+                headers={"Accept": "text/event-stream"}, timeout=STREAM_TIMEOUT)
+
+
+def stream_event(decoder: SSEDecoder, line: str) -> dict[str, Any] | None:
+    """The event a line completes (``start``/``delta``/``end``), else None; an error event is raised."""
+    event = decoder.feed(line)
+    if event is None or not event.data or event.data == "[DONE]":
+        return None
+    data: dict[str, Any] = json.loads(event.data)
+    if "error" in data:
+        error = data["error"]
+        cls = error_class_for_code(str(error.get("code")), int(error.get("status", LimelightError.status)))
+        raise cls(str(error.get("message") or ""), details=dict(error.get("details") or {}))
+    return data

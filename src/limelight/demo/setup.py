@@ -1,5 +1,6 @@
-"""`limelight serve --demo`: a demo org with a synthetic catalog and audience and a trained,
-promoted recommender, prepared before the server starts (idempotent: skipped once done).
+"""`limelight serve --demo`: a demo org with a synthetic catalog and audience, a trained,
+promoted recommender and the built-in prompt templates, prepared before the server starts
+(idempotent: skipped once done).
 
 The admin password and API key are shown once and, in dev mode only, kept in
 ``$LIMELIGHT_HOME/demo-credentials.txt`` (mode 0600) so a returning user can sign in again.
@@ -53,6 +54,7 @@ def prepare_demo(settings: Settings, console: Console) -> None:
             return
         _ensure_trained(settings, db, principal, console)
         ensure_llm(settings, db, principal, console)
+        _ensure_templates(settings, db, principal, console)  # after the llm: they generate with it
         _show_credentials(settings, console)
     finally:
         db.dispose()
@@ -116,6 +118,23 @@ def _ensure_trained(settings: Settings, db: Database, principal: Principal, cons
     summary = finished.result.get("summary", {})
     console.print(f"Trained in {time.monotonic() - started:.0f}s: winner [bold]{summary.get('winner')}[/], "
                   f"ndcg@10 {finished.result['metrics'].get('ndcg@10')}")
+
+
+def _ensure_templates(settings: Settings, db: Database, principal: Principal, console: Console) -> None:
+    """The built-in prompt templates (logline, melody, …) as public models of the demo org."""
+    from limelight.artifacts.registry import open_store
+    from limelight.demo.llm import LLM_MODEL
+    from limelight.generation.builtin_templates import register_builtin_templates
+    from limelight.registry import repository as registry_repo
+
+    with db.transaction() as session:
+        llm = registry_repo.model_by_name(session, principal.org_id, LLM_MODEL)
+        # one served SmolLM2 for every template; without it each loads the bundled model itself
+        base_model = f"{DEMO_ORG}/{LLM_MODEL}" if llm is not None and llm.latest_version > 0 else None
+        added = register_builtin_templates(session, principal, DEMO_ORG, open_store(settings.artifacts_url),
+                                           base_model=base_model)
+    if added:
+        console.print(f"Registered {len(added)} built-in prompt templates: {', '.join(added)}")
 
 
 def _upload_synthetic(db: Database, store, principal: Principal) -> None:

@@ -119,6 +119,8 @@ def _validate(state: AppState, path: Path, meta: VersionMeta, org: str) -> Verdi
 
 def _register(state: AppState, principal: Principal, org: str, name: str, sha256: str, size: int,
               verdict: Verdict, meta: VersionMeta) -> ModelVersionRead:
+    if not meta.signature:  # none given: keep the one the runtime reported in the sandbox
+        meta = meta.model_copy(update={"signature": verdict.signature})
     with state.db.transaction() as session:
         return service.register_version(session, principal, org, name, sha256=sha256, size_bytes=size,
                                         fmt=verdict.format, meta=meta,

@@ -55,6 +55,8 @@ _LIBRARIES: Mapping[str, tuple[str, ...]] = {
     # tfidf heads need scipy; embedding heads the MiniLM stack; fine-tuned models onnxruntime
     "text-classifier": ("numpy", "scipy", "onnxruntime", "tokenizers", "torch", "transformers", "safetensors"),
     "catalog-search": ("numpy", "hnswlib", "onnxruntime"),
+    # the template's Jinja2 and JSON Schema checks, and the JSON Schema -> GBNF converter
+    "prompt-template": ("jinja2", "jsonschema", "llama-cpp-python"),
     "llm": ("llama-cpp-python", "gguf", "numpy"),
 }
 _COMMON_LIBRARIES = ("limelight",)

@@ -37,6 +37,7 @@ class RuntimeName(StrEnum):
     recommender = "recommender"
     text_classifier = "text-classifier"
     catalog_search = "catalog-search"
+    prompt_template = "prompt-template"
     llm = "llm"
 
 

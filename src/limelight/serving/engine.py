@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +42,7 @@ from limelight.serving.routing import Router
 from limelight.serving.verb_registry import Served, VerbHandler, VerbRegistry, default_verbs
 
 if TYPE_CHECKING:
+    from limelight.runtimes.base import Runtime
     from limelight.schemas.registry import DeploymentSpec
     from limelight.server.state import AppState
 
@@ -393,6 +394,22 @@ class ServingEngine:
         observer = self.metrics.observer_for(f"{key.org}/{key.model}", key.version)
         self._observers[key] = observer
         return observer
+
+    async def acquire_model(self, org_asking: str, ref: str, *, runtime: str) -> tuple[Runtime, Callable[[], None]]:
+        """The loaded default version of model ``ref`` ("org/name"), held until ``release()`` (call it
+        once, on the event loop), for a runtime that builds on another model (a prompt template on its
+        base LLM). Lent to runtimes as ``LoadContext.services["acquire_model"]``. ``org_asking`` sees
+        its own models and public ones; any other model, or one of another runtime, is not found."""
+        org, _, name = ref.partition("/")
+        snap = await self._snapshot(org, name)
+        if not snap.found or not snap.default_versions():
+            snap = await self._recheck(org, name, snap)
+        if not snap.found or not (snap.public or org == org_asking):
+            raise NotFound(f"Model {ref} not found.", details={"model": ref})
+        number, _ = _pick(snap, org, name, None, None, None, None)
+        if snap.runtimes.get(number) != runtime:
+            raise NotFound(f"Model {ref} is not a {runtime} model.", details={"model": ref, "runtime": runtime})
+        return await self.host.acquire(VersionKey(org, name, number), timeout_s=self._serving.request_timeout_s)
 
     async def signature(self, served: Served, timeout_s: float) -> dict[str, Any]:
         """The loaded runtime's signature (loads the version if needed)."""

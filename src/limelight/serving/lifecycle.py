@@ -72,6 +72,7 @@ async def start(state: AppState) -> ServingHandle:
     _configure_shedding(engine, settings.serving.max_inflight)
     handle = ServingHandle(engine, recorder=RollupRecorder(rollups, state.db, settings.monitoring))
     state.extras["serving"] = engine
+    state.extras["acquire_model"] = engine.acquire_model  # runtimes that build on another model
     state.extras["serving_handle"] = handle
     _configure_request_log()
     if settings.server.grpc_port:
