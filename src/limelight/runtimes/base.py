@@ -86,6 +86,7 @@ RUNTIME_CLASSES: Mapping[str, str] = MappingProxyType(
         "recommender": "limelight.runtimes.recommender:RecommenderRuntime",
         "text-classifier": "limelight.text.runtime:TextClassifierRuntime",
         "catalog-search": "limelight.search.runtime:CatalogSearchRuntime",
+        "assistant": "limelight.assistant.runtime:AssistantRuntime",
     }
 )
 

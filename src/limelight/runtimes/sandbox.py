@@ -55,6 +55,7 @@ _LIBRARIES: Mapping[str, tuple[str, ...]] = {
     # tfidf heads need scipy; embedding heads the MiniLM stack; fine-tuned models onnxruntime
     "text-classifier": ("numpy", "scipy", "onnxruntime", "tokenizers", "torch", "transformers", "safetensors"),
     "catalog-search": ("numpy", "hnswlib", "onnxruntime"),
+    "assistant": ("numpy", "onnxruntime", "tokenizers", "llama-cpp-python"),
 }
 _COMMON_LIBRARIES = ("limelight",)
 

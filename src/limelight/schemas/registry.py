@@ -24,6 +24,7 @@ class Task(StrEnum):
     classify_text = "classify-text"
     generate = "generate"
     search = "search"
+    assistant = "assistant"
     other = "other"
 
 
@@ -37,6 +38,7 @@ class RuntimeName(StrEnum):
     recommender = "recommender"
     text_classifier = "text-classifier"
     catalog_search = "catalog-search"
+    assistant = "assistant"
 
 
 class ArtifactFormatName(StrEnum):
