@@ -12,6 +12,9 @@ Layout, format ``limelight.assistant/1`` (``np.load(..., allow_pickle=False)`` r
 ``passage.text``       unicode (n,) the passage as the LLM and the citations show it
 ``embeddings``         float16 (n, dim) unit-length MiniLM vectors of title, section and text
 ``bm25.*``             the BM25 term-by-passage matrix (``limelight.search.lexical``)
+``words.terms``        unicode (m,) the BM25 terms with a vector (the most frequent, at most 30k)
+``words.embeddings``   float16 (m, dim) their MiniLM vectors: how close an unknown word of a
+                       question comes to the documents' words (``retrieval.Retriever.coverage``)
 =====================  ===================================================================
 
 Loading refuses pickles and object arrays (``UnsafeArtifactFormat``, 415) and anything
@@ -43,6 +46,8 @@ class AssistantIndex:
     embeddings: np.ndarray
     lexical: LexicalIndex
     metadata: dict[str, Any]
+    word_terms: np.ndarray  # unicode (m,)
+    word_embeddings: np.ndarray  # float (m, dim)
 
     @property
     def size(self) -> int:
@@ -59,6 +64,8 @@ def save_index(path: str | os.PathLike[str], index: AssistantIndex) -> None:
         "metadata": np.array(metadata),
         "embeddings": np.asarray(index.embeddings, dtype=np.float16),
         **index.lexical.to_arrays(),
+        "words.terms": np.asarray(index.word_terms, dtype=str),
+        "words.embeddings": np.asarray(index.word_embeddings, dtype=np.float16),
     }
     for name in PASSAGE_FIELDS:
         arrays[f"passage.{name}"] = np.asarray(index.passages[name], dtype=str)
@@ -81,7 +88,13 @@ def load_index(path: str | os.PathLike[str]) -> AssistantIndex:
     lexical = LexicalIndex(_array(arrays, "bm25.vocab", "U", 1), _array(arrays, "bm25.indptr", "iu", 1),
                            _array(arrays, "bm25.indices", "iu", 1), _array(arrays, "bm25.data", "f", 1), n)
     lexical.validate()
-    return AssistantIndex(passages, np.asarray(embeddings, np.float32), lexical, metadata)
+    word_terms = _array(arrays, "words.terms", "U", 1)
+    word_embeddings = _array(arrays, "words.embeddings", "f", 2)
+    if word_embeddings.shape != (word_terms.shape[0], embeddings.shape[1]) \
+            or not np.all(np.isfinite(word_embeddings)):
+        raise ValidationFailed("assistant artifact word vectors do not align with their terms", details=_DETAILS)
+    return AssistantIndex(passages, np.asarray(embeddings, np.float32), lexical, metadata, word_terms,
+                          np.asarray(word_embeddings, np.float32))
 
 
 def _array(arrays: dict[str, np.ndarray], key: str, kinds: str, ndim: int) -> np.ndarray:

@@ -22,6 +22,7 @@ Log = Callable[[float, str], None]
 # MiniLM reads passages of up to this many word pieces: a 120-word passage is about 160
 ENCODER_MAX_LENGTH = 256
 TITLE_WEIGHT = 2  # a title's words count twice in BM25: a question usually names the topic
+MAX_WORD_VECTORS = 30_000  # the most frequent terms get a vector; rarer ones count only when typed exactly
 
 
 def passage_encoder(cache_dir: Path | None, threads: int = 2) -> Any:
@@ -58,7 +59,19 @@ def build_index(documents: Sequence[tuple[str, str, str]], params: Mapping[str, 
         raise DatasetInvalid("The documents hold no text to index.", details={"documents": len(documents)})
     embeddings = encode(encoder, [embedding_text(p) for p in passages], batch_size=32, log=log)
     lexical = LexicalIndex.build([lexical_tokens(p) for p in passages])
+    word_terms = frequent_terms(lexical)
+    word_embeddings = encoder.encode_many(list(word_terms), 256, None) if word_terms.size else \
+        np.zeros((0, embeddings.shape[1]), np.float32)
     columns = {name: np.asarray([getattr(p, name) for p in passages], dtype=str) for name in PASSAGE_FIELDS}
     metadata = {"format_params": {"encoder_max_length": ENCODER_MAX_LENGTH}, "params": dict(params),
                 "documents": len(documents), "metrics": {"documents": len(documents), "passages": len(passages)}}
-    return AssistantIndex(columns, np.asarray(embeddings, np.float32), lexical, metadata)
+    return AssistantIndex(columns, np.asarray(embeddings, np.float32), lexical, metadata, word_terms,
+                          np.asarray(word_embeddings, np.float32))
+
+
+def frequent_terms(lexical: LexicalIndex) -> np.ndarray:
+    """Up to ``MAX_WORD_VECTORS`` terms, the most frequent first (ties in vocabulary order)."""
+    frequency = np.diff(lexical.indptr)
+    order = np.argsort(-frequency, kind="stable")
+    keep = [int(i) for i in order if str(lexical.vocab[i])][:MAX_WORD_VECTORS]
+    return np.asarray([str(lexical.vocab[i]) for i in keep], dtype=str)
