@@ -126,6 +126,29 @@ class SandboxSettings(BaseModel):
     cpu_s: int = Field(120, ge=1, description="CPU seconds of one validation")
     timeout_s: float = Field(180.0, gt=0, description="wall-clock seconds of one validation")
     max_concurrent: int = Field(2, ge=1, le=64, description="validations running at once per API process")
+
+
+def _default_generation_threads() -> int:
+    # llama.cpp scales with physical cores and degrades past them; 8 covers most servers and keeps a
+    # default install from taking every core of a large machine away from the API and the workers.
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+class GenerationSettings(BaseModel):
+    """Defaults of the ``llm`` runtime (GGUF models on llama.cpp); a version's params override them."""
+
+    n_threads: int = Field(default_factory=_default_generation_threads, ge=1, le=256,
+                           description="CPU threads of one generating process (default: the CPUs, at most 8)")
+    concurrency: int = Field(1, ge=1, le=64, description="generating processes per loaded model: each holds "
+                                                         "one copy of the model and runs one request at a time")
+    max_queue: int = Field(16, ge=0, le=10_000, description="requests waiting for a free process; past it, "
+                                                            "503 with Retry-After")
+    request_timeout_s: float = Field(120.0, gt=0, le=3600, description="a generation still running after this "
+                                                                      "is stopped and answered 504")
+    n_ctx: int = Field(2048, ge=16, le=1 << 20, description="context window in tokens (prompt + completion); "
+                                                           "capped by the model's own context length")
+
+
 class MonitoringSettings(BaseModel):
     flush_interval_s: float = Field(5.0, gt=0, le=300, description="how often each API process adds its "
                                                                    "request counts to the stored rollups")
@@ -158,6 +181,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     gc: GcSettings = Field(default_factory=GcSettings)
 

@@ -10,6 +10,9 @@ Every error carries a machine-readable ``code`` and an HTTP ``status``. The serv
     - InvalidPath (400, ``invalid_path``)
     - InvalidParams (400, ``invalid_params``)
     - UntrustedHost (400, ``untrusted_host``; production mode, Host not in ``server.trusted_hosts``)
+    - ContextLengthExceeded (400, ``context_length_exceeded``; details ``limit``, ``prompt_tokens``, ``max_tokens``)
+    - GrammarInvalid (400, ``grammar_invalid``; llama.cpp cannot parse the GBNF grammar)
+    - ResponseFormatUnsupported (400, ``response_format_unsupported``; a JSON schema no grammar expresses)
   + Unauthenticated (401, ``unauthenticated``)
   + Forbidden (403, ``forbidden``)
   + NotFound (404, ``not_found``)
@@ -28,6 +31,7 @@ Every error carries a machine-readable ``code`` and an HTTP ``status``. The serv
     - ArchiveUnsafe (422, ``archive_unsafe``; an entry's path is absolute or leaves the archive)
   + RateLimited (429, ``rate_limited``; carries ``retry_after_s``)
     - LoginThrottled (429, ``login_throttled``: too many failed sign-ins for the account or address)
+  + GenerationFailed (502, ``generation_failed``; the process running the LLM died; it is restarted)
   + Overloaded (503, ``overloaded``; carries ``retry_after_s``)
   + ModelUnavailable (503, ``model_unavailable``)
   + NotReady (503, ``not_ready``)
@@ -45,9 +49,12 @@ __all__ = [
     "ArtifactInvalid",
     "BadRequest",
     "Conflict",
+    "ContextLengthExceeded",
     "DatasetInvalid",
     "DeadlineExceeded",
     "Forbidden",
+    "GenerationFailed",
+    "GrammarInvalid",
     "InUse",
     "InvalidName",
     "InvalidParams",
@@ -60,6 +67,7 @@ __all__ = [
     "Overloaded",
     "PayloadTooLarge",
     "RateLimited",
+    "ResponseFormatUnsupported",
     "Unauthenticated",
     "Unprocessable",
     "UnsafeArtifactFormat",
@@ -130,6 +138,18 @@ class UntrustedHost(BadRequest):
     @classmethod
     def default_message(cls) -> str:
         return "This server does not answer to the host named in the request."
+
+
+class ContextLengthExceeded(BadRequest):
+    code = "context_length_exceeded"
+
+
+class GrammarInvalid(BadRequest):
+    code = "grammar_invalid"
+
+
+class ResponseFormatUnsupported(BadRequest):
+    code = "response_format_unsupported"
 
 
 class Unauthenticated(LimelightError):
@@ -212,6 +232,17 @@ class ArtifactInvalid(Unprocessable):
 
 class ArchiveUnsafe(Unprocessable):
     code = "archive_unsafe"
+
+
+class GenerationFailed(LimelightError):
+    """The child process generating the answer crashed; only the requests it was running fail."""
+
+    code = "generation_failed"
+    status = 502
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "The text generation process stopped unexpectedly; retry the request."
 
 
 class _RetryLater(LimelightError):

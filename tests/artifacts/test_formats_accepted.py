@@ -43,7 +43,7 @@ def refused(path: Path, *fragments: str, **kwargs: object) -> UnsafeArtifactForm
 
 
 def test_the_allowlist_is_exactly_the_documented_one() -> None:
-    assert ALLOWED_FORMATS == ("safetensors", "onnx", "lightgbm", "skops", "npy", "npz", "json")
+    assert ALLOWED_FORMATS == ("safetensors", "onnx", "lightgbm", "skops", "npy", "npz", "json", "gguf")
     assert set(MEDIA_TYPES) == set(ALLOWED_FORMATS)
 
 

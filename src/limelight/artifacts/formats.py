@@ -17,6 +17,9 @@ npy             application/vnd.numpy.npy         header read without pickle; no
                                                   matches the header
 npz             application/vnd.numpy.npz         zip of such .npy members only
 json            application/json                  UTF-8, strict, size-limited
+gguf            application/vnd.gguf              runtime ``llm`` only (and ``llm`` takes only gguf):
+                                                  version 2 or 3; tensor and metadata counts the file
+                                                  size can hold (the metadata is read by the runtime)
 ==============  ================================  =====================================================
 
 Refused with the detected kind in the message: pickle (every protocol), joblib, PyTorch ``.pt``
@@ -35,7 +38,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from limelight.artifacts import modelfiles, sniff, tensorfiles
+from limelight.artifacts import gguf_header, modelfiles, sniff, tensorfiles
 from limelight.artifacts.sniff import ALLOWED_FORMATS, DEFAULT_SKOPS_TRUSTED_TYPES, FormatPolicy, refusal
 
 __all__ = [
@@ -58,8 +61,13 @@ MEDIA_TYPES: Mapping[str, str] = MappingProxyType(
         "npy": "application/vnd.numpy.npy",
         "npz": "application/vnd.numpy.npz",
         "json": "application/json",
+        "gguf": "application/vnd.gguf",
     }
 )
+# Formats only some runtimes may load, and runtimes that load only some formats: a GGUF file goes
+# to llama.cpp and nowhere else, and llama.cpp is given nothing but GGUF files.
+_FORMAT_RUNTIMES: Mapping[str, frozenset[str]] = MappingProxyType({"gguf": frozenset({"llm"})})
+_RUNTIME_FORMATS: Mapping[str, frozenset[str]] = MappingProxyType({"llm": frozenset({"gguf"})})
 DEFAULT_POLICY = FormatPolicy()
 
 _Checker = Callable[[Path, int, FormatPolicy], dict[str, Any]]
@@ -72,6 +80,7 @@ _CHECKERS: Mapping[str, _Checker] = MappingProxyType(
         "lightgbm": modelfiles.check_lightgbm,
         "skops": modelfiles.check_skops,
         "json": modelfiles.check_json,
+        "gguf": gguf_header.check_gguf,
     }
 )
 _HEAD_BYTES = 4096  # enough for every signature, including tar's at offset 257
@@ -109,10 +118,12 @@ def _declared_name(declared: str | None) -> str | None:
     return normalised
 
 
-def identify(path: Path, declared: str | None = None, *, policy: FormatPolicy = DEFAULT_POLICY) -> str:
+def identify(path: Path, declared: str | None = None, *, policy: FormatPolicy = DEFAULT_POLICY,
+             runtime: str | None = None) -> str:
     """The allowed format ``path`` can only be, from signatures and a zip's member list, else the
     refusal. Pure Python and cheap: it runs in the API process before any native parser sees the
-    file, so a pickle or an archive is refused without starting a validator."""
+    file, so a pickle or an archive is refused without starting a validator. With ``runtime``, the
+    format must also be one that runtime loads (``None``: formats every runtime may load)."""
     size, head, tail = _read_ends(Path(path))
     name = sniff.candidate(head, size)
     if name == "zip":
@@ -122,17 +133,27 @@ def identify(path: Path, declared: str | None = None, *, policy: FormatPolicy = 
     wanted = _declared_name(declared)
     if wanted is not None and wanted != name:
         raise refusal(name, f"declared as {declared!r}", declared=declared)
+    _check_runtime(name, runtime)
     return name
 
 
+def _check_runtime(name: str, runtime: str | None) -> None:
+    only_for = _FORMAT_RUNTIMES.get(name)
+    if only_for is not None and runtime not in only_for:
+        raise refusal(name, f"accepted only for runtime {', '.join(sorted(only_for))}", runtime=runtime)
+    only_formats = _RUNTIME_FORMATS.get(runtime or "")
+    if only_formats is not None and name not in only_formats:
+        raise refusal(name, f"runtime {runtime} loads only {', '.join(sorted(only_formats))}", runtime=runtime)
+
+
 def detect_format(
-    path: Path, declared: str | None = None, *, policy: FormatPolicy = DEFAULT_POLICY
+    path: Path, declared: str | None = None, *, policy: FormatPolicy = DEFAULT_POLICY, runtime: str | None = None
 ) -> ArtifactFormat:
     """Identify and check the artifact at ``path``; raise ``UnsafeArtifactFormat`` unless it is allowed.
 
     ``declared`` (a format name or media type, e.g. from an upload form) must agree with the bytes.
     The deep checks parse the file with its library (onnx, skops, numpy): run this in the sandbox.
     """
-    name = identify(path, declared, policy=policy)
+    name = identify(path, declared, policy=policy, runtime=runtime)
     details = _CHECKERS[name](Path(path), Path(path).stat().st_size, policy)
     return ArtifactFormat(name, MEDIA_TYPES[name], details)

@@ -96,7 +96,6 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
     (0, b"Rar!\x1a\x07", "rar archive"),
     (0, b"PAR1", "parquet file"),
     (0, b"ARROW1", "arrow file"),
-    (0, b"GGUF", "gguf file"),
     (0, b"\x7fELF", "ELF executable"),
     (0, b"MZ", "windows executable"),
     (0, b"#!", "script"),
@@ -126,6 +125,8 @@ def candidate(head: bytes, size: int) -> str | None:
         return "npy"
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "zip"
+    if head.startswith(b"GGUF"):  # llama.cpp's format; formats.identify accepts it for runtime llm only
+        return "gguf"
     if head.startswith((b"tree\n", b"tree\r\n")):
         return "lightgbm"
     if len(head) >= 9 and head[8:9] == b"{" and 2 <= int.from_bytes(head[:8], "little") <= size - 8:

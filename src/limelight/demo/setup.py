@@ -20,6 +20,7 @@ from limelight.auth.principal import Principal
 from limelight.config import Settings
 from limelight.datasets import service as datasets
 from limelight.db.session import Database, open_database
+from limelight.demo.llm import ensure_llm
 from limelight.orgs import repository as org_repo
 from limelight.orgs.bootstrap import initialize
 from limelight.schemas.datasets import DatasetKind
@@ -63,6 +64,7 @@ def prepare_demo(settings: Settings, console: Console) -> None:
             console.print("[yellow]This install already has users but no demo org; starting without a demo.[/]")
             return
         _ensure_trained(settings, db, principal, console)
+        ensure_llm(settings, db, principal, console)
         _ensure_assistant(settings, db, principal, console)
         _show_credentials(settings, console)
     finally:

@@ -87,6 +87,7 @@ RUNTIME_CLASSES: Mapping[str, str] = MappingProxyType(
         "text-classifier": "limelight.text.runtime:TextClassifierRuntime",
         "catalog-search": "limelight.search.runtime:CatalogSearchRuntime",
         "assistant": "limelight.assistant.runtime:AssistantRuntime",
+        "llm": "limelight.generation.runtime:LlmRuntime",
     }
 )
 

@@ -55,7 +55,8 @@ _LIBRARIES: Mapping[str, tuple[str, ...]] = {
     # tfidf heads need scipy; embedding heads the MiniLM stack; fine-tuned models onnxruntime
     "text-classifier": ("numpy", "scipy", "onnxruntime", "tokenizers", "torch", "transformers", "safetensors"),
     "catalog-search": ("numpy", "hnswlib", "onnxruntime"),
-    "assistant": ("numpy", "onnxruntime", "tokenizers", "llama-cpp-python"),
+    "assistant": ("numpy", "onnxruntime", "tokenizers", "llama-cpp-python", "gguf"),
+    "llm": ("llama-cpp-python", "gguf", "numpy"),
 }
 _COMMON_LIBRARIES = ("limelight",)
 
@@ -222,7 +223,7 @@ class ArtifactValidator:
                  org: str | None = None) -> Verdict:
         """The verdict on ``path`` (a remembered one if the same content passed before)."""
         if not Path(path).is_dir():
-            identify(path, declared_format)  # a pickle or an archive needs no validator to be refused
+            identify(path, declared_format, runtime=runtime)  # a pickle or an archive needs no validator to be refused
         key = _verdict_key(sha256 or _file_sha256(path), runtime, params, declared_format)
         try:
             with self._key_lock(key):

@@ -47,7 +47,7 @@ def check(request: dict[str, Any]) -> dict[str, Any]:
     from limelight.runtimes.base import LoadContext, load_runtime
 
     path = Path(request["path"])
-    fmt = detect_format(path, request.get("declared_format"))
+    fmt = detect_format(path, request.get("declared_format"), runtime=request["runtime"])
     cache_dir = Path(request["cache_dir"]) if request.get("cache_dir") else None
     runtime = load_runtime(request["runtime"], path, request.get("params") or {},
                            LoadContext(cache_dir=cache_dir, org=request.get("org")))

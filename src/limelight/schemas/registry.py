@@ -39,6 +39,7 @@ class RuntimeName(StrEnum):
     text_classifier = "text-classifier"
     catalog_search = "catalog-search"
     assistant = "assistant"
+    llm = "llm"
 
 
 class ArtifactFormatName(StrEnum):
@@ -51,6 +52,7 @@ class ArtifactFormatName(StrEnum):
     npy = "npy"
     npz = "npz"
     json = "json"
+    gguf = "gguf"
 
 
 FORMAT_MEDIA_TYPES: dict[str, ArtifactFormatName] = {
@@ -61,6 +63,7 @@ FORMAT_MEDIA_TYPES: dict[str, ArtifactFormatName] = {
     "application/vnd.numpy.npy": ArtifactFormatName.npy,
     "application/vnd.numpy.npz": ArtifactFormatName.npz,
     "application/json": ArtifactFormatName.json,
+    "application/vnd.gguf": ArtifactFormatName.gguf,
 }
 
 

@@ -48,6 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.limelight = state
         api_limits = state.extras["api_limits"] = build_api_limits(settings)
         state.extras["login_throttle"] = build_login_throttle(settings, state.db)
+        state.extras["generation_settings"] = settings.generation  # the llm runtime's defaults
         feed = _start_event_feed(state)
         await serving_lifecycle.start(state)
         reaper = asyncio.create_task(_reap_forever(state))
