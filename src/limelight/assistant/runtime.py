@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from limelight.assistant.answering import ABSTAIN_ANSWER, build_messages, response_body, should_abstain
+from limelight.assistant.answering import STOP, ABSTAIN_ANSWER, build_messages, response_body, should_abstain
 from limelight.assistant.retrieval import DEFAULT_ABSTAIN_THRESHOLD, DEFAULT_SEMANTIC_WEIGHT, Retrieval, Retriever
 from limelight.errors import InvalidParams, ValidationFailed
 from limelight.runtimes.base import LoadContext, int_param, io_spec, refuse_pickle
@@ -110,7 +110,7 @@ class AssistantRuntime:
         from limelight.generation.requests import GenerationRequest
 
         return GenerationRequest(messages=build_messages(question, retrieval.hits), max_tokens=self.max_tokens,
-                                 temperature=0.0, seed=LLM_SEED)
+                                 temperature=0.0, seed=LLM_SEED, stop=STOP)
 
     # ---- the Runtime protocol -----------------------------------------------------------------
 
