@@ -20,12 +20,15 @@ Every error carries a machine-readable ``code`` and an HTTP ``status``. The serv
     - AlreadyExists (409, ``already_exists``)
     - InUse (409, ``in_use``)
   + PayloadTooLarge (413, ``payload_too_large``)
+    - ArchiveTooLarge (413, ``archive_too_large``; too many files, too many bytes unpacked, or a
+      compression ratio only a zip bomb has)
   + UnsupportedMediaType (415, ``unsupported_media_type``)
     - UnsafeArtifactFormat (415, ``unsafe_artifact_format``)
   + Unprocessable (422, ``unprocessable``)
     - ValidationFailed (422, ``validation_failed``)
     - DatasetInvalid (422, ``dataset_invalid``)
     - ArtifactInvalid (422, ``artifact_invalid``; the validator crashed, timed out or refused it)
+    - ArchiveUnsafe (422, ``archive_unsafe``; an entry's path is absolute or leaves the archive)
   + RateLimited (429, ``rate_limited``; carries ``retry_after_s``)
     - LoginThrottled (429, ``login_throttled``: too many failed sign-ins for the account or address)
   + GenerationFailed (502, ``generation_failed``; the process running the LLM died; it is restarted)
@@ -41,6 +44,8 @@ from typing import Any, ClassVar
 
 __all__ = [
     "AlreadyExists",
+    "ArchiveTooLarge",
+    "ArchiveUnsafe",
     "ArtifactInvalid",
     "BadRequest",
     "Conflict",
@@ -195,6 +200,10 @@ class PayloadTooLarge(LimelightError):
     status = 413
 
 
+class ArchiveTooLarge(PayloadTooLarge):
+    code = "archive_too_large"
+
+
 class UnsupportedMediaType(LimelightError):
     code = "unsupported_media_type"
     status = 415
@@ -219,6 +228,10 @@ class DatasetInvalid(Unprocessable):
 
 class ArtifactInvalid(Unprocessable):
     code = "artifact_invalid"
+
+
+class ArchiveUnsafe(Unprocessable):
+    code = "archive_unsafe"
 
 
 class GenerationFailed(LimelightError):

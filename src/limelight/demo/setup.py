@@ -1,6 +1,7 @@
 """`limelight serve --demo`: a demo org with a synthetic catalog and audience, a trained,
-promoted recommender and the built-in prompt templates, prepared before the server starts
-(idempotent: skipped once done).
+promoted recommender, the built-in prompt templates and a support assistant answering from the
+shipped Reelwave help centre, prepared before the server starts (idempotent: each is skipped
+once done).
 
 The admin password and API key are shown once and, in dev mode only, kept in
 ``$LIMELIGHT_HOME/demo-credentials.txt`` (mode 0600) so a returning user can sign in again.
@@ -30,6 +31,17 @@ from limelight.schemas.tenancy import Role, Scope
 
 DEMO_ORG = "demo"
 DEMO_MODEL = "movies"
+DEMO_ASSISTANT = "support"
+ASSISTANT_CARD = """# Reelwave support assistant
+
+Answers customers' questions from the 45 articles of the (fictional) Reelwave help centre, the
+`help-center` dataset, uploaded as a zip of Markdown files. Trained by `assistant/rag`: passages
+retrieved by BM25 + MiniLM, answered by SmolLM2-135M-Instruct from those passages only.
+
+* **Input:** `{"question": "How do I reset my password?", "k": 3}`
+* **Output:** `answer`, `citations` (article id, title, passage, score) and `abstained`: when the
+  help centre does not hold the answer, it says so instead of guessing
+"""
 CARD = """# Movies for you
 
 A recommender trained by `recommend/auto` on the demo audience's views, plays and ratings of a
@@ -55,6 +67,7 @@ def prepare_demo(settings: Settings, console: Console) -> None:
         _ensure_trained(settings, db, principal, console)
         ensure_llm(settings, db, principal, console)
         _ensure_templates(settings, db, principal, console)  # after the llm: they generate with it
+        _ensure_assistant(settings, db, principal, console)
         _show_credentials(settings, console)
     finally:
         db.dispose()
@@ -138,22 +151,65 @@ def _ensure_templates(settings: Settings, db: Database, principal: Principal, co
 
 
 def _upload_synthetic(db: Database, store, principal: Principal) -> None:
-    from limelight.datasets.ingest import ingest
     from limelight.recsys.synthetic import generate_catalog
 
     catalog = generate_catalog(n_items=3000, n_users=2000, seed=7)
     for name, kind, table in (("views", DatasetKind.interactions, catalog.interactions_table()),
                               ("titles", DatasetKind.items, catalog.items_table())):
-        with store.stage(suffix=".parquet") as raw, store.stage(suffix=".parquet") as normalized:
+        with store.stage(suffix=".parquet") as raw:
             pq.write_table(table, raw.path)
-            result = ingest(Path(raw.path), kind=kind.value, filename=f"{name}.parquet", dest=normalized.path)
-            ref = normalized.commit()
-        with db.transaction() as session:
-            datasets.add_version(session, principal, DEMO_ORG, name, kind, sha256=ref.sha256,
-                                 size_bytes=ref.size_bytes, source_format=result.format,
-                                 source_filename=f"{name}.parquet", rows=result.rows,
-                                 columns=[{"name": c.name, "type": c.type} for c in result.columns],
-                                 profile=result.profile, description="synthetic demo data")
+            _store_dataset(db, store, principal, name, kind, Path(raw.path), f"{name}.parquet",
+                           "synthetic demo data")
+
+
+def _store_dataset(db: Database, store, principal: Principal, name: str, kind: DatasetKind, path: Path,
+                   filename: str, description: str) -> None:
+    from limelight.datasets.ingest import ingest
+
+    with store.stage(suffix=".parquet") as normalized:
+        result = ingest(path, kind=kind.value, filename=filename, dest=normalized.path)
+        ref = normalized.commit()
+    with db.transaction() as session:
+        datasets.add_version(session, principal, DEMO_ORG, name, kind, sha256=ref.sha256,
+                             size_bytes=ref.size_bytes, source_format=result.format,
+                             source_filename=filename, rows=result.rows,
+                             columns=[{"name": c.name, "type": c.type} for c in result.columns],
+                             profile=result.profile, description=description)
+
+
+def _ensure_assistant(settings: Settings, db: Database, principal: Principal, console: Console) -> None:
+    """The help centre as a documents dataset (uploaded as a zip) and an assistant/rag model on it."""
+    from limelight.artifacts.registry import open_store
+    from limelight.assistant.shipped import write_zip
+    from limelight.jobs import service as jobs
+    from limelight.registry import repository as registry_repo
+    from limelight.registry import service as registry
+    from limelight.workers.loop import run_worker
+
+    with db.transaction(write=False) as session:
+        model = registry_repo.model_by_name(session, principal.org_id, DEMO_ASSISTANT)
+        if model is not None and model.latest_version > 0:
+            return
+    started = time.monotonic()
+    console.print("Indexing the Reelwave help centre (45 articles) for the support assistant…")
+    store = open_store(settings.artifacts_url)
+    with store.stage(suffix=".zip") as raw:
+        write_zip(Path(raw.path))
+        _store_dataset(db, store, principal, "help-center", DatasetKind.documents, Path(raw.path),
+                       "help-center.zip", "the fictional Reelwave help centre shipped with limelight")
+    with db.transaction() as session:
+        job = jobs.submit(session, principal, DEMO_ORG, JobCreate(
+            recipe="assistant/rag", dataset="help-center", model=DEMO_ASSISTANT, promote="production"))
+    run_worker(settings, max_jobs=1, install_signals=False)
+    with db.transaction() as session:
+        finished = jobs.get(session, principal, DEMO_ORG, job.id)
+        if finished.state != "succeeded":
+            console.print(f"[red]Assistant training {finished.state}: {finished.error}[/]")
+            return
+        registry.update_model(session, principal, DEMO_ORG, DEMO_ASSISTANT, ModelUpdate(
+            card=ASSISTANT_CARD, tags=["assistant", "support", "demo"], description="Demo support assistant"))
+    console.print(f"Support assistant ready in {time.monotonic() - started:.0f}s "
+                  f"({finished.result['metrics'].get('passages')} passages)")
 
 
 def _show_credentials(settings: Settings, console: Console) -> None:
@@ -163,3 +219,6 @@ def _show_credentials(settings: Settings, console: Console) -> None:
     console.print(f"  try: curl -s -X POST http://{settings.server.host}:{settings.server.port}/v1/models/"
                   f"{DEMO_ORG}/{DEMO_MODEL}:recommend -H \"Authorization: Bearer $KEY\" "
                   "-d '{\"user_id\": \"u00042\", \"k\": 5}'")
+    console.print(f"  ask: curl -s -X POST http://{settings.server.host}:{settings.server.port}/v1/models/"
+                  f"{DEMO_ORG}/{DEMO_ASSISTANT}:ask -H \"Authorization: Bearer $KEY\" "
+                  "-d '{\"question\": \"How long do downloads last?\"}'")

@@ -7,12 +7,13 @@ from limelight.recipes.base import Recipe
 
 
 def _all() -> list[Recipe]:
+    from limelight.recipes.assistant_rag import AssistantRagRecipe
     from limelight.recipes.classify_tabular import LightGBMClassifierRecipe
     from limelight.recipes.classify_text import classify_text_recipes
     from limelight.recipes.recommend import recommend_recipes
     from limelight.recipes.search_catalog import CatalogSearchRecipe
 
-    return [LightGBMClassifierRecipe(), *recommend_recipes(), *classify_text_recipes(), CatalogSearchRecipe()]
+    return [LightGBMClassifierRecipe(), *recommend_recipes(), *classify_text_recipes(), CatalogSearchRecipe(), AssistantRagRecipe()]
 
 
 def all_recipes() -> dict[str, Recipe]:

@@ -87,6 +87,7 @@ RUNTIME_CLASSES: Mapping[str, str] = MappingProxyType(
         "text-classifier": "limelight.text.runtime:TextClassifierRuntime",
         "catalog-search": "limelight.search.runtime:CatalogSearchRuntime",
         "prompt-template": "limelight.generation.template_runtime:PromptTemplateRuntime",
+        "assistant": "limelight.assistant.runtime:AssistantRuntime",
         "llm": "limelight.generation.runtime:LlmRuntime",
     }
 )

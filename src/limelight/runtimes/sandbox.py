@@ -57,6 +57,7 @@ _LIBRARIES: Mapping[str, tuple[str, ...]] = {
     "catalog-search": ("numpy", "hnswlib", "onnxruntime"),
     # the template's Jinja2 and JSON Schema checks, and the JSON Schema -> GBNF converter
     "prompt-template": ("jinja2", "jsonschema", "llama-cpp-python"),
+    "assistant": ("numpy", "onnxruntime", "tokenizers", "llama-cpp-python", "gguf"),
     "llm": ("llama-cpp-python", "gguf", "numpy"),
 }
 _COMMON_LIBRARIES = ("limelight",)

@@ -24,6 +24,7 @@ class Task(StrEnum):
     classify_text = "classify-text"
     generate = "generate"
     search = "search"
+    assistant = "assistant"
     other = "other"
 
 
@@ -38,6 +39,7 @@ class RuntimeName(StrEnum):
     text_classifier = "text-classifier"
     catalog_search = "catalog-search"
     prompt_template = "prompt-template"
+    assistant = "assistant"
     llm = "llm"
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from limelight.datasets.ingest.archive import ArchiveLimits
+
 
 @dataclass(frozen=True)
 class IngestOptions:
@@ -24,6 +26,7 @@ class IngestOptions:
     exact_distinct_max: int = 100_000  # above this, non-id distinct counts are HyperLogLog estimates
     top_values_max_distinct: int = 1_000  # columns with more distinct values get no top values
     top_values: int = 10
+    archive: ArchiveLimits = field(default_factory=ArchiveLimits)  # documents uploaded as a zip or tar
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
 import pyarrow as pa
 
 from limelight.datasets.ingest.csv_reader import CsvReader
+from limelight.datasets.ingest.documents import DocumentRows, document_rows
 from limelight.datasets.ingest.formats import CSV, PARQUET, detect_format
 from limelight.datasets.ingest.jsonl_reader import JsonlReader
 from limelight.datasets.ingest.kinds import KindSpec, get_kind
@@ -51,6 +54,10 @@ def ingest(
         head = src.head()
         if not head.strip():
             reject_file(Problem(1, None, None, Reason.NO_ROWS))
+        if spec.name == "documents":
+            converted = document_rows(src, head, filename, content_type, options.archive)
+            if converted is not None:
+                return _ingest_documents(converted, dest, options)
         fmt = detect_format(head, filename, content_type)
         reader = _open_reader(fmt, src, options)
         normalizer = Normalizer(spec, reader.schema(), options.target)
@@ -69,6 +76,17 @@ def ingest(
         delimiter=reader.delimiter,
         warnings=warnings,
     )
+
+
+def _ingest_documents(converted: DocumentRows, dest: Path | str, options: IngestOptions) -> IngestResult:
+    """Document files as rows, validated like an uploaded JSON Lines file of them."""
+    with tempfile.TemporaryDirectory(prefix="limelight-documents-") as tmp:
+        rows = converted.write_jsonl(Path(tmp) / "documents.jsonl")
+        result = ingest(rows, kind="documents", filename=rows.name, dest=dest, options=options)
+    skipped = sum(1 for f in converted.files if f.get("status") != "ok")
+    warnings = [*result.warnings, *([f"{skipped} file(s) skipped; see profile.files."] if skipped else [])]
+    return dataclasses.replace(result, format=converted.format, encoding=None, warnings=warnings,
+                               profile={**result.profile, "files": converted.report()})
 
 
 def _run(reader: RawReader, normalizer: Normalizer, output: PartialParquet,
