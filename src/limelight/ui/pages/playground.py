@@ -19,6 +19,7 @@ from limelight.schemas.registry import ModelRead, ModelVersionRead
 from limelight.server.deps import SessionDep, StateDep
 from limelight.server.state import AppState
 from limelight.ui.access import PageRoute
+from limelight.ui.generation_pages import GENERATION_PAGES
 from limelight.ui.preview import example_values
 from limelight.ui.rendering import render
 from limelight.ui.viewer import ReaderPage, Viewer
@@ -42,7 +43,10 @@ def playground_page(request: Request, name: Name, viewer: ReaderPage, session: S
     served = _served_version(session, viewer, model)
     base_url = str(request.base_url).rstrip("/")
     context: dict[str, Any] = {"viewer": viewer, "model": model, "served": served, "base_url": base_url}
-    if model.task.value == "recommend":
+    runtime = served.runtime if served else ""
+    if runtime in GENERATION_PAGES:
+        context.update(GENERATION_PAGES[runtime](served))
+    elif model.task.value == "recommend":
         users = _sample_users(session, viewer, state, served)
         context.update(template="playground_recommend.html", users=users, first_user=users[0] if users else "u1",
                        can_recommend=_verb_known(state, "recommend"), can_explain=_verb_known(state, "explain"))
