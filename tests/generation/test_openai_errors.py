@@ -105,3 +105,11 @@ def test_a_prompt_over_the_context_is_a_400_with_the_limit_even_when_streaming(l
     assert caught.value.code == "context_length_exceeded"
     details = caught.value.body["details"]
     assert details["limit"] == 512 and details["prompt_tokens"] > 512
+
+
+def test_another_orgs_public_llm_is_listed_and_answers(llm: Served, sqlite_server: LiveServer) -> None:
+    public = upload_llm(new_tenant(sqlite_server), visibility="public")
+    client = client_for(llm.tenant)
+    assert {ref(public), ref(llm)} <= {m.id for m in client.models.list()}
+    reply = client.completions.create(model=ref(public), prompt="Once upon a time", max_tokens=2)
+    assert reply.model == ref(public) and reply.usage.completion_tokens >= 1

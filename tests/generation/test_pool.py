@@ -156,3 +156,11 @@ def test_async_iteration_gives_the_same_events(pool: GenerationPool) -> None:
         return [event async for event in pool.submit(request)]
 
     assert asyncio.run(events()) == list(pool.submit(request))
+
+
+def test_a_child_that_died_idle_is_replaced_before_the_next_request(pool: GenerationPool) -> None:
+    (victim,) = pool.child_pids()
+    os.kill(victim, signal.SIGKILL)
+    time.sleep(0.2)
+    assert pool.submit(GenerationRequest(prompt="Hi", max_tokens=2)).collect().completion_tokens == 2
+    assert pool.child_pids() != [victim]

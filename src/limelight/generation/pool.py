@@ -11,6 +11,7 @@ dispatcher thread per child feeds it from a bounded queue. What can go wrong sta
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import threading
@@ -95,6 +96,8 @@ class GenerationPool:
     def count_tokens_many(self, texts: list[str]) -> list[int]:
         """:meth:`count_tokens` for several texts in one round trip."""
         with self._counter_lock:
+            if self._closed:
+                raise ModelUnavailable("This model is being unloaded; retry the request.")
             for attempt in range(2):
                 if self._counter is None:
                     self._counter = _Slot(self._start_children(1, vocab_only=True)[0])
@@ -189,7 +192,8 @@ class GenerationPool:
                 stream.fail(DeadlineExceeded(f"The request waited {stream.timeout_s:g} s for a free "
                                              "generation slot.", details={"timeout_s": stream.timeout_s}))
                 continue
-            if slot.child is None and not self._restart(slot):
+            idle_death = slot.child is not None and slot.child.process.poll() is not None  # e.g. the OOM killer
+            if (slot.child is None or idle_death) and not self._restart(slot):
                 stream.fail(GenerationFailed("The generating process could not be restarted."))
                 continue
             slot.running = stream
@@ -253,5 +257,7 @@ class GenerationPool:
             stream.push(Finished("cancelled", 0, 0))
             return
         for slot in self._slots:
-            if slot.running is stream and slot.child is not None:
-                slot.child.cancel(stream.id)
+            child = slot.child
+            if slot.running is stream and child is not None:
+                with contextlib.suppress(ValueError):  # the child was just replaced: nothing left to stop
+                    child.cancel(stream.id)

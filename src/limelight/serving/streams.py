@@ -58,6 +58,9 @@ async def _held(engine: ServingEngine, target: Target, handler: VerbHandler,
 
 
 async def _replayed(first: Event, events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
+    # Closing this before its first step skips its body; ``events`` is then closed when it is dropped
+    # (asyncio's async-generator finalizer calls ``aclose``), which CPython does as soon as the reply
+    # holding it goes away.
     async with aclosing(events):
         yield first
         async for event in events:

@@ -72,7 +72,11 @@ async def send_stream(send: Send, receive: Receive, status: int, headers: list[t
 
     The chunks are always closed (``aclose``), whether they ran out, failed or the client left.
     """
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    try:
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+    except BaseException:
+        await _close(chunks)
+        raise
     pump = asyncio.ensure_future(_pump(send, chunks))
     watcher = asyncio.ensure_future(_until_disconnect(receive))
     try:
