@@ -199,10 +199,11 @@ class GenerationPool:
             slot.running = stream
             try:
                 self._run(slot, stream)
-            except (ChildDied, OSError, ValueError) as exc:  # ValueError: a garbled event line
-                log.warning("a generating process of %s died: %s", self.info.name, exc)
+            except Exception as exc:  # noqa: BLE001 - the child died or spoke garbage: this thread must live on
+                if not self._closed:
+                    log.warning("a generating process of %s failed: %s", self.info.name, exc)
                 stream.fail(GenerationFailed(f"The generating process stopped unexpectedly ({exc}); "
-                                             "it was restarted, retry the request.", details={"reason": str(exc)}))
+                                             "retry the request.", details={"reason": str(exc)}))
                 slot.running = None
                 self._restart(slot)
             finally:
@@ -230,6 +231,8 @@ class GenerationPool:
 
     def _deliver(self, stream: GenerationStream, event: dict[str, Any]) -> bool:
         """Pass one child event to the stream; True when the request is over."""
+        if event.get("id") != stream.id:
+            raise ValueError(f"an event of request {event.get('id')!r} while running {stream.id}")
         kind = event.get("e")
         if kind == "token":
             stream.push(Token(str(event["text"])))
