@@ -98,3 +98,14 @@ def test_a_timeout_after_the_first_byte_is_a_last_error_event(hasty: Served) -> 
     with pytest.raises(openai.APIStatusError) as whole:
         client_for(hasty.tenant).completions.create(**body(hasty))  # type: ignore[call-overload]
     assert whole.value.status_code == 504 and whole.value.code == "deadline_exceeded"
+
+
+def test_a_client_giving_up_on_a_whole_answer_stops_the_generation(solo: Served) -> None:
+    started = time.monotonic()
+    client_for(solo.tenant).completions.create(**body(solo))  # type: ignore[call-overload]
+    full_s = time.monotonic() - started
+    with httpx.Client(base_url=solo.tenant.server.url, timeout=full_s / 8,
+                      headers={"Authorization": f"Bearer {solo.tenant.key}"}) as http, \
+            pytest.raises(httpx.ReadTimeout):
+        http.post("/v1/completions", json=body(solo))  # not streamed: nothing comes before the end
+    assert first_accepted_after(solo, timeout_s=full_s) < full_s / 4

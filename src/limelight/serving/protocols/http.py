@@ -16,11 +16,13 @@ Streamed replies (``HttpReply.stream``, Server-Sent Events; see ``streaming.py``
 its errors before it returns the reply, so they are normal error replies (a prompt over the context
 is a 400, not a 200 stream). An error after the first byte becomes a last ``data: {"error": {...}}``
 event (the endpoint's error body) and the stream ends. Metrics and the request log record a stream
-when it ends: its status is 200, the error's status, or 499 when the client went away.
+when it ends: its status is 200, the error's status, or 499 when the client went away. An endpoint
+marked ``cancellable`` is also cancelled when its client disconnects before the reply is ready.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import random
@@ -44,6 +46,7 @@ from limelight.serving.protocols.streaming import (
     StreamReply,
     recorded_stream,
     send_stream,
+    until_disconnect,
 )
 
 if TYPE_CHECKING:
@@ -143,6 +146,9 @@ class Endpoint:
     kserve_errors: bool = False  # KServe v2 clients read {"error": "<message>"} (code etc. alongside)
     # Another error body (the OpenAI routes add "type" and "param"); None: ``error_reply``'s
     render_error: Callable[[LimelightError, str], HttpReply] | None = None
+    # The handler may be cancelled at any await (a generation): a client that leaves before the reply
+    # (waiting in a queue, or for a whole non-streamed answer) cancels it, on the fast path.
+    cancellable: bool = False
 
     def error(self, exc: LimelightError, request_id: str) -> HttpReply:
         if self.render_error is not None:
@@ -190,6 +196,27 @@ async def execute(
     elif not endpoint.public:
         _record(engine, principal, call, reply.status, started)
     return reply
+
+
+async def execute_until_disconnect(engine: ServingEngine, endpoint: Endpoint, call: HttpCall,
+                                   receive: Receive) -> HttpReply | None:
+    """``execute``, cancelled when the client disconnects first (then None, recorded as 499)."""
+    started = time.perf_counter()
+    work = asyncio.ensure_future(execute(engine, endpoint, None, call))
+    watcher = asyncio.ensure_future(until_disconnect(receive))
+    try:
+        await asyncio.wait({work, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        if not work.done():
+            work.cancel()
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if watcher.cancelled() or not watcher.done():
+            raise  # we were cancelled ourselves, not the client
+    _record(engine, None, call, 499, started)
+    return None
 
 
 def _record(engine: ServingEngine, principal: Principal | None, call: HttpCall, status: int, started: float) -> None:
@@ -267,7 +294,12 @@ class ServingFastPath:
                 await _send(send, endpoint.error(exc, request_id), request_id)
                 return
             call = HttpCall(scope["method"], params, headers, body, request_id, scope.get("query_string", b""))
-            reply = await execute(engine, endpoint, None, call)
+            if endpoint.cancellable:
+                reply = await execute_until_disconnect(engine, endpoint, call, receive)
+            else:
+                reply = await execute(engine, endpoint, None, call)
+            if reply is None:
+                return
             if reply.stream is not None:
                 await send_stream(send, receive, reply.status, _reply_headers(reply, request_id), reply.stream)
             else:

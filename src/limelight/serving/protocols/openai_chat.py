@@ -14,7 +14,9 @@ usage (and ``"usage": null`` on the others). Fields a domain adds to its ``end``
 
 Errors are OpenAI-shaped (``openai.openai_error``): before the first byte a normal reply (a prompt
 over the context is a 400 naming the limit; a full queue a 503 with Retry-After; a timeout a 504),
-after it a last ``data: {"error": ...}`` event. Needs the ``predict`` scope.
+after it a last ``data: {"error": ...}`` event. A client that disconnects stops its generation, streamed
+(within a token) or not, or while it waits in the queue (``Endpoint.cancellable``; on the fast
+path, where API-key callers go). Needs the ``predict`` scope.
 """
 
 from __future__ import annotations
@@ -198,8 +200,9 @@ def _extras(result: Event) -> dict[str, Any]:
 CHAT_PATH = re.compile(r"^/v1/chat/completions$")
 COMPLETIONS_PATH = re.compile(r"^/v1/completions$")
 ENDPOINTS = [
-    Endpoint("openai:chat", "POST", CHAT_PATH, chat_completions, render_error=openai_error),
-    Endpoint("openai:completions", "POST", COMPLETIONS_PATH, completions, render_error=openai_error),
+    Endpoint("openai:chat", "POST", CHAT_PATH, chat_completions, render_error=openai_error, cancellable=True),
+    Endpoint("openai:completions", "POST", COMPLETIONS_PATH, completions, render_error=openai_error,
+             cancellable=True),
 ]
 
 # ---- the FastAPI routes: OpenAPI, and callers without a key ------------------------------------

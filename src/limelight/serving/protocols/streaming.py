@@ -28,7 +28,8 @@ from limelight.errors import LimelightError
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
 
-__all__ = ["SSE_CONTENT_TYPE", "SSE_DONE", "STREAM_HEADERS", "StreamReply", "recorded_stream", "send_stream", "sse_data"]
+__all__ = ["SSE_CONTENT_TYPE", "SSE_DONE", "STREAM_HEADERS", "StreamReply", "recorded_stream", "send_stream", "sse_data",
+           "until_disconnect"]
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ async def send_stream(send: Send, receive: Receive, status: int, headers: list[t
         await _close(chunks)
         raise
     pump = asyncio.ensure_future(_pump(send, chunks))
-    watcher = asyncio.ensure_future(_until_disconnect(receive))
+    watcher = asyncio.ensure_future(until_disconnect(receive))
     try:
         await asyncio.wait({pump, watcher}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -101,7 +102,7 @@ async def _pump(send: Send, chunks: AsyncIterator[bytes]) -> None:
         await _close(chunks)
 
 
-async def _until_disconnect(receive: Receive) -> None:
+async def until_disconnect(receive: Receive) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
 
