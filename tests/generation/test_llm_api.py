@@ -144,3 +144,31 @@ def test_killing_the_generating_process_fails_that_request_only(live: LiveServer
     _assert_up(live)
     assert ok(_predict(live, [{"prompt": "Hi", "max_tokens": 2}]))["outputs"]  # a new process answers
     assert _generating_children(live.process.pid) not in ([], [victim])
+
+
+@pytest.mark.parametrize(("params", "field"), [({"n_ctx": 100_000}, "params.n_ctx"),
+                                               ({"concurrency": 0}, "params.concurrency"),
+                                               ({"temperature": 2}, "params.temperature")])
+def test_version_params_out_of_bounds_are_a_400(live: LiveServer, model_path: Path, params: dict,  # type: ignore[type-arg]
+                                                field: str) -> None:
+    with live.client() as client:
+        name = f"params-{field.split('.')[1].replace('_', '-')}"
+        ok(client.post(f"/api/v1/orgs/{live.org}/models", json={"name": name, "task": "generate"}))
+        with model_path.open("rb") as handle:
+            response = client.post(f"/api/v1/orgs/{live.org}/models/{name}/versions",
+                                   files={"file": ("model.gguf", handle)},
+                                   data={"meta": json.dumps({"runtime": "llm", "params": params})})
+    assert response.status_code == 400 and error_code(response) == "invalid_params"
+    assert response.json()["error"]["details"]["field"] == field
+
+
+def test_the_generating_process_inherits_no_settings_or_secrets(live: LiveServer, served: dict) -> None:  # type: ignore[type-arg]
+    ok(_predict(live, [{"prompt": "Hi", "max_tokens": 1}]))
+    server_env = (Path("/proc") / str(live.process.pid) / "environ").read_bytes().split(b"\0")
+    assert any(entry.startswith(b"LIMELIGHT_DATABASE_URL=") for entry in server_env)
+    children = _generating_children(live.process.pid)
+    assert children
+    for child in children:
+        names = {entry.split(b"=", 1)[0] for entry in (Path("/proc") / str(child) / "environ").read_bytes().split(b"\0")}
+        assert not {name for name in names if name.startswith(b"LIMELIGHT_")}
+        assert b"LIMELIGHT_SERVER__METRICS_TOKEN" not in names and b"PATH" in names

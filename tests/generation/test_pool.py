@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -17,6 +18,7 @@ from limelight.errors import (
     DeadlineExceeded,
     GenerationFailed,
     GrammarInvalid,
+    ModelUnavailable,
     Overloaded,
 )
 from limelight.generation.grammar import json_schema_grammar
@@ -156,3 +158,31 @@ def test_async_iteration_gives_the_same_events(pool: GenerationPool) -> None:
         return [event async for event in pool.submit(request)]
 
     assert asyncio.run(events()) == list(pool.submit(request))
+
+
+def test_a_child_that_died_idle_is_replaced_before_the_next_request(pool: GenerationPool) -> None:
+    (victim,) = pool.child_pids()
+    os.kill(victim, signal.SIGKILL)
+    time.sleep(0.2)
+    assert pool.submit(GenerationRequest(prompt="Hi", max_tokens=2)).collect().completion_tokens == 2
+    assert pool.child_pids() != [victim]
+
+
+def test_concurrency_is_the_number_of_children_running_at_once(model_path: Path) -> None:
+    two = GenerationPool(model_path, n_ctx=256, n_threads=1, concurrency=2, max_queue=0, default_timeout_s=30)
+    try:
+        assert len(set(two.child_pids())) == 2
+        first, second = (two.submit(GenerationRequest(prompt=STORY, max_tokens=40, seed=s)) for s in (1, 2))
+        iterators = [iter(first), iter(second)]
+        assert all(isinstance(next(events), Started) for events in iterators)  # both running, neither queued
+        with pytest.raises(Overloaded):  # max_queue 0: no third while both children are busy
+            two.submit(GenerationRequest(prompt="Hi", max_tokens=2))
+    finally:
+        children = two.child_pids()
+        two.close()
+    for events in iterators:  # unloading fails what was running, with a retryable 503
+        with pytest.raises(ModelUnavailable):
+            list(events)
+    for pid in children:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

@@ -11,6 +11,7 @@ dispatcher thread per child feeds it from a bounded queue. What can go wrong sta
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import threading
@@ -95,6 +96,8 @@ class GenerationPool:
     def count_tokens_many(self, texts: list[str]) -> list[int]:
         """:meth:`count_tokens` for several texts in one round trip."""
         with self._counter_lock:
+            if self._closed:
+                raise ModelUnavailable("This model is being unloaded; retry the request.")
             for attempt in range(2):
                 if self._counter is None:
                     self._counter = _Slot(self._start_children(1, vocab_only=True)[0])
@@ -189,16 +192,18 @@ class GenerationPool:
                 stream.fail(DeadlineExceeded(f"The request waited {stream.timeout_s:g} s for a free "
                                              "generation slot.", details={"timeout_s": stream.timeout_s}))
                 continue
-            if slot.child is None and not self._restart(slot):
+            idle_death = slot.child is not None and slot.child.process.poll() is not None  # e.g. the OOM killer
+            if (slot.child is None or idle_death) and not self._restart(slot):
                 stream.fail(GenerationFailed("The generating process could not be restarted."))
                 continue
             slot.running = stream
             try:
                 self._run(slot, stream)
-            except (ChildDied, OSError, ValueError) as exc:  # ValueError: a garbled event line
-                log.warning("a generating process of %s died: %s", self.info.name, exc)
+            except Exception as exc:  # noqa: BLE001 - the child died or spoke garbage: this thread must live on
+                if not self._closed:
+                    log.warning("a generating process of %s failed: %s", self.info.name, exc)
                 stream.fail(GenerationFailed(f"The generating process stopped unexpectedly ({exc}); "
-                                             "it was restarted, retry the request.", details={"reason": str(exc)}))
+                                             "retry the request.", details={"reason": str(exc)}))
                 slot.running = None
                 self._restart(slot)
             finally:
@@ -226,6 +231,8 @@ class GenerationPool:
 
     def _deliver(self, stream: GenerationStream, event: dict[str, Any]) -> bool:
         """Pass one child event to the stream; True when the request is over."""
+        if event.get("id") != stream.id:
+            raise ValueError(f"an event of request {event.get('id')!r} while running {stream.id}")
         kind = event.get("e")
         if kind == "token":
             stream.push(Token(str(event["text"])))
@@ -253,5 +260,7 @@ class GenerationPool:
             stream.push(Finished("cancelled", 0, 0))
             return
         for slot in self._slots:
-            if slot.running is stream and slot.child is not None:
-                slot.child.cancel(stream.id)
+            child = slot.child
+            if slot.running is stream and child is not None:
+                with contextlib.suppress(ValueError):  # the child was just replaced: nothing left to stop
+                    child.cancel(stream.id)

@@ -4,6 +4,10 @@ A stream yields ``Started`` once the prompt is accepted (it fits the context), o
 generated token, then ``Finished``. A token's text may be empty: a piece of a multi-byte character
 or text held back because it may begin a stop sequence (it is sent with a later token, or dropped
 if the stop sequence completes). ``Finished.completion_tokens`` counts the model's real tokens.
+
+A prompt that fills the context (``prompt_tokens >= n_ctx``) is refused with
+``ContextLengthExceeded``; a shorter one whose ``max_tokens`` would overflow the context generates
+until the context is full and ends with ``finish_reason="length"``.
 """
 
 from __future__ import annotations
@@ -47,6 +51,10 @@ class GenerationRequest:
             raise ValidationFailed("give exactly one of messages and prompt", details={"field": "messages"})
         if self.messages is not None:
             _check_messages(self.messages)
+        if self.prompt is not None and not isinstance(self.prompt, str):
+            raise ValidationFailed("prompt must be text", details={"field": "prompt"})
+        if self.grammar is not None and not isinstance(self.grammar, str):
+            raise ValidationFailed("grammar must be GBNF text", details={"field": "grammar"})
         if isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int) or self.max_tokens < 1:
             raise ValidationFailed("max_tokens must be a positive integer", details={"field": "max_tokens"})
         if not 0.0 <= float(self.temperature) <= 5.0:
