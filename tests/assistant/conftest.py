@@ -34,3 +34,17 @@ def retriever(kb_index, encoder):  # type: ignore[no-untyped-def]
     from limelight.search.building import encode_with
 
     return Retriever(kb_index, encode_with(encoder))
+
+
+@pytest.fixture(scope="module")
+def assistant_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A SQLite-backed server whose requests may wait for an LLM answer on a busy CPU."""
+    from tests.support.live_server import start_live_server
+
+    home = tmp_path_factory.mktemp("assistant-server")
+    live = start_live_server(home=home, database_url=f"sqlite:///{home / 'meta.db'}",
+                             LIMELIGHT_SERVING__REQUEST_TIMEOUT_S="300")
+    try:
+        yield live
+    finally:
+        live.stop()

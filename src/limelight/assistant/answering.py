@@ -57,6 +57,6 @@ def citations(hits: list[Hit], answer: str | None) -> list[dict[str, Any]]:
 def response_body(retrieval: Retrieval, answer: str | None, **extra: Any) -> dict[str, Any]:
     """``{"answer", "citations", "abstained", "confidence", ...extra}``; ``answer=None`` abstains."""
     abstained = answer is None
-    return {"answer": ABSTAIN_ANSWER if abstained else answer.strip(),
+    return {"answer": ABSTAIN_ANSWER if answer is None else answer.strip(),
             "citations": citations(retrieval.hits, answer), "abstained": abstained,
             "confidence": retrieval.confidence, **extra}

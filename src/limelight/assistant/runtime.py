@@ -14,8 +14,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from limelight.assistant.answering import STOP, ABSTAIN_ANSWER, build_messages, response_body, should_abstain
-from limelight.assistant.retrieval import DEFAULT_ABSTAIN_THRESHOLD, DEFAULT_SEMANTIC_WEIGHT, Retrieval, Retriever
+from limelight.assistant.answering import ABSTAIN_ANSWER, STOP, build_messages, response_body, should_abstain
+from limelight.assistant.retrieval import (
+    DEFAULT_ABSTAIN_THRESHOLD,
+    DEFAULT_SEMANTIC_WEIGHT,
+    Retrieval,
+    Retriever,
+)
 from limelight.errors import InvalidParams, ValidationFailed
 from limelight.runtimes.base import LoadContext, int_param, io_spec, refuse_pickle
 

@@ -67,5 +67,5 @@ def register_verbs(registry: VerbRegistry) -> None:
     registry.register(VerbHandler(verb="ask", runtimes=RUNTIMES, parse=lambda body: [parse_question(body)],
                                   call=_ask, respond=_respond, **extra))
     if streams:
-        registry.register(VerbHandler(verb="chat", runtimes=RUNTIMES, parse=parse_chat, respond=_respond_chat,
-                                      stream=ask_stream))
+        registry.register(VerbHandler(verb="chat", runtimes=RUNTIMES, parse=parse_chat,  # type: ignore[call-arg]
+                                      respond=_respond_chat, stream=ask_stream))

@@ -142,7 +142,7 @@ def _zip_skip_reason(info: zipfile.ZipInfo, path: str) -> str | None:
 
 def _tar_members(file: BinaryIO, budget: _Budget, skipped: list[dict[str, str]]) -> Iterator[Member]:
     try:
-        archive = tarfile.open(fileobj=file, mode="r:*")
+        archive = tarfile.open(fileobj=file, mode="r:*")  # noqa: SIM115 - closed by the with below
     except tarfile.TarError as exc:
         raise ArchiveUnsafe(f"The tar archive cannot be read: {exc}.", details={"reason": "unreadable"}) from None
     with archive:
