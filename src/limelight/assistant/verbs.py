@@ -14,7 +14,6 @@ Where the serving core streams verbs (``VerbHandler`` has a ``stream`` field), `
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -62,10 +61,7 @@ def _respond_chat(outputs: list[Any], body: dict[str, Any], served: Served) -> d
 def register_verbs(registry: VerbRegistry) -> None:
     from limelight.serving.verb_registry import VerbHandler
 
-    streams = any(f.name == "stream" for f in dataclasses.fields(VerbHandler))
-    extra: dict[str, Any] = {"stream": ask_stream} if streams else {}
     registry.register(VerbHandler(verb="ask", runtimes=RUNTIMES, parse=lambda body: [parse_question(body)],
-                                  call=_ask, respond=_respond, **extra))
-    if streams:
-        registry.register(VerbHandler(verb="chat", runtimes=RUNTIMES, parse=parse_chat,  # type: ignore[call-arg]
-                                      respond=_respond_chat, stream=ask_stream))
+                                  call=_ask, respond=_respond, stream=ask_stream))
+    registry.register(VerbHandler(verb="chat", runtimes=RUNTIMES, parse=parse_chat,
+                                  respond=_respond_chat, stream=ask_stream))
