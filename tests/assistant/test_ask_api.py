@@ -78,6 +78,23 @@ def test_a_question_outside_the_documents_abstains_without_generating(assistant_
     assert len(body["citations"]) == 2 and "usage" not in body  # best passages, no LLM call
 
 
+def test_the_openai_chat_route_reaches_the_assistant_with_its_citations(assistant_tenant):
+    import openai
+
+    client = openai.OpenAI(base_url=f"{assistant_tenant.server.url}/v1", api_key=assistant_tenant.key,
+                           max_retries=0, timeout=300)
+    model = f"{assistant_tenant.org}/support"
+    question = [{"role": "user", "content": "How much does the Premium plan cost per month?"}]
+    answer = client.chat.completions.create(model=model, messages=question)
+    assert answer.choices[0].message.content.strip()
+    extra = answer.model_extra or {}
+    assert extra["abstained"] is False and extra["citations"][0]["doc_id"] == "plans-and-prices"
+    assert answer.usage is not None and 0 < answer.usage.completion_tokens <= 12
+    streamed = client.chat.completions.create(model=model, messages=question, stream=True)
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in streamed if chunk.choices)
+    assert text == answer.choices[0].message.content  # greedy: the same answer, streamed
+
+
 @pytest.mark.parametrize("body, field", [
     ({"question": "   "}, "question"), ({"k": 3}, "question"), ({"question": 7}, "question"),
     ({"question": "refunds?", "k": 0}, "k"), ({"question": "refunds?", "k": True}, "k"),
