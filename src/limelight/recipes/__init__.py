@@ -9,10 +9,12 @@ from limelight.recipes.base import Recipe
 def _all() -> list[Recipe]:
     from limelight.recipes.classify_tabular import LightGBMClassifierRecipe
     from limelight.recipes.classify_text import classify_text_recipes
+    from limelight.recipes.generate_lora import GenerateLoraRecipe
     from limelight.recipes.recommend import recommend_recipes
     from limelight.recipes.search_catalog import CatalogSearchRecipe
 
-    return [LightGBMClassifierRecipe(), *recommend_recipes(), *classify_text_recipes(), CatalogSearchRecipe()]
+    return [LightGBMClassifierRecipe(), *recommend_recipes(), *classify_text_recipes(), CatalogSearchRecipe(),
+            GenerateLoraRecipe()]
 
 
 def all_recipes() -> dict[str, Recipe]:

@@ -1,0 +1,178 @@
+"""LoRA adapters fitted with peft on packed token blocks: AdamW, linear warm-up then cosine decay,
+a time budget, early stopping on held-out loss (the best adapters are kept), cancellation."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+ATTENTION = ["q_proj", "k_proj", "v_proj", "o_proj"]
+MLP = ["gate_proj", "up_proj", "down_proj"]
+MAX_EVAL_BLOCKS = 32  # held-out blocks scored per evaluation: bounds its cost on a large corpus
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    rank: int = 16
+    alpha: float = 32.0
+    dropout: float = 0.05
+    include_mlp: bool = False
+    learning_rate: float = 2e-4
+    weight_decay: float = 0.0
+    batch_size: int = 4
+    max_steps: int = 1000
+    warmup_ratio: float = 0.05
+    time_budget_s: float = 600.0
+    eval_every_steps: int = 50
+    patience: int = 3
+    seed: int = 42
+
+
+@dataclass
+class Hooks:
+    """How training reports: per step (loss, lr), per evaluation (held-out perplexity), and a
+    cancellation check that raises."""
+
+    on_step: Callable[[int, float, float], None] = lambda step, loss, lr: None
+    on_eval: Callable[[int, float], None] = lambda step, perplexity: None
+    check_cancelled: Callable[[], None] = lambda: None
+
+
+@dataclass
+class TrainOutcome:
+    steps: int
+    best_step: int
+    best_perplexity: float
+    stopped_because: str  # "max_steps" | "time_budget" | "early_stop"
+    seconds: float
+
+
+def perplexity(model: Any, blocks: np.ndarray, batch_size: int = 4) -> float:
+    """exp(mean next-token loss) over the first ``MAX_EVAL_BLOCKS`` blocks."""
+    import torch
+
+    blocks = blocks[:MAX_EVAL_BLOCKS]
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(blocks), batch_size):
+            ids = torch.from_numpy(blocks[start:start + batch_size])
+            loss = model(input_ids=ids, labels=ids).loss
+            n = ids.shape[0] * (ids.shape[1] - 1)
+            total, count = total + float(loss) * n, count + n
+    return math.exp(total / max(count, 1))
+
+
+def add_adapters(model: Any, settings: TrainSettings) -> Any:
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
+                        target_modules=ATTENTION + (MLP if settings.include_mlp else []), task_type="CAUSAL_LM")
+    return get_peft_model(model, config)
+
+
+def train(model: Any, train_blocks: np.ndarray, held_out: np.ndarray, settings: TrainSettings,
+          hooks: Hooks) -> TrainOutcome:
+    """Fits the adapters of a peft ``model`` in place; leaves the best-evaluated adapters loaded."""
+    import torch
+
+    started = time.monotonic()
+    torch.manual_seed(settings.seed)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    plan = _Schedule(settings)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, plan.factor)
+    order = _batches(len(train_blocks), settings.batch_size, settings.seed)
+    best = _Best(perplexity(model, held_out), _adapter_state(model))
+    hooks.on_eval(0, best.perplexity)
+    step, reason = 0, "max_steps"
+    while step < plan.total_steps:
+        hooks.check_cancelled()
+        if time.monotonic() - started > settings.time_budget_s:
+            reason = "time_budget"
+            break
+        model.train()
+        ids = torch.from_numpy(train_blocks[next(order)])
+        loss = model(input_ids=ids, labels=ids).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        hooks.on_step(step, float(loss), scheduler.get_last_lr()[0])
+        plan.observe(step, time.monotonic() - started)
+        if step % settings.eval_every_steps == 0 or step >= plan.total_steps:
+            if best.update(step, perplexity(model, held_out), model, hooks) >= settings.patience:
+                reason = "early_stop"
+                break
+    if step % settings.eval_every_steps and reason == "time_budget":
+        best.update(step, perplexity(model, held_out), model, hooks)
+    _load_adapter_state(model, best.state)
+    return TrainOutcome(steps=step, best_step=best.step, best_perplexity=best.perplexity, stopped_because=reason,
+                        seconds=time.monotonic() - started)
+
+
+class _Schedule:
+    """Warm-up then cosine decay over the steps that fit: ``max_steps``, or fewer once the first
+    steps show the time budget cannot hold that many (the decay then ends with the budget)."""
+
+    def __init__(self, settings: TrainSettings) -> None:
+        self.settings = settings
+        self.total_steps = settings.max_steps
+        self.warmup = max(1, round(settings.warmup_ratio * settings.max_steps))
+
+    def observe(self, step: int, elapsed_s: float) -> None:
+        if step == 5:  # first steps include warm caches; five are enough to judge the pace
+            fits = int(self.settings.time_budget_s / (elapsed_s / step) * 0.9)  # 10% kept for evaluations
+            if fits < self.total_steps:
+                self.total_steps = max(fits, step + 1)
+                self.warmup = min(self.warmup, max(1, round(self.settings.warmup_ratio * self.total_steps)))
+
+    def factor(self, step: int) -> float:
+        if step < self.warmup:
+            return (step + 1) / self.warmup
+        progress = (step - self.warmup) / max(1, self.total_steps - self.warmup)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+class _Best:
+    def __init__(self, perplexity_: float, state: dict[str, Any]) -> None:
+        self.step, self.perplexity, self.state, self.stale = 0, perplexity_, state, 0
+
+    def update(self, step: int, value: float, model: Any, hooks: Hooks) -> int:
+        """Records an evaluation; returns how many evaluations in a row did not improve."""
+        hooks.on_eval(step, value)
+        if value < self.perplexity:
+            self.step, self.perplexity, self.state, self.stale = step, value, _adapter_state(model), 0
+        else:
+            self.stale += 1
+        return self.stale
+
+
+def _batches(n_blocks: int, batch_size: int, seed: int) -> Any:
+    """Endless shuffled batches of block indices, reshuffled each epoch."""
+    rng = np.random.default_rng(seed)
+    size = min(batch_size, n_blocks)
+    while True:
+        order = rng.permutation(n_blocks)
+        for start in range(0, n_blocks - size + 1, size):
+            yield order[start:start + size]
+
+
+def _adapter_state(model: Any) -> dict[str, Any]:
+    return {name: p.detach().clone() for name, p in model.named_parameters() if p.requires_grad}
+
+
+def _load_adapter_state(model: Any, state: dict[str, Any]) -> None:
+    import torch
+
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name in state:
+                p.copy_(state[name])
