@@ -43,12 +43,13 @@ def fine_tune(base_path: Path, texts: list[str], out_path: Path, settings: Train
     before = perplexity(base.model, blocks.held_out)
     model = add_adapters(base.model, settings)
     outcome = train(model, blocks.train, blocks.held_out, settings, hooks)
+    after = perplexity(model, blocks.held_out)  # the kept adapters, on as many blocks as ``before``
     merged = model.merge_and_unload()
     touched = _touched_weights(merged, settings)
     config = merged.config
     write_gguf(base_path, out_path, llama_cpp_weights(touched, config.num_attention_heads,
                                                        config.num_key_value_heads), stored)
-    return FineTuneResult(perplexity_before=before, perplexity_after=outcome.best_perplexity,
+    return FineTuneResult(perplexity_before=before, perplexity_after=after,
                           train_blocks=len(blocks.train), held_out_blocks=len(blocks.held_out),
                           training=asdict(outcome), replaced_tensors=len(touched))
 
