@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 
 import pytest
 
 from tests.support.factories import error_code, new_tenant, ok, wait_for_job
+from tests.support.live_server import LiveServer, start_live_server
 
 PLOTS = [
     "A retired detective returns to the city to find the man who framed his partner.",
@@ -25,7 +27,7 @@ PLOTS = [
     "A violinist loses her hearing and must find a new way to make music.",
 ]
 TINY = {"max_steps": 2, "block_size": 32, "batch_size": 2, "rank": 4, "alpha": 8, "eval_every_steps": 1,
-        "validation_share": 0.25, "time_budget_minutes": 5, "seed": 1}
+        "validation_share": 0.25, "time_budget_minutes": 5, "threads": 1, "seed": 1}
 
 
 def _csv(columns: list[str], rows: list[list[str]]) -> bytes:
@@ -48,8 +50,20 @@ def _submit(client, org: str, dataset: str, params: dict):  # type: ignore[no-un
 
 
 @pytest.fixture(scope="module")
-def lora_tenant(sqlite_server):  # type: ignore[no-untyped-def]
-    tenant = new_tenant(sqlite_server)
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server whose worker trains and whose llm runtime serves on one thread (a shared machine)."""
+    home = tmp_path_factory.mktemp("lora")
+    server = start_live_server(home, f"sqlite:///{home / 'meta.db'}", LIMELIGHT_GENERATION__N_THREADS="1",
+                               LIMELIGHT_GENERATION__N_CTX="512")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def lora_tenant(live: LiveServer):  # type: ignore[no-untyped-def]
+    tenant = new_tenant(live)
     with tenant.client() as client:
         _upload(client, tenant.org, "plots", "documents", _csv(["doc_id", "text"],
                                                                [[str(i), t] for i, t in enumerate(PLOTS)]))
@@ -83,7 +97,7 @@ def test_the_written_gguf_is_served_by_llama_cpp(lora_tenant) -> None:  # type: 
     assert body["version"] == 1 and isinstance(body["outputs"][0], str) and body["outputs"][0].strip()
 
 
-def test_labeled_text_is_accepted_and_other_kinds_refused(lora_tenant, sqlite_server) -> None:  # type: ignore[no-untyped-def]
+def test_labeled_text_is_accepted_and_other_kinds_refused(lora_tenant) -> None:  # type: ignore[no-untyped-def]
     with lora_tenant.client() as client:
         items = _csv(["item_id", "title"], [["1", "A"], ["2", "B"]])
         _upload(client, lora_tenant.org, "catalog", "items", items)

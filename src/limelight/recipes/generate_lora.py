@@ -18,7 +18,7 @@ from limelight.recipes.base import JobContext, RecipeParams, RecipeResult
 class LoraParams(RecipeParams):
     time_budget_minutes: float = Field(15.0, gt=0, le=24 * 60, description="training stops when it is spent")
     rank: int = Field(16, ge=1, le=256, description="LoRA rank r")
-    alpha: float = Field(32.0, gt=0, le=4096, description="LoRA scale numerator (updates scale by alpha/rank)")
+    alpha: int = Field(32, ge=1, le=4096, description="LoRA scale numerator (updates scale by alpha/rank)")
     dropout: float = Field(0.05, ge=0, lt=1, description="dropout on the LoRA input")
     include_mlp: bool = Field(False, description="adapt the MLP projections too, not only attention")
     learning_rate: float = Field(2e-4, gt=0, le=1)

@@ -62,7 +62,10 @@ def write_gguf(base_path: Path, out_path: Path, replaced: dict[str, np.ndarray],
     unknown = set(replaced) - {t.name for t in reader.tensors}
     if unknown:
         raise ValueError(f"tensors not in the base model: {sorted(unknown)[:5]}")
-    arch = str(reader.get_field(gguf.Keys.General.ARCHITECTURE).contents())
+    arch_field = reader.get_field(gguf.Keys.General.ARCHITECTURE)
+    if arch_field is None:
+        raise ValueError(f"{base_path.name} names no architecture")
+    arch = str(arch_field.contents())
     writer = gguf.GGUFWriter(out_path, arch=arch, endianess=reader.endianess)
     _copy_metadata(reader, writer)
     qtype = gguf.GGMLQuantizationType[stored]

@@ -20,7 +20,7 @@ CHECK_EVAL_BLOCKS = 8  # held-out blocks scored by the evaluations during traini
 @dataclass(frozen=True)
 class TrainSettings:
     rank: int = 16
-    alpha: float = 32.0
+    alpha: int = 32
     dropout: float = 0.05
     include_mlp: bool = False
     learning_rate: float = 2e-4
@@ -100,26 +100,34 @@ def train(model: Any, train_blocks: np.ndarray, held_out: np.ndarray, settings: 
         if time.monotonic() - started > settings.time_budget_s:
             reason = "time_budget"
             break
-        model.train()
-        ids = torch.from_numpy(train_blocks[next(order)])
-        loss = model(input_ids=ids, labels=ids).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
+        loss = _step(model, torch.from_numpy(train_blocks[next(order)]), optimizer, scheduler, trainable)
         step += 1
-        hooks.on_step(step, float(loss.detach()), scheduler.get_last_lr()[0])
+        hooks.on_step(step, loss, float(scheduler.get_last_lr()[0]))
         plan.observe(step, time.monotonic() - started)
-        if step % settings.eval_every_steps == 0 or step >= plan.total_steps:
-            if best.update(step, perplexity(model, held_out, limit=CHECK_EVAL_BLOCKS), model, hooks) >= settings.patience:
-                reason = "early_stop"
-                break
+        due = step % settings.eval_every_steps == 0 or step >= plan.total_steps
+        if due and best.update(step, perplexity(model, held_out, limit=CHECK_EVAL_BLOCKS), model,
+                               hooks) >= settings.patience:
+            reason = "early_stop"
+            break
     if step % settings.eval_every_steps and reason == "time_budget":
         best.update(step, perplexity(model, held_out, limit=CHECK_EVAL_BLOCKS), model, hooks)
     _load_adapter_state(model, best.state)
     return TrainOutcome(steps=step, best_step=best.step, best_perplexity=best.perplexity, stopped_because=reason,
                         seconds=time.monotonic() - started)
+
+
+def _step(model: Any, ids: Any, optimizer: Any, scheduler: Any, trainable: list[Any]) -> float:
+    """One AdamW update on one batch (gradients clipped at norm 1); returns the batch loss."""
+    import torch
+
+    model.train()
+    loss = model(input_ids=ids, labels=ids).loss
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return float(loss.detach())
 
 
 class _Schedule:
