@@ -160,3 +160,15 @@ def test_version_params_out_of_bounds_are_a_400(live: LiveServer, model_path: Pa
                                    data={"meta": json.dumps({"runtime": "llm", "params": params})})
     assert response.status_code == 400 and error_code(response) == "invalid_params"
     assert response.json()["error"]["details"]["field"] == field
+
+
+def test_the_generating_process_inherits_no_settings_or_secrets(live: LiveServer, served: dict) -> None:  # type: ignore[type-arg]
+    ok(_predict(live, [{"prompt": "Hi", "max_tokens": 1}]))
+    server_env = (Path("/proc") / str(live.process.pid) / "environ").read_bytes().split(b"\0")
+    assert any(entry.startswith(b"LIMELIGHT_DATABASE_URL=") for entry in server_env)
+    children = _generating_children(live.process.pid)
+    assert children
+    for child in children:
+        names = {entry.split(b"=", 1)[0] for entry in (Path("/proc") / str(child) / "environ").read_bytes().split(b"\0")}
+        assert not {name for name in names if name.startswith(b"LIMELIGHT_")}
+        assert b"LIMELIGHT_SERVER__METRICS_TOKEN" not in names and b"PATH" in names

@@ -14,6 +14,7 @@ import json
 import mmap
 import os
 import random
+import resource
 import struct
 import sys
 from collections.abc import Callable
@@ -163,6 +164,7 @@ def serve(generator: Generator, send: Send) -> None:
 
 def main() -> None:
     config = json.loads(sys.argv[1])
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a llama.cpp crash leaves no 100 MB core file
     events = os.fdopen(int(config["event_fd"]), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)  # whatever llama.cpp prints goes to stderr, never into the event stream
 

@@ -3,7 +3,9 @@
 Requests go down the child's stdin; events come back on a pipe of their own; the cancel flag is
 8 bytes of shared memory (a memfd both map), so a cancel reaches the child without a message and
 without waiting for its loop to read one. The child runs in its own session, so a signal meant for
-the API's process group does not reach it, and it exits when its stdin closes.
+the API's process group does not reach it, and it exits when its stdin closes. It inherits no
+secret: llama.cpp parses prompts and grammars from API callers, so the environment it gets has no
+``LIMELIGHT_*`` settings (database URL, secret key) and nothing named like a credential.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["ChildDied", "ChildProcess"]
+__all__ = ["ChildDied", "ChildProcess", "child_environment"]
 
 _FLAG = struct.Struct("<q")
 _STDERR_TAIL_BYTES = 1500
+_SECRET_MARKERS = ("SECRET", "TOKEN", "PASSWORD", "PASSWD", "CREDENTIAL", "KEY", "_PROXY", "DATABASE_URL")
 
 
 class ChildDied(Exception):
@@ -45,7 +49,7 @@ class ChildProcess:
             self.process = subprocess.Popen(  # noqa: S603 - our own module, arguments are JSON we built
                 [sys.executable, "-m", "limelight.generation.child", body], stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL, stderr=self._stderr, pass_fds=(write_fd, self._flag_fd),
-                close_fds=True, start_new_session=True)
+                close_fds=True, start_new_session=True, env=child_environment(os.environ))
         finally:
             os.close(write_fd)
         self._events_fd = read_fd
@@ -138,6 +142,12 @@ class ChildProcess:
             self._stderr.seek(max(0, end - _STDERR_TAIL_BYTES))
             return self._stderr.read().decode("utf-8", "replace").strip()[-500:]
         return ""
+
+
+def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` without limelight's settings and without anything that looks like a credential."""
+    return {name: value for name, value in environ.items()
+            if not name.upper().startswith("LIMELIGHT_") and not any(m in name.upper() for m in _SECRET_MARKERS)}
 
 
 def _signal_name(number: int) -> str:
