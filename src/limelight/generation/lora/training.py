@@ -131,20 +131,27 @@ def _step(model: Any, ids: Any, optimizer: Any, scheduler: Any, trainable: list[
 
 
 class _Schedule:
-    """Warm-up then cosine decay over the steps that fit: ``max_steps``, or fewer once the first
-    steps show the time budget cannot hold that many (the decay then ends with the budget)."""
+    """Warm-up then cosine decay over the steps that fit: ``max_steps``, or fewer when the pace of
+    training so far says the time budget cannot hold that many (re-judged every few steps, so the
+    decay ends with the budget even when the machine's load changes)."""
 
     def __init__(self, settings: TrainSettings) -> None:
         self.settings = settings
         self.total_steps = settings.max_steps
         self.warmup = max(1, round(settings.warmup_ratio * settings.max_steps))
+        self._first_step_at: float | None = None
 
     def observe(self, step: int, elapsed_s: float) -> None:
-        if step == 5:  # first steps include warm caches; five are enough to judge the pace
-            fits = int(self.settings.time_budget_s / (elapsed_s / step) * 0.9)  # 10% kept for evaluations
-            if fits < self.total_steps:
-                self.total_steps = max(fits, step + 1)
-                self.warmup = min(self.warmup, max(1, round(self.settings.warmup_ratio * self.total_steps)))
+        """Called after each step with the time since training began (the first evaluation included)."""
+        if step == 1:
+            self._first_step_at = elapsed_s
+            return
+        if step % 5 or self._first_step_at is None:
+            return
+        pace_s = (elapsed_s - self._first_step_at) / (step - 1)
+        fits = step + int((self.settings.time_budget_s - elapsed_s) / pace_s * 0.9)  # 10% for evaluations
+        self.total_steps = max(step + 1, min(self.settings.max_steps, fits))
+        self.warmup = min(self.warmup, max(1, round(self.settings.warmup_ratio * self.total_steps)))
 
     def factor(self, step: int) -> float:
         if step < self.warmup:
