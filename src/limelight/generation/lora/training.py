@@ -109,7 +109,9 @@ def train(model: Any, train_blocks: np.ndarray, held_out: np.ndarray, settings: 
                                hooks) >= settings.patience:
             reason = "early_stop"
             break
-    if step % settings.eval_every_steps and reason == "time_budget":
+    if reason == "max_steps" and plan.total_steps < settings.max_steps:
+        reason = "time_budget"  # the plan had shrunk to the steps the budget holds
+    if best.last_evaluated != step:  # stopped by the clock between evaluations
         best.update(step, perplexity(model, held_out, limit=CHECK_EVAL_BLOCKS), model, hooks)
     _load_adapter_state(model, best.state)
     return TrainOutcome(steps=step, best_step=best.step, best_perplexity=best.perplexity, stopped_because=reason,
@@ -163,10 +165,12 @@ class _Schedule:
 class _Best:
     def __init__(self, perplexity_: float, state: dict[str, Any]) -> None:
         self.step, self.perplexity, self.state, self.stale = 0, perplexity_, state, 0
+        self.last_evaluated = 0
 
     def update(self, step: int, value: float, model: Any, hooks: Hooks) -> int:
         """Records an evaluation; returns how many evaluations in a row did not improve."""
         hooks.on_eval(step, value)
+        self.last_evaluated = step
         if value < self.perplexity:
             self.step, self.perplexity, self.state, self.stale = step, value, _adapter_state(model), 0
         else:
