@@ -23,9 +23,10 @@ def submit(session: Session, principal: Principal, org: str, body: JobCreate) ->
     if body.dataset is None:
         raise InvalidParams("This recipe needs a dataset.", details={"field": "dataset"})
     version, dataset = datasets.resolve_version(session, principal, org, body.dataset, body.dataset_version)
-    if dataset.kind != recipe.dataset_kind:
-        raise InvalidParams(f"{recipe.name} trains on {recipe.dataset_kind!r} datasets; {body.dataset!r} is "
-                            f"{dataset.kind!r}.", details={"field": "dataset"})
+    accepted = (recipe.dataset_kind, *getattr(recipe, "also_accepts", ()))
+    if dataset.kind not in accepted:
+        raise InvalidParams(f"{recipe.name} trains on {' or '.join(map(repr, accepted))} datasets; "
+                            f"{body.dataset!r} is {dataset.kind!r}.", details={"field": "dataset"})
     extra: dict[str, str] = {}
     if getattr(recipe, "requires_items", False) and not body.items_dataset:
         raise InvalidParams(f"{recipe.name} needs an items catalog (items_dataset): it embeds the item texts.",

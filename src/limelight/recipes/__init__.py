@@ -10,10 +10,12 @@ def _all() -> list[Recipe]:
     from limelight.recipes.assistant_rag import AssistantRagRecipe
     from limelight.recipes.classify_tabular import LightGBMClassifierRecipe
     from limelight.recipes.classify_text import classify_text_recipes
+    from limelight.recipes.generate_lora import GenerateLoraRecipe
     from limelight.recipes.recommend import recommend_recipes
     from limelight.recipes.search_catalog import CatalogSearchRecipe
 
-    return [LightGBMClassifierRecipe(), *recommend_recipes(), *classify_text_recipes(), CatalogSearchRecipe(), AssistantRagRecipe()]
+    return [LightGBMClassifierRecipe(), *recommend_recipes(), *classify_text_recipes(), CatalogSearchRecipe(),
+            AssistantRagRecipe(), GenerateLoraRecipe()]
 
 
 def all_recipes() -> dict[str, Recipe]:

@@ -82,6 +82,8 @@ class Recipe(Protocol):
     @property
     def description(self) -> str: ...
 
+    # optional: ``also_accepts: tuple[str, ...]``, further dataset kinds the recipe trains on
+
     @property
     def Params(self) -> type[RecipeParams]: ...  # noqa: N802 - the params model, named like a class
 
