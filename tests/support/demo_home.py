@@ -1,0 +1,43 @@
+"""A migrated SQLite home with the demo org and its admin, as `limelight serve --demo` starts from."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from limelight.config import Settings
+from limelight.db.migrate import upgrade
+from limelight.db.session import open_database
+from limelight.demo.setup import DEMO_ORG, _demo_principal
+from limelight.orgs.bootstrap import initialize
+
+
+@dataclass
+class DemoHome:
+    settings: Settings
+    db: Any
+    principal: Any
+    console: Console
+
+    def printed(self) -> str:
+        return self.console.file.getvalue()  # type: ignore[attr-defined]
+
+
+@contextmanager
+def demo_home(tmp_path: Path) -> Iterator[DemoHome]:
+    settings = Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'meta.db'}")
+    db = open_database(settings.database_url)
+    try:
+        upgrade(db)
+        initialize(db, org=DEMO_ORG, username="admin", password="a-long-enough-password")
+        principal = _demo_principal(db)
+        assert principal is not None
+        yield DemoHome(settings, db, principal, Console(file=io.StringIO()))
+    finally:
+        db.dispose()
