@@ -16,17 +16,39 @@ naming the variable for an unknown, missing, non-string or over-long one.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from jinja2 import StrictUndefined, TemplateError, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from limelight.errors import ArtifactInvalid, ValidationFailed
 
-if TYPE_CHECKING:
-    from limelight.generation.template_spec import TemplateSpec
 
-__all__ = ["MAX_PROMPT_CHARS", "bind_variables", "check_sources", "render"]
+class _Variable(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def default(self) -> str | None: ...
+    @property
+    def required(self) -> bool: ...
+    @property
+    def max_chars(self) -> int: ...
+
+
+class TemplateSource(Protocol):
+    """What rendering reads of a template (``template_spec.TemplateSpec`` is one); a Protocol, so the
+    spec module may call the checks here without the two importing each other."""
+
+    @property
+    def system(self) -> str: ...
+    @property
+    def prompt(self) -> str: ...
+    @property
+    def variables(self) -> Sequence[_Variable]: ...
+    def variable(self, name: str) -> _Variable | None: ...
+
+__all__ = ["MAX_PROMPT_CHARS", "TemplateSource", "bind_variables", "check_sources", "render"]
 
 MAX_PROMPT_CHARS = 64_000
 ALLOWED_FILTERS = frozenset({"trim", "upper", "lower", "title", "capitalize", "default", "truncate", "length"})
@@ -42,7 +64,7 @@ def _environment() -> SandboxedEnvironment:
     return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
-def check_sources(spec: TemplateSpec) -> None:
+def check_sources(spec: TemplateSource) -> None:
     """Refuse (422, naming the field) a system or prompt text outside the allowlist."""
     declared = {v.name for v in spec.variables}
     for field, source in (("system", spec.system), ("prompt", spec.prompt)):
@@ -79,7 +101,7 @@ def _compiled(source: str) -> Any:
     return _environment().from_string(source)
 
 
-def bind_variables(spec: TemplateSpec, given: Any) -> dict[str, str]:
+def bind_variables(spec: TemplateSource, given: Any) -> dict[str, str]:
     """The values the template renders with; ``ValidationFailed`` naming the variable at fault."""
     if given is None:
         given = {}

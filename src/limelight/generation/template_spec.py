@@ -29,6 +29,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from limelight.errors import ArtifactInvalid
+from limelight.generation.template_render import check_sources
 
 __all__ = ["FORMAT", "AbcOutput", "JsonOutput", "TemplateSpec", "TextOutput", "Variable", "parse_template"]
 
@@ -137,8 +138,6 @@ class TemplateSpec(_Strict):
 
 def parse_template(raw: bytes | str) -> TemplateSpec:
     """The checked template; ``ArtifactInvalid`` naming the field for anything wrong."""
-    from limelight.generation.template_render import check_sources
-
     if len(raw) > MAX_TEMPLATE_BYTES:
         raise ArtifactInvalid(f"a template is at most {MAX_TEMPLATE_BYTES} bytes", details={"field": "template"})
     try:
