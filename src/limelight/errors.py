@@ -84,6 +84,8 @@ class LimelightError(Exception):
     code: ClassVar[str] = "internal"
     status: ClassVar[int] = 500
     _by_code: ClassVar[dict[str, type[LimelightError]]] = {}
+    # Whether a bare HTTP status (a proxy's page, no code) may be read back as this class.
+    stands_for_its_status: ClassVar[bool] = True
     # Set by the SDK on errors rebuilt from a response: the server's request id and HTTP status.
     request_id: str | None = None
     http_status: int | None = None
@@ -239,6 +241,7 @@ class GenerationFailed(LimelightError):
 
     code = "generation_failed"
     status = 502
+    stands_for_its_status = False  # a proxy's 502 is not a crashed generation
 
     @classmethod
     def default_message(cls) -> str:
@@ -296,6 +299,6 @@ def error_class_for_code(code: str, status: int) -> type[LimelightError]:
     if code in LimelightError._by_code:
         return LimelightError._by_code[code]
     for cls in LimelightError._by_code.values():
-        if cls.status == status and cls.__base__ is LimelightError:
+        if cls.status == status and cls.__base__ is LimelightError and cls.stands_for_its_status:
             return cls
     return LimelightError

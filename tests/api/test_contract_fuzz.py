@@ -101,6 +101,10 @@ JUDGED_BEYOND_THE_SCHEMA = [
     ("POST", "/v1/models/{org}/{name}:{verb}", ["400", "422"]),
     ("POST", "/v2/models/{ref}/infer", ["400", "422"]),
     ("POST", "/v2/models/{ref}/versions/{version}/infer", ["400", "422"]),
+    # the prompt must fit the model's context, stream_options needs stream, a schema must be one the
+    # grammar can express: rules of the request as a whole and of the model that answers it
+    ("POST", "/v1/chat/completions", ["400", "422"]),
+    ("POST", "/v1/completions", ["400", "422"]),
 ]
 
 
