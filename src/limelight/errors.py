@@ -22,6 +22,7 @@ Every error carries a machine-readable ``code`` and an HTTP ``status``. The serv
   + PayloadTooLarge (413, ``payload_too_large``)
     - ArchiveTooLarge (413, ``archive_too_large``; too many files, too many bytes unpacked, or a
       compression ratio only a zip bomb has)
+    - ImageTooLarge (413, ``image_too_large``; more bytes or pixels than the limit, given in details)
   + UnsupportedMediaType (415, ``unsupported_media_type``)
     - UnsafeArtifactFormat (415, ``unsafe_artifact_format``)
   + Unprocessable (422, ``unprocessable``)
@@ -29,6 +30,7 @@ Every error carries a machine-readable ``code`` and an HTTP ``status``. The serv
     - DatasetInvalid (422, ``dataset_invalid``)
     - ArtifactInvalid (422, ``artifact_invalid``; the validator crashed, timed out or refused it)
     - ArchiveUnsafe (422, ``archive_unsafe``; an entry's path is absolute or leaves the archive)
+    - ImageInvalid (422, ``image_invalid``; not a JPEG, PNG, WebP or GIF image, or one that does not decode)
   + RateLimited (429, ``rate_limited``; carries ``retry_after_s``)
     - LoginThrottled (429, ``login_throttled``: too many failed sign-ins for the account or address)
   + GenerationFailed (502, ``generation_failed``; the process running the LLM died; it is restarted)
@@ -55,6 +57,8 @@ __all__ = [
     "Forbidden",
     "GenerationFailed",
     "GrammarInvalid",
+    "ImageInvalid",
+    "ImageTooLarge",
     "InUse",
     "InvalidName",
     "InvalidParams",
@@ -206,6 +210,10 @@ class ArchiveTooLarge(PayloadTooLarge):
     code = "archive_too_large"
 
 
+class ImageTooLarge(PayloadTooLarge):
+    code = "image_too_large"
+
+
 class UnsupportedMediaType(LimelightError):
     code = "unsupported_media_type"
     status = 415
@@ -234,6 +242,10 @@ class ArtifactInvalid(Unprocessable):
 
 class ArchiveUnsafe(Unprocessable):
     code = "archive_unsafe"
+
+
+class ImageInvalid(Unprocessable):
+    code = "image_invalid"
 
 
 class GenerationFailed(LimelightError):

@@ -1,0 +1,1 @@
+"""Image classification: transfer learning from packaged ImageNet weights, served with onnxruntime."""
