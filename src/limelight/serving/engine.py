@@ -147,7 +147,7 @@ class ServingEngine:
     # ---- auth and limits --------------------------------------------------------------------
 
     async def authenticate(self, authorization: str | None) -> Principal:
-        """The caller of an ``Authorization: Bearer`` header; a cache hit costs one dict lookup."""
+        """The caller of an ``Authorization: Bearer`` header; a cache hit costs a hash and a dict lookup."""
         if not authorization:
             raise Unauthenticated()
         scheme, _, raw = authorization.partition(" ")
