@@ -6,10 +6,11 @@ import io
 
 import httpx
 import pytest
+from httpx_sse import ServerSentEvent
 
 from limelight.client import Client
 from limelight.client._errors import error_from_response
-from limelight.client._sse import SSEDecoder
+from limelight.client._inference import stream_event
 from limelight.client._upload import ProgressReader
 from limelight.errors import LimelightError, NotFound, Overloaded, RateLimited
 
@@ -45,14 +46,13 @@ def test_a_non_json_error_page_still_raises_with_its_text() -> None:
     assert error.request_id == "p-9" and error.http_status == 502  # type: ignore[attr-defined]
 
 
-def test_sse_decoder_follows_the_event_stream_rules() -> None:
-    decoder = SSEDecoder()
-    lines = [": keep-alive", "id: 3", "event: log", 'data: {"a":', "data: 1}", "", "event: end", "data: {}", ""]
-    events = [e for e in (decoder.feed(line) for line in lines) if e is not None]
-    assert [(e.event, e.data, e.id) for e in events] == [("log", '{"a":\n1}', "3"), ("end", "{}", "3")]
-    decoder.feed("data: tail")
-    last = decoder.flush()
-    assert last is not None and (last.event, last.data) == ("message", "tail")
+def test_a_streamed_error_event_is_raised_as_its_own_class_and_done_is_skipped() -> None:
+    assert stream_event(ServerSentEvent(data="[DONE]")) is None
+    assert stream_event(ServerSentEvent(data='{"event": "delta", "text": "hi"}')) == {"event": "delta", "text": "hi"}
+    error = '{"error": {"code": "overloaded", "status": 503, "message": "busy", "details": {"a": 1}}}'
+    with pytest.raises(Overloaded) as raised:
+        stream_event(ServerSentEvent(data=error))
+    assert raised.value.details == {"a": 1}
 
 
 def test_progress_reader_counts_what_is_read_and_restarts_on_rewind() -> None:

@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
+from httpx_sse import EventSource, ServerSentEvent
 
 from limelight.client import _inference as inference
 from limelight.client._base import DEFAULT_TIMEOUT_S, BaseClient, Call
@@ -15,7 +16,6 @@ from limelight.client._deployments import AsyncAudit, AsyncDeployments, Audit, D
 from limelight.client._errors import error_from_response
 from limelight.client._jobs import AsyncJobs, AsyncRecipes, Jobs, Recipes
 from limelight.client._models import AsyncModels, Models
-from limelight.client._sse import SSEDecoder
 from limelight.client._tenancy import (
     AsyncAuth,
     AsyncKeys,
@@ -116,9 +116,8 @@ class Client(BaseClient):
                         alias: str | None = None) -> Iterator[dict[str, Any]]:
         """The ``start``, ``delta`` (``text``) and ``end`` (``output``, token counts) events as they come."""
         payload = inference.generate_body(variables, max_tokens, temperature, seed)
-        decoder = SSEDecoder()
-        for line in self._stream_lines(inference.generate_stream(org, name, payload, version, alias)):
-            event = inference.stream_event(decoder, line)
+        for sse in self._stream_events(inference.generate_stream(org, name, payload, version, alias)):
+            event = inference.stream_event(sse)
             if event is not None:
                 yield event
 
@@ -133,13 +132,13 @@ class Client(BaseClient):
         response = self._http.send(self._build(self._http, call))
         return self._handle(call, response)
 
-    def _stream_lines(self, call: Call[Any]) -> Iterator[str]:
+    def _stream_events(self, call: Call[Any]) -> Iterator[ServerSentEvent]:
         response = self._http.send(self._build(self._http, call), stream=True)
         try:
             if response.is_error:
                 response.read()
                 raise error_from_response(response)
-            yield from response.iter_lines()
+            yield from EventSource(response).iter_sse()
         finally:
             response.close()
 
@@ -225,9 +224,8 @@ class AsyncClient(BaseClient):
                               seed: int | None = None, version: int | None = None,
                               alias: str | None = None) -> AsyncIterator[dict[str, Any]]:
         payload = inference.generate_body(variables, max_tokens, temperature, seed)
-        decoder = SSEDecoder()
-        async for line in self._stream_lines(inference.generate_stream(org, name, payload, version, alias)):
-            event = inference.stream_event(decoder, line)
+        async for sse in self._stream_events(inference.generate_stream(org, name, payload, version, alias)):
+            event = inference.stream_event(sse)
             if event is not None:
                 yield event
 
@@ -239,14 +237,14 @@ class AsyncClient(BaseClient):
         response = await self._http.send(self._build(self._http, call))
         return self._handle(call, response)
 
-    async def _stream_lines(self, call: Call[Any]) -> AsyncIterator[str]:
+    async def _stream_events(self, call: Call[Any]) -> AsyncIterator[ServerSentEvent]:
         response = await self._http.send(self._build(self._http, call), stream=True)
         try:
             if response.is_error:
                 await response.aread()
                 raise error_from_response(response)
-            async for line in response.aiter_lines():
-                yield line
+            async for event in EventSource(response).aiter_sse():
+                yield event
         finally:
             await response.aclose()
 

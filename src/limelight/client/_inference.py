@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
+from httpx_sse import ServerSentEvent
 
 from limelight.client._base import Call, as_json, as_none, body, query, segment
-from limelight.client._sse import SSEDecoder
 from limelight.errors import LimelightError, error_class_for_code
 
 # A generation streams for as long as the model writes; only connecting is bounded.
@@ -68,10 +68,9 @@ def generate_stream(org: str, name: str, payload: Mapping[str, Any], version: in
                 headers={"Accept": "text/event-stream"}, timeout=STREAM_TIMEOUT)
 
 
-def stream_event(decoder: SSEDecoder, line: str) -> dict[str, Any] | None:
-    """The event a line completes (``start``/``delta``/``end``), else None; an error event is raised."""
-    event = decoder.feed(line)
-    if event is None or not event.data or event.data == "[DONE]":
+def stream_event(event: ServerSentEvent) -> dict[str, Any] | None:
+    """A generation event (``start``/``delta``/``end``), else None; an error event is raised."""
+    if not event.data or event.data == "[DONE]":
         return None
     data: dict[str, Any] = json.loads(event.data)
     if "error" in data:

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
+from httpx_sse import ServerSentEvent
 
 from limelight.client._base import Call, as_list, as_model, as_none, as_page, body, query, segment
 from limelight.client._resource import AsyncResource, SyncResource
-from limelight.client._sse import ServerSentEvent, SSEDecoder
 from limelight.errors import DeadlineExceeded
 from limelight.schemas.common import Page
 from limelight.schemas.jobs import TERMINAL_STATES, JobLogRead, JobRead, JobState, RecipeRead
@@ -131,11 +131,7 @@ class Jobs(SyncResource):
 
     def logs(self, org: str, job_id: str, *, after_seq: int | None = None) -> Iterator[JobLogRead]:
         """The job's log lines (after ``after_seq``), live: the stream ends when the job does."""
-        decoder = SSEDecoder()
-        for line in self._client._stream_lines(_logs(org, job_id, after_seq)):
-            event = decoder.feed(line)
-            if event is None:
-                continue
+        for event in self._client._stream_events(_logs(org, job_id, after_seq)):
             if event.event == "end":
                 return
             log = _log_line(event)
@@ -193,11 +189,7 @@ class AsyncJobs(AsyncResource):
         return await self._run(_action(org, job_id, "retry"))
 
     async def logs(self, org: str, job_id: str, *, after_seq: int | None = None) -> AsyncIterator[JobLogRead]:
-        decoder = SSEDecoder()
-        async for line in self._client._stream_lines(_logs(org, job_id, after_seq)):
-            event = decoder.feed(line)
-            if event is None:
-                continue
+        async for event in self._client._stream_events(_logs(org, job_id, after_seq)):
             if event.event == "end":
                 return
             log = _log_line(event)

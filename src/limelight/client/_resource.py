@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
+from httpx_sse import ServerSentEvent
+
 from limelight.client._base import Call
 from limelight.schemas.common import Page
 
@@ -19,7 +21,7 @@ class CallRunner(Protocol):
 
     def _run(self, call: Call[Any]) -> Any: ...
 
-    def _stream_lines(self, call: Call[Any]) -> Iterator[str]: ...
+    def _stream_events(self, call: Call[Any]) -> Iterator[ServerSentEvent]: ...
 
     def _forget_session(self) -> None: ...
 
@@ -31,7 +33,7 @@ class AsyncCallRunner(Protocol):
 
     async def _run(self, call: Call[Any]) -> Any: ...
 
-    def _stream_lines(self, call: Call[Any]) -> AsyncIterator[str]: ...
+    def _stream_events(self, call: Call[Any]) -> AsyncIterator[ServerSentEvent]: ...
 
     def _forget_session(self) -> None: ...
 

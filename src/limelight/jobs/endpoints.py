@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Header, Query
-from fastapi.responses import StreamingResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from limelight.auth.principal import Principal
@@ -24,7 +23,7 @@ router = APIRouter(prefix="/api/v1", tags=["jobs"],
                    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}})
 
 SSE_POLL_S = 0.3
-SSE_KEEPALIVE_S = 15.0  # a comment line now and then keeps proxies from cutting a quiet stream
+SSE_KEEPALIVE_S = 15
 
 
 @router.get("/recipes", response_model=list[RecipeRead])
@@ -63,14 +62,15 @@ def retry_job(org: Name, job_id: str, principal: Writer, session: SessionDep) ->
     return service.retry(session, principal, org, job_id)
 
 
-@router.get("/orgs/{org}/jobs/{job_id}/logs", response_class=StreamingResponse,
+@router.get("/orgs/{org}/jobs/{job_id}/logs", response_class=EventSourceResponse,
             responses={200: {"content": {"text/event-stream": {}}, "description": "log lines, progress, end"}})
 async def job_logs(org: Name, job_id: str, principal: Reader, state: StateDep,
-                   last_event_id: Annotated[str | None, Header()] = None) -> StreamingResponse:
+                   last_event_id: Annotated[str | None, Header()] = None) -> EventSourceResponse:
     start = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
     first = await run_in_threadpool(_snapshot, state, principal, org, job_id, start)  # 404 before streaming
-    return StreamingResponse(_stream(state, principal, org, job_id, first), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    # the ping (a comment line) keeps proxies from cutting a quiet stream; a client that leaves ends it
+    return EventSourceResponse(_stream(state, principal, org, job_id, first), ping=SSE_KEEPALIVE_S, sep="\n",
+                               headers={"Cache-Control": "no-cache"})
 
 
 def _snapshot(state: AppState, principal: Principal, org: str, job_id: str, after: int) -> tuple[JobRead, list, int]:
@@ -81,24 +81,23 @@ def _snapshot(state: AppState, principal: Principal, org: str, job_id: str, afte
 
 
 async def _stream(state: AppState, principal: Principal, org: str, job_id: str,
-                  first: tuple[JobRead, list, int]) -> AsyncIterator[bytes]:
+                  first: tuple[JobRead, list, int]) -> AsyncIterator[ServerSentEvent]:
     job, lines, last_seq = first
     last_progress = None
-    quiet_since = time.monotonic()
     while True:
-        if lines or time.monotonic() - quiet_since >= SSE_KEEPALIVE_S:
-            quiet_since = time.monotonic()
-            if not lines:
-                yield b": keep-alive\n\n"
         for line in lines:
-            yield b"id: %d\nevent: log\ndata: %s\n\n" % (line.seq, orjson.dumps(line.model_dump(mode="json")))
+            yield ServerSentEvent(data=_json(line.model_dump(mode="json")), event="log", id=str(line.seq))
         progress = (job.state, job.progress, job.message)
         if progress != last_progress:
             last_progress = progress
             payload = {"state": job.state.value, "progress": job.progress, "message": job.message}
-            yield b"event: progress\ndata: %s\n\n" % orjson.dumps(payload)
+            yield ServerSentEvent(data=_json(payload), event="progress")
         if job.state in TERMINAL_STATES:
-            yield b"event: end\ndata: %s\n\n" % orjson.dumps(job.model_dump(mode="json"))
+            yield ServerSentEvent(data=_json(job.model_dump(mode="json")), event="end")
             return
         await asyncio.sleep(SSE_POLL_S)
         job, lines, last_seq = await run_in_threadpool(_snapshot, state, principal, org, job_id, last_seq)
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value).decode()

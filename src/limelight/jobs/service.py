@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from limelight.audit import service as audit
 from limelight.auth.principal import Permission, Principal, authorize
 from limelight.datasets import service as datasets
-from limelight.db.models import Job, Org
+from limelight.db.models import Job
 from limelight.errors import Conflict, InvalidParams, NotFound
 from limelight.jobs import repository
 from limelight.recipes import all_recipes, get_recipe
@@ -117,8 +117,3 @@ def job_read(job: Job, org: str) -> JobRead:
                    message=job.message, attempts=job.attempts, max_attempts=job.max_attempts, error=job.error,
                    result=job.result, promote=job.promote_alias, created_by=job.created_by, created_at=job.created_at,
                    started_at=job.started_at, finished_at=job.finished_at)
-
-
-def org_name(session: Session, org_id: str) -> str:
-    org = session.get(Org, org_id)
-    return org.name if org else ""

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from limelight.audit import service as audit
 from limelight.auth.passwords import hash_password
-from limelight.auth.principal import ROLE_RANK, Permission, Principal, authorize
+from limelight.auth.principal import Permission, Principal, authorize
 from limelight.db.models import Membership, Org, User
 from limelight.errors import AlreadyExists, Forbidden, NotFound
 from limelight.orgs import repository
@@ -90,7 +90,3 @@ def remove_member(session: Session, principal: Principal, org_name: str, usernam
         raise Forbidden("An organization keeps at least one owner.")
     session.delete(member)
     audit.record(session, principal, "member.remove", "membership", f"{org_name}/{username}")
-
-
-def outranks(principal: Principal, role: Role) -> bool:
-    return ROLE_RANK[principal.role] >= ROLE_RANK[role]
