@@ -147,3 +147,39 @@ def test_a_tampered_artifact_is_refused(trained_churn, tmp_path):
     copy = tmp_path / "copy.npz"
     shutil.copy(trained_churn.artifact, copy)
     assert not math.isnan(load(copy).metadata["population_rate"])
+
+
+def test_next_action_predicts_an_event_type_and_refuses_an_absent_one(tmp_path):
+    from limelight.errors import ValidationFailed
+    from limelight.recipes import get_recipe
+    from tests.behaviour.data import audience
+    from tests.behaviour.local_context import LocalJobContext, parquet_file
+
+    catalog = audience(n_users=200, seed=5)
+    ctx = LocalJobContext(tmp_path, {"main": parquet_file(tmp_path / "events.parquet", catalog.interactions)})
+    recipe = get_recipe("predict-behaviour/next-action")
+    result = recipe.run(ctx, recipe.Params.model_validate({"event_type": "complete", "horizon_days": 60,
+                                                           "num_boost_round": 15}))
+    runtime = load_runtime("behaviour", ctx.output_path(".npz"), {}, LoadContext())
+    assert runtime.artifact.metadata["target"] == "next-action" and "days_since_target" in runtime.names
+    assert 0 < result.metrics["positive_rate"] < 1 and result.metrics["baseline_roc_auc"] is not None
+    with pytest.raises(ValidationFailed) as raised:
+        recipe.run(ctx, recipe.Params.model_validate({"event_type": "subscribe", "horizon_days": 60}))
+    assert raised.value.details["field"] == "params.event_type" and "complete" in raised.value.details["types"]
+
+
+def test_the_synthetic_audience_churns_only_when_asked():
+    from limelight.recsys.synthetic import CHURN_QUIET_DAYS, generate_catalog
+
+    plain = generate_catalog(n_items=80, n_users=60, seed=2)
+    assert plain == generate_catalog(n_items=80, n_users=60, seed=2, churn_fraction=0.0)
+    assert "churned_at" not in plain.users[0]
+    churny = generate_catalog(n_items=80, n_users=60, seed=2, churn_fraction=0.5)
+    end = 1_735_689_600
+    churned = {u["user_id"]: u["churned_at"] for u in churny.users if u["churned_at"]}
+    assert 15 <= len(churned) <= 45
+    for row in churny.interactions:
+        if row["user_id"] in churned:
+            assert row["timestamp"] <= churned[row["user_id"]] <= end - CHURN_QUIET_DAYS * 86_400
+    assert [(r["user_id"], r["item_id"]) for r in plain.interactions] == \
+        [(r["user_id"], r["item_id"]) for r in churny.interactions]  # the same picks, re-timed

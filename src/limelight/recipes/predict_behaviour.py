@@ -57,7 +57,9 @@ class _BehaviourRecipe:
         if stamps.get("min") is None or stamps.get("max") is None:
             raise InvalidParams(f"{self.name} needs a timestamp column in the interactions.",
                                 details={"field": "dataset"})
-        check_cutoffs(self.Params.model_validate(params), int(stamps["min"]), int(stamps["max"]))
+        checked = self.Params.model_validate(params)
+        assert isinstance(checked, BehaviourParams)
+        check_cutoffs(checked, int(stamps["min"]), int(stamps["max"]))
 
     def run(self, ctx: JobContext, params: RecipeParams) -> RecipeResult:
         from limelight.behaviour.training_job import train
