@@ -120,3 +120,12 @@ def test_moments_parse_from_iso_dates_and_epochs():
     for bad in ("yesterday", True, float("nan")):
         with pytest.raises(ValidationFailed):
             parse_moment(bad, "c")  # type: ignore[arg-type]
+
+
+def test_active_within_days_keeps_only_users_active_before_the_cutoff():
+    histories = Histories.from_columns(["a", "b", "b"], ["m1", "m1", "m2"],
+                                       [T0, T0, T0 + 95 * DAY_S])
+    spec = FeatureSpec(has_types=False)
+    everyone = snapshot(histories, T0 + 100 * DAY_S, 30, "churn", spec)
+    active = snapshot(histories, T0 + 100 * DAY_S, 30, "churn", spec, active_within_days=30)
+    assert everyone.users == ["a", "b"] and active.users == ["b"]

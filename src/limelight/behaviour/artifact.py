@@ -4,11 +4,12 @@
 ``format``                             0-d unicode, ``limelight.behaviour/1``
 ``metadata``                           0-d unicode JSON: ``target``, ``horizon_days``, ``feature_spec``
                                        (windows, event type, category lists, …), ``feature_names``,
-                                       ``calibration``, ``population_rate``, ``typical`` (medians),
+                                       ``calibration`` (log-odds -> probability), ``recency_prior`` (the
+                                       log-odds the trees start from), ``population_rate``, ``typical`` (medians),
                                        ``history_start``/``history_end``, ``cutoff``, ``reference``
                                        (how a request's moment is chosen), ``events_max_seq``,
                                        ``events_dataset``, ``metrics``
-``model``                              0-d unicode: the LightGBM model text
+``model``                              0-d unicode: the LightGBM model text (trees on top of the prior)
 ``history.users`` / ``history.offsets``  unicode (U,) sorted / int64 (U+1,): user i owns rows
                                        ``offsets[i]:offsets[i+1]`` of the arrays below
 ``history.{ts,types,values,items}``    int64 / unicode / float64 / unicode: the training events
@@ -115,7 +116,8 @@ def _member(arrays: dict[str, np.ndarray], key: str, kind: str, ndim: int) -> np
 
 
 def _check_metadata(metadata: Any) -> None:
-    required = ("target", "horizon_days", "feature_spec", "feature_names", "calibration", "population_rate",
+    required = ("target", "horizon_days", "feature_spec", "feature_names", "calibration", "recency_prior",
+                "population_rate",
                 "typical", "history_end", "reference")
     if not isinstance(metadata, dict) or any(key not in metadata for key in required):
         raise ValidationFailed(f"behaviour artifact metadata needs {list(required)}", details={"field": "artifact"})

@@ -14,7 +14,8 @@ ISOTONIC_MIN_ROWS = 200  # below this an isotonic step function overfits; "auto"
 
 @dataclass
 class Calibrator:
-    """``isotonic``: piecewise-linear through (x, y); ``platt``: sigmoid(a * logit(p) + b)."""
+    """Maps a score (the model's log-odds) to a probability. ``isotonic``: piecewise-linear through
+    (x, y), clipped at the ends; ``platt``: sigmoid(a * score + b)."""
 
     method: Method
     x: list[float]
@@ -25,7 +26,7 @@ class Calibrator:
         if self.method == "isotonic":
             return np.interp(scores, self.x, self.y)
         a, b = self.y
-        return 1.0 / (1.0 + np.exp(-(a * _logit(scores) + b)))
+        return 0.5 * (1.0 + np.tanh(0.5 * (a * scores + b)))  # the sigmoid, overflow-free
 
     def to_json(self) -> dict[str, Any]:
         return {"method": self.method, "x": self.x, "y": self.y}
@@ -45,13 +46,8 @@ def fit(scores: np.ndarray, labels: np.ndarray, method: Literal["auto", "isotoni
         return Calibrator("isotonic", iso.X_thresholds_.tolist(), iso.y_thresholds_.tolist())
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=1e4).fit(_logit(scores).reshape(-1, 1), labels)
+    model = LogisticRegression(C=1e4).fit(np.asarray(scores, np.float64).reshape(-1, 1), labels)
     return Calibrator("platt", [0.0, 0.0], [float(model.coef_[0, 0]), float(model.intercept_[0])])
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    clipped = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(clipped / (1 - clipped))
 
 
 def brier(probabilities: np.ndarray, labels: np.ndarray) -> float:

@@ -26,6 +26,7 @@ from limelight.behaviour.features import DAY_S, FeatureSpec, feature_row, user_f
 from limelight.behaviour.history import UserEvents
 from limelight.behaviour.reasons import top_reasons
 from limelight.behaviour.snapshots import parse_moment
+from limelight.behaviour.training import RecencyPrior, margin
 from limelight.errors import ValidationFailed
 from limelight.runtimes.base import LoadContext, refuse_pickle
 
@@ -45,6 +46,8 @@ class BehaviourRuntime:
         self.spec = FeatureSpec.from_json(meta["feature_spec"])
         self.names: list[str] = list(meta["feature_names"])
         self.calibrator = Calibrator.from_json(meta["calibration"])
+        self.prior = RecencyPrior(**meta["recency_prior"])
+        self._recency = self.names.index("days_since_last")
         self.population_rate = float(meta["population_rate"])
         self.typical: dict[str, Any] = meta["typical"]
         self.categories = {c.feature: c.categories for c in self.spec.profile if c.categories is not None}
@@ -139,9 +142,11 @@ class BehaviourRuntime:
         outputs = [self._no_history(u, m) for u, m in zip(user_ids, moments, strict=True)]
         index = [i for i, k in enumerate(known) if k]
         if index:
-            raw = self.booster.predict(x[index])
-            contributions = self.booster.predict(x[index], pred_contrib=True)
-            probabilities = self.calibrator.apply(raw)
+            rows_x = x[index]
+            probabilities = self.calibrator.apply(margin(self.booster, self.prior, rows_x, self._recency))
+            contributions = self.booster.predict(rows_x, pred_contrib=True)
+            # the prior speaks about recency only: its part beyond its share of the bias is recency's
+            contributions[:, self._recency] += self.prior.logit(rows_x[:, self._recency]) - self.prior.reference
             for row, i in enumerate(index):
                 outputs[i] = {"user_id": user_ids[i], "probability": round(float(probabilities[row]), 6),
                               "no_history": False, "as_of": moments[i],

@@ -74,13 +74,19 @@ class Snapshot:
 
 
 def snapshot(histories: Histories, cutoff: int, horizon_days: int, target: Target, spec: FeatureSpec,
-             profiles: dict[str, dict[str, object]] | None = None) -> Snapshot:
+             profiles: dict[str, dict[str, object]] | None = None, *,
+             active_within_days: int | None = None) -> Snapshot:
+    """Every user with history before ``cutoff`` (with an event in the ``active_within_days`` before it,
+    when given), their features at the cutoff and their label over the horizon after it."""
     names = spec.names()
+    active_from = cutoff - active_within_days * DAY_S if active_within_days is not None else None
     users, rows, labels = [], [], []
     for i, user in enumerate(histories.users.tolist()):
         events = histories.at(i)
         if not len(events) or int(events.ts[0]) >= cutoff:
             continue  # no history before the cutoff: nothing to predict from
+        if active_from is not None and not len(events.between(active_from, cutoff)):
+            continue  # not an active user at the cutoff: outside the population asked for
         users.append(user)
         rows.append(feature_row(user_features(events, cutoff, spec, (profiles or {}).get(user)), names))
         labels.append(label(events, cutoff, horizon_days, target, spec.event_type))

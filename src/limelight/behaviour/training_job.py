@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from limelight.recipes.base import JobContext, RecipeResult
     from limelight.recipes.predict_behaviour import BehaviourParams
 
+# a longer silence never makes churn less likely: a prior that keeps small data from learning noise
+CHURN_MONOTONE = {"days_since_last": 1}
 MAX_PROFILE_CATEGORIES = 200  # a string column with more distinct values is an id, not a category
-DEFAULT_TRAINING_CUTOFFS = 3
 
 
 def check_cutoffs(params: BehaviourParams, start: int, end: int) -> tuple[int, list[int]]:
@@ -37,7 +38,8 @@ def check_cutoffs(params: BehaviourParams, start: int, end: int) -> tuple[int, l
                              "latest_cutoff": iso(cutoff - horizon_s), "data_start": iso(start),
                              "data_end": iso(end)})
         return cutoff, sorted(set(training))
-    candidates = [cutoff - k * horizon_s for k in range(1, DEFAULT_TRAINING_CUTOFFS + 1)]
+    step_s = (params.snapshot_step_days or params.horizon_days) * DAY_S
+    candidates = [cutoff - horizon_s - k * step_s for k in range(params.training_snapshots)]
     training = [c for c in candidates if c >= start + horizon_s] or [c for c in candidates[:1] if c > start]
     if not training:
         raise CutoffOutOfRange(
@@ -77,12 +79,14 @@ def train(ctx: JobContext, params: BehaviourParams, target: Target, event_type: 
     snapshots: list[Snapshot] = []
     for n, moment in enumerate([*training_cutoffs, cutoff]):
         ctx.check_cancelled()
-        snap = snapshot(histories, moment, params.horizon_days, target, spec, profiles)
+        snap = snapshot(histories, moment, params.horizon_days, target, spec, profiles,
+                        active_within_days=params.active_within_days)
         ctx.progress(5 + 40 * (n + 1) / (len(training_cutoffs) + 1),
                      f"snapshot {iso(moment)}: {len(snap.users)} users, {int(snap.labels.sum())} positive")
         snapshots.append(snap)
     boosting = BoostingParams(params.num_boost_round, params.learning_rate, params.num_leaves,
-                              params.min_data_in_leaf, params.seed, params.calibration)
+                              params.min_data_in_leaf, params.seed, params.calibration,
+                              monotone=CHURN_MONOTONE if target == "churn" else None)
     fitted = fit(snapshots[:-1], snapshots[-1], spec.names(), spec.categorical(), boosting,
                  on_round=_round_progress(ctx))
     metrics = fitted.metrics
@@ -93,9 +97,10 @@ def train(ctx: JobContext, params: BehaviourParams, target: Target, event_type: 
     metadata = {
         "target": target, "event_type": event_type, "horizon_days": params.horizon_days,
         "feature_spec": spec.to_json(), "feature_names": spec.names(), "calibration": fitted.calibrator.to_json(),
+        "recency_prior": fitted.prior.to_json(),
         "population_rate": fitted.population_rate, "typical": _json_numbers(fitted.typical),
         "history_start": histories.start, "history_end": histories.end, "cutoff": cutoff,
-        "training_cutoffs": training_cutoffs,
+        "training_cutoffs": training_cutoffs, "active_within_days": params.active_within_days,
         "reference": "as_of, else the wall clock within one horizon after history_end, else history_end + 1 s; "
                      "features use events strictly before it",
         "events_max_seq": live.max_seq if live is not None else 0,

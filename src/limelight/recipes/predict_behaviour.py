@@ -19,8 +19,6 @@ from pydantic import Field
 from limelight.errors import InvalidParams
 from limelight.recipes.base import JobContext, RecipeParams, RecipeResult
 
-MAX_TRAINING_CUTOFFS = 3  # defaults: the cutoff minus 1, 2, 3 horizons, while history remains
-
 
 class BehaviourParams(RecipeParams):
     cutoff: str | int | None = Field(None, description="the validation cutoff, ISO date or epoch seconds; "
@@ -28,6 +26,12 @@ class BehaviourParams(RecipeParams):
     horizon_days: int = Field(30, ge=1, le=3650, description="label window after a cutoff, in days")
     cutoffs: list[str | int] | None = Field(None, max_length=24, description="training cutoffs (earlier than "
                                             "cutoff by at least the horizon); default: up to 3, a horizon apart")
+    training_snapshots: int = Field(3, ge=1, le=24, description="how many training cutoffs when cutoffs is not "
+                                                              "given: the cutoff minus the horizon, then a step apart")
+    snapshot_step_days: int | None = Field(None, ge=1, le=3650, description="days between default training "
+                                                                            "cutoffs; default: the horizon")
+    active_within_days: int | None = Field(None, ge=1, le=36500, description="predict only for users with an "
+                                           "event in these many days before a cutoff; default: any history")
     include_live_events: bool = Field(True, description="use the events posted for this dataset too")
     num_boost_round: int = Field(200, ge=1, le=5000)
     learning_rate: float = Field(0.05, gt=0, le=1)
