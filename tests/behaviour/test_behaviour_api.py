@@ -77,12 +77,20 @@ def test_a_live_event_moves_the_prediction(churn_tenant):
     assert "days_since_last" not in recency or recency["days_since_last"]["value"] > 100
 
 
-def test_score_ranks_every_known_user(churn_tenant):
+def test_score_ranks_every_known_user_and_the_list_uploads_as_a_dataset(churn_tenant, tmp_path):
+    from limelight.behaviour.scoring import write
+
+    org = churn_tenant.org
     with churn_tenant.client() as client:
-        scored = ok(client.post(f"/v1/models/{churn_tenant.org}/churn:score", json={"limit": 10}))
-    assert len(scored["users"]) == 10 and scored["total"] >= 200
-    probabilities = [u["probability"] for u in scored["users"]]
-    assert probabilities == sorted(probabilities, reverse=True) and scored["users"][0]["rank"] == 1
+        scored = ok(client.post(f"/v1/models/{org}/churn:score", json={"limit": 10}))
+        assert len(scored["users"]) == 10 and scored["total"] >= 200
+        probabilities = [u["probability"] for u in scored["users"]]
+        assert probabilities == sorted(probabilities, reverse=True) and scored["users"][0]["rank"] == 1
+        path = write(scored["users"], tmp_path / "at-risk.csv")
+        uploaded = ok(client.post(f"/api/v1/orgs/{org}/datasets", files={"file": ("at-risk.csv", path.read_bytes())},
+                                  data={"name": "at-risk", "kind": "users"}))
+    assert uploaded["rows"] == 10
+    assert {"user_id", "rank", "probability", "top_reason"} <= {c["name"] for c in uploaded["columns"]}
 
 
 @pytest.mark.parametrize("body", [{}, {"user_id": 5}, {"user_id": ""}, {"user_id": "u1", "colour": "red"},
