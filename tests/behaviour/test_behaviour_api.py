@@ -126,3 +126,24 @@ def test_another_orgs_behaviour_model_is_not_found(churn_tenant, sqlite_server):
             response = client.post(f"/v1/models/{churn_tenant.org}/churn:{verb}", json={"user_id": "u00002"}
                                    if verb == "predict" else {})
             assert response.status_code == 404 and error_code(response) == "not_found"
+
+
+def test_next_action_with_profiles_through_the_sdk(churn_tenant):
+    from limelight.client import Client
+
+    with Client(churn_tenant.server.url, churn_tenant.key, timeout=30) as client:
+        job = client.jobs.submit(churn_tenant.org, "predict-behaviour/next-action", "buyers", dataset="events",
+                                 users_dataset="people", params={"event_type": "purchase", "horizon_days": 90,
+                                                                 "num_boost_round": 10})
+        done = client.jobs.wait(churn_tenant.org, job.id, timeout_s=240, poll_interval_s=0.2)
+    assert done.state.value == "succeeded", done.error
+    with churn_tenant.client() as http:
+        version = ok(http.get(f"/api/v1/orgs/{churn_tenant.org}/models/buyers/versions/1"))
+    assert "profile.plan" in version["signature"]["features"] and "days_since_target" in version["signature"]["features"]
+
+
+def test_a_users_dataset_of_another_kind_is_refused(churn_tenant):
+    with churn_tenant.client() as client:
+        response = client.post(f"/api/v1/orgs/{churn_tenant.org}/jobs", json={
+            "recipe": "predict-behaviour/churn", "dataset": "events", "users_dataset": "events", "model": "x"})
+    assert response.status_code == 400 and response.json()["error"]["details"]["field"] == "users_dataset"
