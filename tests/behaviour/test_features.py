@@ -129,3 +129,16 @@ def test_active_within_days_keeps_only_users_active_before_the_cutoff():
     everyone = snapshot(histories, T0 + 100 * DAY_S, 30, "churn", spec)
     active = snapshot(histories, T0 + 100 * DAY_S, 30, "churn", spec, active_within_days=30)
     assert everyone.users == ["a", "b"] and active.users == ["b"]
+
+
+def test_cutoff_params_take_dates_or_epochs_as_numbers_or_text():
+    from pydantic import ValidationError
+
+    from limelight.recipes.predict_behaviour import BehaviourParams
+
+    params = BehaviourParams.model_validate({"cutoff": 1_704_067_200, "cutoffs": ["2023-06-01", 1_690_000_000]})
+    assert params.cutoff == "1704067200" and params.cutoffs == ["2023-06-01", "1690000000"]
+    assert parse_moment(params.cutoff, "c") == 1_704_067_200 == parse_moment("2024-01-01", "c")
+    for bad in ({"cutoff": True}, {"cutoff": float("inf")}, {"cutoffs": "2024-01-01"}, {"horizon_days": 0}):
+        with pytest.raises(ValidationError):
+            BehaviourParams.model_validate(bad)

@@ -33,6 +33,10 @@ def parse_moment(value: str | int | float, field: str) -> int:
         if not np.isfinite(value):
             raise ValidationFailed(f"{field} must be finite", details={"field": field})
         return int(value)
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{field} must be an ISO date or epoch seconds", details={"field": field})
+    if value.strip().lstrip("-").replace(".", "", 1).isdigit():
+        return int(float(value))
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

@@ -12,20 +12,21 @@ profile shows it, and again at run time (live events may extend the range): 422
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from limelight.errors import InvalidParams
 from limelight.recipes.base import JobContext, RecipeParams, RecipeResult
 
 
 class BehaviourParams(RecipeParams):
-    cutoff: str | int | None = Field(None, description="the validation cutoff, ISO date or epoch seconds; "
-                                                       "default: the data's last timestamp minus the horizon")
+    cutoff: str | None = Field(None, max_length=40, description="the validation cutoff, an ISO date or epoch "
+                               "seconds; default: the data's last timestamp minus the horizon")
     horizon_days: int = Field(30, ge=1, le=3650, description="label window after a cutoff, in days")
-    cutoffs: list[str | int] | None = Field(None, max_length=24, description="training cutoffs (earlier than "
-                                            "cutoff by at least the horizon); default: up to 3, a horizon apart")
+    cutoffs: list[str] | None = Field(None, max_length=24, description="training cutoffs, each at least a horizon "
+                                      "before cutoff; default: training_snapshots of them")
     training_snapshots: int = Field(3, ge=1, le=24, description="how many training cutoffs when cutoffs is not "
                                                               "given: the cutoff minus the horizon, then a step apart")
     snapshot_step_days: int | None = Field(None, ge=1, le=3650, description="days between default training "
@@ -40,6 +41,15 @@ class BehaviourParams(RecipeParams):
     calibration: Literal["auto", "isotonic", "platt"] = Field("auto", description="auto: isotonic from 200 "
                                                                                    "held-out rows, else Platt")
     seed: int = 42
+
+    @field_validator("cutoff", "cutoffs", mode="before")
+    @classmethod
+    def _epochs_as_text(cls, value: Any) -> Any:
+        """Epoch seconds may come as JSON numbers; they are kept as text like the ISO dates."""
+        if isinstance(value, list):
+            return [cls._epochs_as_text(v) for v in value]
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        return str(int(value)) if is_number and math.isfinite(value) else value
 
 
 class NextActionParams(BehaviourParams):
