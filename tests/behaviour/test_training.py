@@ -83,6 +83,7 @@ def test_prediction_has_reasons_in_words_and_a_no_history_user_gets_the_populati
     magnitudes = [abs(r["contribution"]) for r in known["reasons"]]
     assert magnitudes == sorted(magnitudes, reverse=True)
     assert any("typical:" in r["text"] for r in known["reasons"])
+    assert runtime.population_rate == pytest.approx(trained_churn.result.metrics["positive_rate"], abs=1e-6)
     assert unknown == {"user_id": "never-seen", "probability": round(runtime.population_rate, 6),
                        "no_history": True, "as_of": unknown["as_of"], "reasons": []}
     early = runtime.predict_batch([runtime.validate_input({"user_id": user, "as_of": "1990-01-01"})])[0]

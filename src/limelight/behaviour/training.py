@@ -66,7 +66,7 @@ class Fitted:
     prior: RecencyPrior
     calibrator: Calibrator
     metrics: dict[str, Any]
-    population_rate: float
+    population_rate: float  # the latest (validation) snapshot's positive rate: a user we know nothing about
     typical: dict[str, float]  # per feature, its median over the training rows
 
 
@@ -123,7 +123,7 @@ def fit(train: list[Snapshot], valid: Snapshot, names: list[str], categorical: l
                     "calibration_method": calibrator.method, "calibration": "cross-fitted on two halves",
                     "best_iteration": int(booster.best_iteration or params.num_boost_round)})
     typical = {name: _median(x[:, j]) for j, name in enumerate(names)}
-    return Fitted(booster, prior, calibrator, metrics, float(y.mean()), typical)
+    return Fitted(booster, prior, calibrator, metrics, float(valid.labels.mean()), typical)
 
 
 def margin(booster: Any, prior: RecencyPrior, x: np.ndarray, recency: int, num_iteration: int | None = None) -> np.ndarray:
