@@ -147,3 +147,13 @@ def test_a_users_dataset_of_another_kind_is_refused(churn_tenant):
         response = client.post(f"/api/v1/orgs/{churn_tenant.org}/jobs", json={
             "recipe": "predict-behaviour/churn", "dataset": "events", "users_dataset": "events", "model": "x"})
     assert response.status_code == 400 and response.json()["error"]["details"]["field"] == "users_dataset"
+
+
+@pytest.mark.parametrize("body", [
+    {"inputs": [{"name": "user_id", "datatype": "BYTES", "shape": [1], "data": ["u00002"]}]},
+    {"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 2], "data": [1.0, 2.0]}]},
+])
+def test_kserve_v2_tensors_on_a_behaviour_model_are_a_clear_422(churn_tenant, body):
+    with churn_tenant.client() as client:
+        response = client.post(f"/v2/models/{churn_tenant.org}.churn/infer", json=body)
+    assert response.status_code == 422 and response.json()["error"]["code"] == "validation_failed"
