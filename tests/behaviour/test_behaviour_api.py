@@ -156,4 +156,4 @@ def test_a_users_dataset_of_another_kind_is_refused(churn_tenant):
 def test_kserve_v2_tensors_on_a_behaviour_model_are_a_clear_422(churn_tenant, body):
     with churn_tenant.client() as client:
         response = client.post(f"/v2/models/{churn_tenant.org}.churn/infer", json=body)
-    assert response.status_code == 422 and response.json()["error"]["code"] == "validation_failed"
+    assert response.status_code == 422 and "validation_failed" in response.text
