@@ -142,3 +142,17 @@ def test_cutoff_params_take_dates_or_epochs_as_numbers_or_text():
     for bad in ({"cutoff": True}, {"cutoff": float("inf")}, {"cutoffs": "2024-01-01"}, {"horizon_days": 0}):
         with pytest.raises(ValidationError):
             BehaviourParams.model_validate(bad)
+
+
+def test_reasons_read_like_sentences():
+    from limelight.behaviour.reasons import describe, top_reasons
+
+    assert describe("days_since_last", 45.2, 6.0) == "no activity for 45 days (typical: 6)"
+    assert describe("days_since_last", 1.0, None) == "no activity for 1 day"
+    assert describe("events_30d", 3.0, 12.0) == "3 events in the last 30 days (typical: 12)"
+    assert describe("completion_rate", 0.25, 0.5) == "finishes 25% of what they start (typical: 50%)"
+    assert describe("days_since_target", float("nan"), 30.0) == "never did the target action"
+    assert describe("profile.plan", 1.0, None, ["family", "free"]) == "plan: free"
+    reasons = top_reasons(["a_feature", "days_since_last"], [1.0, 45.0], [0.1, -2.0], {"days_since_last": 6.0}, {}, 1)
+    assert reasons == [{"feature": "days_since_last", "value": 45.0, "contribution": -2.0,
+                        "text": "no activity for 45 days (typical: 6)"}]

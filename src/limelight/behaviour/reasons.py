@@ -24,6 +24,18 @@ _PHRASES: dict[str, tuple[str, str]] = {  # feature -> (phrase with {v}, unit fo
     "days_since_target": ("last target action {v} days ago", "int"),
 }
 
+_UNDEFINED = {  # what an undefined (NaN) feature means, in words
+    "days_since_last": "no activity yet",
+    "tenure_days": "no activity yet",
+    "trend_30d_vs_90d": "no activity in the last 90 days",
+    "mean_gap_days": "only one event so far",
+    "item_diversity": "no activity yet",
+    "completion_rate": "has not started anything",
+    "skip_rate": "no activity yet",
+    "mean_value": "no ratings yet",
+    "days_since_target": "never did the target action",
+}
+
 
 def _format(value: float, unit: str) -> str:
     if unit == "int":
@@ -48,7 +60,7 @@ def describe(feature: str, value: float, typical: float | None, categories: list
     else:
         phrase, unit = _PHRASES.get(feature, (feature.replace("_", " ") + " {v}", "float"))
     if math.isnan(value):
-        return phrase.replace("{v}", "no") if "{v} " in phrase else f"{feature.replace('_', ' ')}: none yet"
+        return _UNDEFINED.get(feature, f"{feature.replace('_', ' ')}: none yet")
     text = phrase.format(v=_format(value, unit)).replace(" 1 days", " 1 day")
     if typical is not None and not math.isnan(typical):
         text += f" (typical: {_format(typical, unit)})"
