@@ -1,8 +1,8 @@
 """Batch scoring: every user the model knows, ranked by probability, as a table (CSV or Parquet).
 
 The ranked list is what a retention team works from: the highest churn risk first, with the
-strongest reason in words. ``:score`` answers it as JSON; ``write`` stores the same table as a file
-that uploads as a ``users`` dataset (``user_id`` is its key).
+strongest reason in words. ``:score`` answers it as JSON; ``limelight score-users --dataset``
+uploads it as a ``users`` dataset (``user_id`` is its key); ``write`` makes the same file here.
 """
 
 from __future__ import annotations
