@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from limelight.auth.principal import Principal
 from limelight.jobs import service
-from limelight.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from limelight.pagination import Cursor, Limit, decode_cursor, page_of
 from limelight.schemas.common import ErrorBody, Name, Page
 from limelight.schemas.jobs import TERMINAL_STATES, JobCreate, JobRead, JobState, RecipeRead
 from limelight.server.deps import Reader, SessionDep, StateDep, Writer
@@ -42,9 +42,7 @@ def list_jobs(org: Name, principal: Reader, session: SessionDep, limit: Limit = 
     before = decode_cursor(cursor, 2)
     items = service.list_jobs(session, principal, org, before=(str(before[0]), str(before[1])) if before else None,
                               limit=limit, state=state.value if state else None, model=model)
-    last = items[-1] if items else None
-    next_cursor = encode_cursor(last.created_at.isoformat(), last.id) if last and len(items) == limit else None
-    return Page(items=items, next_cursor=next_cursor)
+    return page_of(items, limit, lambda j: (j.created_at.isoformat(), j.id))
 
 
 @router.get("/orgs/{org}/jobs/{job_id}", response_model=JobRead)

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from limelight.auth.principal import Permission, Principal
 from limelight.errors import ValidationFailed
-from limelight.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from limelight.pagination import Cursor, Limit, decode_cursor, page_of
 from limelight.registry import retrain, service
 from limelight.runtimes.sandbox import Verdict
 from limelight.schemas.common import ErrorBody, Name, Page
@@ -43,7 +43,7 @@ def create_model(org: Name, body: ModelCreate, principal: Writer, session: Sessi
 def list_models(org: Name, principal: Reader, session: SessionDep, limit: Limit = 50, cursor: Cursor = None) -> Page[ModelRead]:
     after = decode_cursor(cursor, 1)
     items = service.list_models(session, principal, org, after=str(after[0]) if after else None, limit=limit)
-    return Page(items=items, next_cursor=encode_cursor(items[-1].name) if len(items) == limit else None)
+    return page_of(items, limit, lambda m: (m.name,))
 
 
 @router.get("/{name}", response_model=ModelRead)
@@ -68,7 +68,7 @@ def list_versions(org: Name, name: Name, principal: Reader, session: SessionDep,
     before = decode_cursor(cursor, 1)
     items = service.list_versions(session, principal, org, name, before=int(str(before[0])) if before else None,
                                   limit=limit)
-    return Page(items=items, next_cursor=encode_cursor(items[-1].version) if len(items) == limit else None)
+    return page_of(items, limit, lambda v: (v.version,))
 
 
 @router.post("/{name}/versions", response_model=ModelVersionRead, status_code=201,
