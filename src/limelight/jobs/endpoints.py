@@ -12,11 +12,12 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from limelight.auth.principal import Principal
-from limelight.jobs import service
+from limelight.jobs import retrain, service
 from limelight.pagination import Cursor, Limit, decode_cursor, page_of
 from limelight.schemas.common import ErrorBody, Name, Page
 from limelight.schemas.jobs import TERMINAL_STATES, JobCreate, JobRead, JobState, RecipeRead
-from limelight.server.deps import Reader, SessionDep, StateDep, Writer
+from limelight.schemas.registry import RetrainPolicy, RetrainPolicyRead
+from limelight.server.deps import Maintainer, Reader, SessionDep, StateDep, Writer
 from limelight.server.state import AppState
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"],
@@ -58,6 +59,17 @@ def cancel_job(org: Name, job_id: str, principal: Writer, session: SessionDep) -
 @router.post("/orgs/{org}/jobs/{job_id}/retry", response_model=JobRead, responses={409: {"model": ErrorBody}})
 def retry_job(org: Name, job_id: str, principal: Writer, session: SessionDep) -> JobRead:
     return service.retry(session, principal, org, job_id)
+
+
+@router.put("/orgs/{org}/models/{name}/retrain-policy", response_model=RetrainPolicyRead, tags=["models"])
+def set_retrain_policy(org: Name, name: Name, body: RetrainPolicy, principal: Maintainer,
+                       session: SessionDep) -> RetrainPolicyRead:
+    return retrain.set_policy(session, principal, org, name, body)
+
+
+@router.get("/orgs/{org}/models/{name}/retrain-policy", response_model=RetrainPolicyRead, tags=["models"])
+def get_retrain_policy(org: Name, name: Name, principal: Reader, session: SessionDep) -> RetrainPolicyRead:
+    return retrain.get_policy(session, principal, org, name)
 
 
 @router.get("/orgs/{org}/jobs/{job_id}/logs", response_class=EventSourceResponse,

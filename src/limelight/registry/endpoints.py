@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from limelight.auth.principal import Permission, Principal
 from limelight.errors import ValidationFailed
 from limelight.pagination import Cursor, Limit, decode_cursor, page_of
-from limelight.registry import retrain, service
+from limelight.registry import service
 from limelight.runtimes.sandbox import Verdict
 from limelight.schemas.common import ErrorBody, Name, Page
 from limelight.schemas.registry import (
@@ -22,8 +22,6 @@ from limelight.schemas.registry import (
     ModelRead,
     ModelUpdate,
     ModelVersionRead,
-    RetrainPolicy,
-    RetrainPolicyRead,
     VersionMeta,
 )
 from limelight.server.deps import Maintainer, Reader, SessionDep, StateDep, VersionPath, Writer
@@ -152,14 +150,3 @@ def set_alias(org: Name, name: Name, alias: Name, body: AliasSet, principal: Mai
 @router.delete("/{name}/aliases/{alias}", response_model=ModelRead)
 def delete_alias(org: Name, name: Name, alias: Name, principal: Maintainer, session: SessionDep) -> ModelRead:
     return service.delete_alias(session, principal, org, name, alias)
-
-
-@router.put("/{name}/retrain-policy", response_model=RetrainPolicyRead)
-def set_retrain_policy(org: Name, name: Name, body: RetrainPolicy, principal: Maintainer,
-                       session: SessionDep) -> RetrainPolicyRead:
-    return retrain.set_policy(session, principal, org, name, body)
-
-
-@router.get("/{name}/retrain-policy", response_model=RetrainPolicyRead)
-def get_retrain_policy(org: Name, name: Name, principal: Reader, session: SessionDep) -> RetrainPolicyRead:
-    return retrain.get_policy(session, principal, org, name)
