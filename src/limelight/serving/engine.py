@@ -162,7 +162,8 @@ class ServingEngine:
         verifying = self._verifying.get(raw)
         if verifying is None:  # single flight: when a busy key's cache entry lapses, one DB read
             loop = asyncio.get_running_loop()
-            verifying = asyncio.ensure_future(loop.run_in_executor(self._meta_pool, authenticate_key, self.state, raw))
+            verifying = asyncio.ensure_future(loop.run_in_executor(self._meta_pool, authenticate_key, self.state.db,
+                                                                self.state.key_cache, raw))
             self._verifying[raw] = verifying
             verifying.add_done_callback(lambda _f: self._verifying.pop(raw, None))
         return await asyncio.shield(verifying)

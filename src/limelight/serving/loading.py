@@ -49,7 +49,7 @@ class VersionLoader:
         """The version row, its blob, the verdict, the runtime."""
         facts = self._facts(key)
         path = self.state.artifacts.local_path(facts.sha256)
-        context = LoadContext(cache_dir=self.cache_dir / "exports", org=key.org, services=self.state.extras)
+        context = LoadContext(cache_dir=self.cache_dir / "exports", org=key.org, services=self.state.runtime_services())
         if not verdict_is_current(facts.validation, facts.runtime):
             self._validate(key, facts, path, context)
         loaded = load_runtime(facts.runtime, path, facts.params, context)
