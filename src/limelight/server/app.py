@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,9 +13,11 @@ from fastapi import FastAPI
 
 from limelight.artifacts.registry import open_store
 from limelight.auth.cache import KeyCache
+from limelight.auth.service import authenticate_key
 from limelight.auth.throttle import build_login_throttle
 from limelight.config import Settings
 from limelight.db.session import open_database
+from limelight.deployments.directory import DatabaseModelDirectory
 from limelight.events.feed import EventFeed
 from limelight.maintenance.collector import collect_forever
 from limelight.runtimes.sandbox import ArtifactValidator, SandboxLimits
@@ -52,7 +55,8 @@ def create_app(settings: Settings) -> FastAPI:
         state.login_throttle = build_login_throttle(settings, state.db)
         feed = state.event_feed = EventFeed(state.db)
         feed.start()
-        await serving_lifecycle.start(state)
+        await serving_lifecycle.start(state, directory=DatabaseModelDirectory(state.db),
+                                      authenticate_key=functools.partial(authenticate_key, state.db, state.key_cache))
         reaper = asyncio.create_task(_reap_forever(state))
         collector = asyncio.create_task(collect_forever(state)) if settings.gc.interval_s > 0 else None
         try:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from limelight.monitoring.recorder import RollupRecorder
     from limelight.server.state import AppState
     from limelight.serving.engine import ServingEngine
+    from limelight.serving.ports import KeyAuthenticator, ModelDirectory
     from limelight.serving.shedding import InflightGate
 
 __all__ = ["ServingHandle", "install", "start", "stop"]
@@ -57,7 +58,8 @@ def install(app: FastAPI) -> None:
                                                       *openai_chat.ENDPOINTS])
 
 
-async def start(state: AppState) -> ServingHandle:
+async def start(state: AppState, *, directory: ModelDirectory, authenticate_key: KeyAuthenticator) -> ServingHandle:
+    """Builds the engine on what the app factory hands it (where models and keys come from)."""
     from limelight.serving.engine import ServingEngine
     from limelight.serving.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
 
@@ -69,7 +71,8 @@ async def start(state: AppState) -> ServingHandle:
 
     limiter: RateLimiter = RedisRateLimiter.from_url(settings.redis_url) if settings.redis_url else InProcessRateLimiter()
     rollups = RollupBuffer()
-    engine = ServingEngine(state, ServingMetrics(metrics_dir, rollups), limiter)
+    engine = ServingEngine(state, ServingMetrics(metrics_dir, rollups), limiter, directory=directory,
+                           authenticate_key=authenticate_key)
     _configure_shedding(state.inflight, engine, settings.serving.max_inflight)
     handle = ServingHandle(engine, recorder=RollupRecorder(rollups, state.db, settings.monitoring))
     state.serving, state.serving_handle = engine, handle
