@@ -34,13 +34,14 @@ from limelight.errors import (
     Overloaded,
     Unauthenticated,
 )
-from limelight.serving.host import BatchConfig, ModelHost, VersionKey
+from limelight.serving.host import BatchConfig, ModelHost
 from limelight.serving.loading import VersionLoader, serving_cache_dir, warm_up
 from limelight.serving.metrics import NO_MODEL, ServingMetrics, VersionObserver
 from limelight.serving.ports import KeyAuthenticator, ModelDirectory
 from limelight.serving.ratelimit import InProcessRateLimiter, Limit, RateLimiter, enforce, key_and_org_limits
 from limelight.serving.routing import Router
-from limelight.serving.verb_registry import Served, VerbHandler, VerbRegistry, default_verbs
+from limelight.serving.verb_registry import default_verbs
+from limelight.verbs import Served, VerbHandler, VerbRegistry, VersionKey
 
 if TYPE_CHECKING:
     from limelight.runtimes.base import Runtime

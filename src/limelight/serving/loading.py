@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from limelight.errors import NotFound
 from limelight.runtimes.base import LoadContext, Runtime, load_runtime
 from limelight.runtimes.sandbox import verdict_is_current
-from limelight.serving.host import VersionKey
 from limelight.serving.ports import ModelDirectory, VersionFacts
+from limelight.verbs import VersionKey
 
 if TYPE_CHECKING:
     from limelight.server.state import AppState
