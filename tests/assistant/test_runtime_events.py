@@ -9,6 +9,7 @@ import pytest
 from limelight.assistant.answering import ABSTAIN_ANSWER
 from limelight.assistant.verbs import parse_chat, register_verbs
 from limelight.errors import ValidationFailed
+from limelight.verbs import VerbRegistry
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,6 @@ def test_chat_bodies_become_the_last_user_question():
 
 
 def test_verbs_register_ask_and_a_streaming_chat_for_the_openai_routes():
-    from limelight.serving.verb_registry import VerbRegistry
 
     registry = VerbRegistry()
     register_verbs(registry)

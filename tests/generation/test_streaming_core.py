@@ -10,7 +10,7 @@ import orjson
 
 from limelight.errors import Overloaded
 from limelight.serving.protocols.streaming import recorded_stream, send_stream, sse_data
-from limelight.serving.verb_registry import fold_events
+from limelight.verbs import fold_events
 
 
 class Producer:

@@ -9,7 +9,6 @@ import pytest
 
 from limelight.errors import BadRequest, NotFound, ValidationFailed
 from limelight.serving.engine import _pick, _Snapshot
-from limelight.serving.host import VersionKey
 from limelight.serving.protocols.tensors import (
     decode_bytes_elements,
     encode_bytes_elements,
@@ -22,7 +21,8 @@ from limelight.serving.protocols.tensors import (
 )
 from limelight.serving.protocols.v1 import version_and_alias
 from limelight.serving.routing import Router
-from limelight.serving.verb_registry import Served, VerbHandler, default_verbs
+from limelight.serving.verb_registry import default_verbs
+from limelight.verbs import Served, VerbHandler, VersionKey
 
 ROWS_SIG = {"inputs": [{"name": "features", "dtype": "float64", "shape": [-1, 3]}],
             "outputs": [{"name": "probabilities", "dtype": "float64", "shape": [-1, 2]}]}

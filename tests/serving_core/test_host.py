@@ -11,7 +11,8 @@ import pytest
 
 from limelight.errors import DeadlineExceeded, ModelUnavailable, NotReady, ValidationFailed
 from limelight.runtimes import load_runtime
-from limelight.serving.host import BatchConfig, ModelHost, VersionKey, VersionState
+from limelight.serving.host import BatchConfig, ModelHost, VersionState
+from limelight.verbs import VersionKey
 
 A, B, C = (VersionKey("acme", "m", v) for v in (1, 2, 3))
 

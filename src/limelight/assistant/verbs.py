@@ -15,13 +15,11 @@ Where the serving core streams verbs (``VerbHandler`` has a ``stream`` field), `
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from limelight.assistant.runtime import parse_question
 from limelight.errors import ValidationFailed
-
-if TYPE_CHECKING:
-    from limelight.serving.verb_registry import Served, VerbRegistry
+from limelight.verbs import Served, VerbHandler, VerbRegistry
 
 RUNTIMES = frozenset({"assistant"})
 
@@ -59,8 +57,6 @@ def _respond_chat(outputs: list[Any], body: dict[str, Any], served: Served) -> d
 
 
 def register_verbs(registry: VerbRegistry) -> None:
-    from limelight.serving.verb_registry import VerbHandler
-
     registry.register(VerbHandler(verb="ask", runtimes=RUNTIMES, parse=lambda body: [parse_question(body)],
                                   call=_ask, respond=_respond, stream=ask_stream))
     registry.register(VerbHandler(verb="chat", runtimes=RUNTIMES, parse=parse_chat,

@@ -17,9 +17,10 @@ router = APIRouter(prefix="/api/v1", tags=["auth"], responses={401: {"model": Er
              responses={429: {"model": ErrorBody, "description": "too many failed sign-ins (Retry-After)"}})
 def login(body: LoginRequest, request: Request, response: Response, state: StateDep) -> LoginResponse:
     max_age = state.settings.server.session_max_age_s
+    assert state.login_throttle is not None  # built by the lifespan
     cookie, ui, org = service.sign_in(
-        state, state.extras["login_throttle"], body.username, body.password.get_secret_value(), body.org,
-        client_addr=request.client.host if request.client else None, request_id=request_id_of(request))
+        state.db, state.login_throttle, body.username, body.password.get_secret_value(), body.org,
+        max_age_s=max_age, client_addr=request.client.host if request.client else None, request_id=request_id_of(request))
     secure = state.settings.server.cookie_secure
     response.set_cookie(
         service.SESSION_COOKIE, cookie, max_age=max_age, httponly=True, samesite="strict", path="/",

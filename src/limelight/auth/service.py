@@ -7,25 +7,23 @@ import hmac
 import math
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-from fastapi import Request
 from sqlalchemy.orm import Session
 
 from limelight.audit import service as audit
 from limelight.auth import repository
+from limelight.auth.cache import KeyCache
 from limelight.auth.keys import generate_key, parse_key, secret_matches
 from limelight.auth.passwords import verify_password
 from limelight.auth.principal import Permission, Principal, authorize
 from limelight.auth.throttle import Failure, LoginThrottle
 from limelight.db.base import utcnow
 from limelight.db.models import ApiKey, UiSession, User
+from limelight.db.session import Database
 from limelight.errors import Forbidden, LoginThrottled, NotFound, Unauthenticated
 from limelight.schemas.tenancy import KeyCreate, KeyCreated, KeyRead, Role, Scope
-
-if TYPE_CHECKING:
-    from limelight.server.state import AppState
 
 SESSION_COOKIE = "limelight_session"
 CSRF_HEADER = "x-csrf-token"
@@ -33,31 +31,41 @@ ALL_SCOPES = frozenset(Scope)
 KEY_TOUCH_INTERVAL_S = 60
 
 
-def authenticate_request(state: AppState, request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    client = request.client.host if request.client else None
-    request_id = getattr(request.state, "request_id", None)
-    if header:
-        scheme, _, raw = header.partition(" ")
+@dataclass(frozen=True)
+class Credentials:
+    """What a request presents to say who sent it, read off the request by the web layer."""
+
+    authorization: str = ""  # the Authorization header
+    session_cookie: str | None = None
+    csrf_token: str = ""  # the CSRF header, required with a session cookie on unsafe methods
+    unsafe_method: bool = False  # anything but GET, HEAD and OPTIONS
+    client_addr: str | None = None
+    request_id: str | None = None
+
+
+def authenticate(db: Database, key_cache: KeyCache, credentials: Credentials) -> Principal:
+    """The caller: an API key (``Bearer``) if one is given, else a UI session cookie, else 401."""
+    client, request_id = credentials.client_addr, credentials.request_id
+    if credentials.authorization:
+        scheme, _, raw = credentials.authorization.partition(" ")
         if scheme.lower() != "bearer" or not raw:
             raise Unauthenticated("Use 'Authorization: Bearer <api key>'.")
-        return authenticate_key(state, raw.strip()).with_request(client, request_id)
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        principal = _authenticate_session(state, cookie, request)
+        return authenticate_key(db, key_cache, raw.strip()).with_request(client, request_id)
+    if credentials.session_cookie:
+        principal = _authenticate_session(db, credentials)
         return principal.with_request(client, request_id)
     raise Unauthenticated()
 
 
-def authenticate_key(state: AppState, raw: str) -> Principal:
-    cached = state.key_cache.get(raw)
+def authenticate_key(db: Database, key_cache: KeyCache, raw: str) -> Principal:
+    cached = key_cache.get(raw)
     if cached is not None:
         return cached
     parsed = parse_key(raw)
     if parsed is None:
         raise Unauthenticated("Malformed API key.")
     key_id, secret = parsed
-    with state.db.transaction(write=False) as session:
+    with db.transaction(write=False) as session:
         found = repository.key_with_context(session, key_id)
         if found is None:
             raise Unauthenticated("Unknown API key.")
@@ -78,23 +86,23 @@ def authenticate_key(state: AppState, raw: str) -> Principal:
         is_admin=user.is_admin, key_id=key.id,
     )
     if should_touch:
-        with state.db.transaction(write=True) as session:
+        with db.transaction(write=True) as session:
             repository.touch_key(session, key.id, now)
     valid_until = None
     if key.expires_at is not None:
         valid_until = time.monotonic() + (key.expires_at - now).total_seconds()
-    state.key_cache.put(raw, principal, valid_until)
+    key_cache.put(raw, principal, valid_until)
     return principal
 
 
-def _authenticate_session(state: AppState, cookie: str, request: Request) -> Principal:
-    id_hash = hashlib.sha256(cookie.encode()).hexdigest()
-    with state.db.transaction(write=False) as session:
+def _authenticate_session(db: Database, credentials: Credentials) -> Principal:
+    id_hash = hashlib.sha256((credentials.session_cookie or "").encode()).hexdigest()
+    with db.transaction(write=False) as session:
         ui = repository.ui_session(session, id_hash)
         if ui is None or ui.expires_at <= utcnow():
             raise Unauthenticated("Your session has ended; sign in again.")
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            token = request.headers.get(CSRF_HEADER, "")
+        if credentials.unsafe_method:
+            token = credentials.csrf_token
             if not token or not hmac.compare_digest(token, ui.csrf_token):
                 raise Forbidden("Missing or wrong CSRF token.", details={"reason": "csrf"})
         return _session_principal(session, ui)
@@ -118,8 +126,8 @@ def _session_principal(session: Session, ui: UiSession) -> Principal:
 
 
 def sign_in(
-    state: AppState, throttle: LoginThrottle, username: str, password: str, org_name: str | None, *,
-    client_addr: str | None, request_id: str | None,
+    db: Database, throttle: LoginThrottle, username: str, password: str, org_name: str | None, *,
+    max_age_s: int, client_addr: str | None, request_id: str | None,
 ) -> tuple[str, UiSession, str]:
     """``login`` behind the throttle; returns (cookie value, session row, org name).
 
@@ -133,14 +141,13 @@ def sign_in(
     if wait_s > 0:
         raise LoginThrottled("Too many failed sign-ins; wait before trying again.", retry_after_s=math.ceil(wait_s),
                              details={"retry_after_s": math.ceil(wait_s)})
-    max_age_s = state.settings.server.session_max_age_s
-    with state.db.transaction() as session:
+    with db.transaction() as session:
         user, known = _check_credentials(session, username, password)
         if user is not None:
             opened = login(session, user, org_name, max_age_s, client_addr=client_addr, request_id=request_id)
     if user is None:
         failures = throttle.failed(keys)
-        with state.db.transaction() as session:
+        with db.transaction() as session:
             _audit_failure(session, username if known else None, failures, client_addr, request_id)
         raise Unauthenticated("Wrong username or password.")
     throttle.succeeded(keys)

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from limelight.auth.principal import Principal
 from limelight.datasets import service
 from limelight.datasets.upload import store_upload
-from limelight.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from limelight.pagination import Cursor, Limit, decode_cursor, page_of
 from limelight.schemas.common import NAME_PATTERN, ErrorBody, Name, Page
 from limelight.schemas.datasets import DatasetKind, DatasetRead, DatasetVersionRead
 from limelight.server.deps import Maintainer, Reader, SessionDep, StateDep, VersionPath, Writer
@@ -46,7 +46,7 @@ def list_datasets(org: Name, principal: Reader, session: SessionDep, limit: Limi
     after = decode_cursor(cursor, 1)
     items = service.list_datasets(session, principal, org, after=str(after[0]) if after else None, limit=limit,
                                   kind=kind.value if kind else None)
-    return Page(items=items, next_cursor=encode_cursor(items[-1].name) if len(items) == limit else None)
+    return page_of(items, limit, lambda d: (d.name,))
 
 
 @router.get("/{name}", response_model=DatasetRead)

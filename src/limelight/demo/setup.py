@@ -102,9 +102,9 @@ def _demo_principal(db: Database) -> Principal | None:
 
 def _ensure_trained(settings: Settings, db: Database, principal: Principal, console: Console) -> None:
     from limelight.artifacts.registry import open_store
+    from limelight.jobs import retrain
     from limelight.jobs import service as jobs
     from limelight.registry import repository as registry_repo
-    from limelight.registry import retrain
     from limelight.registry import service as registry
     from limelight.workers.loop import run_worker
 

@@ -25,7 +25,7 @@ async def ingest_events(org: Name, batch: EventBatch, principal: Writer, state: 
 def _ingest(state: AppState, principal: Principal, org: str, batch: EventBatch) -> EventBatchResult:
     with state.db.transaction() as session:
         result, rows = service.ingest(session, principal, org, batch, max_events=state.settings.limits.max_events_per_batch)
-    feed = state.extras.get("event_feed")
+    feed = state.event_feed
     if feed is not None and rows:
         feed.push(rows)  # this process sees them at once; others within one poll of the events table
     return result
@@ -34,7 +34,7 @@ def _ingest(state: AppState, principal: Principal, org: str, batch: EventBatch) 
 @router.delete("/end-users/{user_id:path}", response_model=ForgetResult)
 def forget_end_user(org: Name, user_id: str, principal: Maintainer, state: StateDep) -> ForgetResult:
     result = forget.forget_end_user(state, principal, org, user_id)
-    feed = state.extras.get("event_feed")
+    feed = state.event_feed
     if feed is not None:
         feed.forget(principal.org_id, user_id)
     return result

@@ -12,12 +12,10 @@ token counts and the same ``output`` fields.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from limelight.errors import ValidationFailed
-
-if TYPE_CHECKING:
-    from limelight.serving.verb_registry import Served, VerbRegistry
+from limelight.verbs import Served, VerbHandler, VerbRegistry
 
 RUNTIMES = frozenset({"prompt-template"})
 _FIELDS = frozenset({"variables", "max_tokens", "temperature", "seed", "stream"})
@@ -48,7 +46,5 @@ def respond(outputs: list[Any], body: dict[str, Any], served: Served) -> dict[st
 
 
 def register_verbs(registry: VerbRegistry) -> None:
-    from limelight.serving.verb_registry import VerbHandler
-
     # No ``call``: a request without "stream": true is the same stream folded into one answer.
     registry.register(VerbHandler(verb="generate", runtimes=RUNTIMES, parse=parse, respond=respond, stream=stream))

@@ -14,14 +14,12 @@ which stops within one token. The same handlers answer OpenAI's ``/v1/chat/compl
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from limelight.errors import ValidationFailed
 from limelight.generation.parameters import chat_request, completion_request
 from limelight.generation.requests import Finished, GenerationRequest, Started, Token
-
-if TYPE_CHECKING:
-    from limelight.serving.verb_registry import Served, VerbRegistry
+from limelight.verbs import Served, VerbHandler, VerbRegistry
 
 __all__ = ["RUNTIMES", "register_verbs"]
 
@@ -71,8 +69,6 @@ def _one(parse: Callable[[dict[str, Any]], GenerationRequest]) -> Callable[[dict
 
 
 def register_verbs(registry: VerbRegistry) -> None:
-    from limelight.serving.verb_registry import VerbHandler
-
     registry.register(VerbHandler("chat", parse=_one(chat_request), respond=_chat_response,
                                   runtimes=RUNTIMES, stream=generation_events))
     registry.register(VerbHandler("complete", parse=_one(completion_request), respond=_complete_response,

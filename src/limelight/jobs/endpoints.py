@@ -12,11 +12,12 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from limelight.auth.principal import Principal
-from limelight.jobs import service
-from limelight.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from limelight.jobs import retrain, service
+from limelight.pagination import Cursor, Limit, decode_cursor, page_of
 from limelight.schemas.common import ErrorBody, Name, Page
 from limelight.schemas.jobs import TERMINAL_STATES, JobCreate, JobRead, JobState, RecipeRead
-from limelight.server.deps import Reader, SessionDep, StateDep, Writer
+from limelight.schemas.registry import RetrainPolicy, RetrainPolicyRead
+from limelight.server.deps import Maintainer, Reader, SessionDep, StateDep, Writer
 from limelight.server.state import AppState
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"],
@@ -42,9 +43,7 @@ def list_jobs(org: Name, principal: Reader, session: SessionDep, limit: Limit = 
     before = decode_cursor(cursor, 2)
     items = service.list_jobs(session, principal, org, before=(str(before[0]), str(before[1])) if before else None,
                               limit=limit, state=state.value if state else None, model=model)
-    last = items[-1] if items else None
-    next_cursor = encode_cursor(last.created_at.isoformat(), last.id) if last and len(items) == limit else None
-    return Page(items=items, next_cursor=next_cursor)
+    return page_of(items, limit, lambda j: (j.created_at.isoformat(), j.id))
 
 
 @router.get("/orgs/{org}/jobs/{job_id}", response_model=JobRead)
@@ -60,6 +59,17 @@ def cancel_job(org: Name, job_id: str, principal: Writer, session: SessionDep) -
 @router.post("/orgs/{org}/jobs/{job_id}/retry", response_model=JobRead, responses={409: {"model": ErrorBody}})
 def retry_job(org: Name, job_id: str, principal: Writer, session: SessionDep) -> JobRead:
     return service.retry(session, principal, org, job_id)
+
+
+@router.put("/orgs/{org}/models/{name}/retrain-policy", response_model=RetrainPolicyRead, tags=["models"])
+def set_retrain_policy(org: Name, name: Name, body: RetrainPolicy, principal: Maintainer,
+                       session: SessionDep) -> RetrainPolicyRead:
+    return retrain.set_policy(session, principal, org, name, body)
+
+
+@router.get("/orgs/{org}/models/{name}/retrain-policy", response_model=RetrainPolicyRead, tags=["models"])
+def get_retrain_policy(org: Name, name: Name, principal: Reader, session: SessionDep) -> RetrainPolicyRead:
+    return retrain.get_policy(session, principal, org, name)
 
 
 @router.get("/orgs/{org}/jobs/{job_id}/logs", response_class=EventSourceResponse,

@@ -8,18 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from limelight.audit import service as audit
+from limelight.auth.delegation import acting_for
 from limelight.auth.principal import Principal
-from limelight.db.models import Job, Org
+from limelight.db.models import Job
 from limelight.db.session import Database
-from limelight.errors import LimelightError
 from limelight.jobs import repository
 from limelight.recipes import get_recipe
 from limelight.recipes.base import RecipeResult
-from limelight.registry import repository as registry_repo
 from limelight.registry import service as registry
 from limelight.schemas.registry import Task, VersionMeta
-from limelight.schemas.tenancy import Role, Scope
 
 
 @dataclass(frozen=True)
@@ -54,12 +51,9 @@ def reap_expired(db: Database) -> list[str]:
     touched = []
     with db.transaction() as session:
         for job in repository.expired_running(session):
-            if job.attempts < job.max_attempts:
-                _requeue(session, job, f"worker lost during attempt {job.attempts}; re-queued")
-                repository.add_log(session, job.id, job.message or "", "warning")
-            else:
-                repository.add_log(session, job.id, "worker lost (lease expired)", "error")
-                repository.finish(session, job, "failed", error="worker lost: its lease expired")
+            repository.add_log(session, job.id, "worker lost (lease expired)", "error")
+            _retry_or_fail(session, job, requeued=f"worker lost during attempt {job.attempts}; re-queued",
+                           error="worker lost: its lease expired")
             touched.append(job.id)
     return touched
 
@@ -86,8 +80,9 @@ def succeed(db: Database, job_id: str, worker_id: str, result: RecipeResult, sha
         outcome = {"model": f"{principal.org_name}/{model_name}", "version": version.version,
                    "metrics": result.metrics, "summary": result.summary}
         if job.promote_alias:
-            outcome["promotion"] = promote_if_better(session, principal, model_name, version.version, result,
-                                                     job.promote_alias)
+            outcome["promotion"] = registry.promote_if_better(
+                session, principal, model_name, version.version, alias=job.promote_alias,
+                metric=result.gate_metric, metrics=result.metrics)
         repository.add_log(session, job.id, f"registered {outcome['model']} version {version.version}")
         repository.finish(session, job, "succeeded", result=outcome)
     return "succeeded"
@@ -100,11 +95,7 @@ def fail(db: Database, job_id: str, worker_id: str, error: str) -> str:
         if job is None or job.lease_owner != worker_id:
             return "lost"
         repository.add_log(session, job_id, error, "error")
-        if job.attempts < job.max_attempts:
-            _requeue(session, job, f"attempt {job.attempts} failed; re-queued")
-            return "queued"
-        repository.finish(session, job, "failed", error=error)
-    return "failed"
+        return _retry_or_fail(session, job, requeued=f"attempt {job.attempts} failed; re-queued", error=error)
 
 
 def cancelled(db: Database, job_id: str, worker_id: str) -> str:
@@ -117,45 +108,17 @@ def cancelled(db: Database, job_id: str, worker_id: str) -> str:
     return "cancelled"
 
 
-def _requeue(session: Any, job: Job, message: str) -> None:
-    job.state, job.lease_owner, job.lease_expires_at = "queued", None, None
-    job.message = message
+def _retry_or_fail(session: Any, job: Job, *, requeued: str, error: str) -> str:
+    """The one rule for a failed attempt (the caller logged why): re-queue while attempts remain, else fail."""
+    if job.attempts < job.max_attempts:
+        job.state, job.lease_owner, job.lease_expires_at = "queued", None, None
+        job.message = requeued
+        repository.add_log(session, job.id, requeued, "warning")
+        return "queued"
+    repository.finish(session, job, "failed", error=error)
+    return "failed"
 
 
 def job_principal(session: Any, job: Job) -> Principal:
     """The job acts as the person who submitted it, with their current role."""
-    from limelight.auth import repository as auth_repo
-
-    user = auth_repo.user_by_name(session, job.created_by)
-    org = session.get(Org, job.org_id)
-    member = auth_repo.membership(session, user.id, job.org_id) if user else None
-    if user is None or org is None or member is None:
-        raise LimelightError("The job's submitter is no longer a member of its organization.")
-    return Principal(user_id=user.id, username=user.username, org_id=org.id, org_name=org.name,
-                     role=Role(member.role), scopes=frozenset(Scope), is_admin=user.is_admin,
-                     request_id=f"job:{job.id}")
-
-
-def promote_if_better(session: Any, principal: Principal, model_name: str, number: int, result: RecipeResult,
-                      alias: str) -> dict[str, Any]:
-    """Moves ``alias`` to the new version only if its gate metric is at least the current one's."""
-    org = principal.org_name
-    model = registry_repo.model_by_name(session, principal.org_id, model_name)
-    assert model is not None
-    current_number = registry_repo.aliases(session, model.id).get(alias)
-    metric = result.gate_metric
-    new_value = result.metrics.get(metric) if metric else None
-    current_value = None
-    if current_number is not None and metric:
-        current = registry_repo.version(session, model.id, current_number)
-        current_value = current.metrics.get(metric) if current else None
-    passed = current_number is None or current_value is None or (
-        new_value is not None and float(new_value) >= float(current_value))
-    gate = {"metric": metric, "new": new_value, "current": current_value, "current_version": current_number,
-            "new_version": number, "passed": passed}
-    if passed:
-        registry.set_alias(session, principal, org, model_name, alias, number, details={"gate": gate})
-    else:
-        audit.record(session, principal, "alias.gate_refused", "model_alias", f"{org}/{model_name}@{alias}",
-                     {"gate": gate})
-    return gate
+    return acting_for(session, job.org_id, job.created_by, request_id=f"job:{job.id}")

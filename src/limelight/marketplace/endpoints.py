@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from limelight.marketplace import service
-from limelight.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from limelight.pagination import Cursor, Limit, decode_cursor, page_of
 from limelight.schemas.common import ErrorBody, Name, Page
 from limelight.schemas.registry import ForkRequest, ModelRead, Task
 from limelight.server.deps import Reader, SessionDep, Writer
@@ -24,8 +24,7 @@ def search_models(
     after = decode_cursor(cursor, 2)
     items = service.search(session, principal, q=q, task=task.value if task else None, tag=tag,
                            after=(str(after[0]), str(after[1])) if after else None, limit=limit)
-    next_cursor = encode_cursor(items[-1].org, items[-1].name) if len(items) == limit else None
-    return Page(items=items, next_cursor=next_cursor)
+    return page_of(items, limit, lambda m: (m.org, m.name))
 
 
 @router.post("/orgs/{org}/models/{name}/fork", response_model=ModelRead, status_code=201,

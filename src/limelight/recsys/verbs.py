@@ -10,13 +10,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from limelight.errors import ValidationFailed
 from limelight.runtimes.recommender import MAX_K
-
-if TYPE_CHECKING:
-    from limelight.serving.verb_registry import Served, VerbRegistry
+from limelight.verbs import Served, VerbHandler, VerbRegistry
 
 RUNTIMES = frozenset({"recommender"})
 _RECOMMEND_FIELDS = ("user_id", "k", "exclude_seen", "filters")
@@ -61,8 +59,6 @@ def _explain_parse(body: dict[str, Any]) -> list[Any]:
 
 
 def register_verbs(registry: VerbRegistry) -> None:
-    from limelight.serving.verb_registry import VerbHandler
-
     registry.register(VerbHandler(
         verb="recommend", runtimes=RUNTIMES, parse=_recommend_parse,
         respond=lambda outputs, body, served: _served(outputs[0], served),

@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from limelight.auth.principal import Permission, Principal
 from limelight.errors import ValidationFailed
-from limelight.pagination import Cursor, Limit, decode_cursor, encode_cursor
-from limelight.registry import retrain, service
+from limelight.pagination import Cursor, Limit, decode_cursor, page_of
+from limelight.registry import service
 from limelight.runtimes.sandbox import Verdict
 from limelight.schemas.common import ErrorBody, Name, Page
 from limelight.schemas.registry import (
@@ -22,8 +22,6 @@ from limelight.schemas.registry import (
     ModelRead,
     ModelUpdate,
     ModelVersionRead,
-    RetrainPolicy,
-    RetrainPolicyRead,
     VersionMeta,
 )
 from limelight.server.deps import Maintainer, Reader, SessionDep, StateDep, VersionPath, Writer
@@ -43,7 +41,7 @@ def create_model(org: Name, body: ModelCreate, principal: Writer, session: Sessi
 def list_models(org: Name, principal: Reader, session: SessionDep, limit: Limit = 50, cursor: Cursor = None) -> Page[ModelRead]:
     after = decode_cursor(cursor, 1)
     items = service.list_models(session, principal, org, after=str(after[0]) if after else None, limit=limit)
-    return Page(items=items, next_cursor=encode_cursor(items[-1].name) if len(items) == limit else None)
+    return page_of(items, limit, lambda m: (m.name,))
 
 
 @router.get("/{name}", response_model=ModelRead)
@@ -68,7 +66,7 @@ def list_versions(org: Name, name: Name, principal: Reader, session: SessionDep,
     before = decode_cursor(cursor, 1)
     items = service.list_versions(session, principal, org, name, before=int(str(before[0])) if before else None,
                                   limit=limit)
-    return Page(items=items, next_cursor=encode_cursor(items[-1].version) if len(items) == limit else None)
+    return page_of(items, limit, lambda v: (v.version,))
 
 
 @router.post("/{name}/versions", response_model=ModelVersionRead, status_code=201,
@@ -152,14 +150,3 @@ def set_alias(org: Name, name: Name, alias: Name, body: AliasSet, principal: Mai
 @router.delete("/{name}/aliases/{alias}", response_model=ModelRead)
 def delete_alias(org: Name, name: Name, alias: Name, principal: Maintainer, session: SessionDep) -> ModelRead:
     return service.delete_alias(session, principal, org, name, alias)
-
-
-@router.put("/{name}/retrain-policy", response_model=RetrainPolicyRead)
-def set_retrain_policy(org: Name, name: Name, body: RetrainPolicy, principal: Maintainer,
-                       session: SessionDep) -> RetrainPolicyRead:
-    return retrain.set_policy(session, principal, org, name, body)
-
-
-@router.get("/{name}/retrain-policy", response_model=RetrainPolicyRead)
-def get_retrain_policy(org: Name, name: Name, principal: Reader, session: SessionDep) -> RetrainPolicyRead:
-    return retrain.get_policy(session, principal, org, name)

@@ -42,6 +42,12 @@ def versions(session: Session, model_id: str, *, before: int | None, limit: int)
     return list(session.scalars(query.order_by(ModelVersion.version.desc()).limit(limit)).all())
 
 
+def version_runtimes(session: Session, model_id: str) -> dict[int, str]:
+    """Every version number of a model with the runtime that serves it."""
+    rows = session.execute(select(ModelVersion.version, ModelVersion.runtime).where(ModelVersion.model_id == model_id))
+    return {int(number): str(runtime) for number, runtime in rows}
+
+
 def aliases(session: Session, model_id: str) -> dict[str, int]:
     rows = session.execute(
         select(ModelAlias.alias, ModelVersion.version)

@@ -262,3 +262,29 @@ def delete_alias(session: Session, principal: Principal, org: str, name: str, al
         raise NotFound(f"Alias {alias!r} of {org}/{name} not found.")
     audit.record(session, principal, "alias.delete", "model_alias", f"{org}/{name}@{alias}")
     return model_read(session, model, org)
+
+
+def promote_if_better(session: Session, principal: Principal, model_name: str, number: int, *, alias: str,
+                      metric: str | None, metrics: dict[str, Any]) -> dict[str, Any]:
+    """The promotion gate: moves ``alias`` to version ``number`` only if its ``metric`` is at least
+    the current alias target's (or either has none); the decision is audited either way."""
+    org = principal.org_name
+    model = repository.model_by_name(session, principal.org_id, model_name)
+    if model is None:
+        raise NotFound(f"Model {org}/{model_name} not found.")
+    current_number = repository.aliases(session, model.id).get(alias)
+    new_value = metrics.get(metric) if metric else None
+    current_value = None
+    if current_number is not None and metric:
+        current = repository.version(session, model.id, current_number)
+        current_value = current.metrics.get(metric) if current else None
+    passed = current_number is None or current_value is None or (
+        new_value is not None and float(new_value) >= float(current_value))
+    gate = {"metric": metric, "new": new_value, "current": current_value, "current_version": current_number,
+            "new_version": number, "passed": passed}
+    if passed:
+        set_alias(session, principal, org, model_name, alias, number, details={"gate": gate})
+    else:
+        audit.record(session, principal, "alias.gate_refused", "model_alias", f"{org}/{model_name}@{alias}",
+                     {"gate": gate})
+    return gate

@@ -8,12 +8,10 @@ version's batcher, so concurrent queries share one encoder call off the event lo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from limelight.search.requests import parse_request
-
-if TYPE_CHECKING:
-    from limelight.serving.verb_registry import Served, VerbRegistry
+from limelight.verbs import Served, VerbHandler, VerbRegistry
 
 RUNTIMES = frozenset({"catalog-search"})
 
@@ -23,7 +21,5 @@ def _respond(outputs: list[Any], body: dict[str, Any], served: Served) -> dict[s
 
 
 def register_verbs(registry: VerbRegistry) -> None:
-    from limelight.serving.verb_registry import VerbHandler
-
     registry.register(VerbHandler(verb="search", runtimes=RUNTIMES, parse=lambda body: [parse_request(body)],
                                   respond=_respond))

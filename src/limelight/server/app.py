@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from limelight.artifacts.registry import open_store
 from limelight.auth.cache import KeyCache
+from limelight.auth.service import authenticate_key
 from limelight.auth.throttle import build_login_throttle
 from limelight.config import Settings
 from limelight.db.session import open_database
+from limelight.deployments.directory import DatabaseModelDirectory
 from limelight.events.feed import EventFeed
 from limelight.maintenance.collector import collect_forever
 from limelight.runtimes.sandbox import ArtifactValidator, SandboxLimits
@@ -26,6 +30,7 @@ from limelight.server.scrape import ScrapeCredential
 from limelight.server.security import SecurityHeadersMiddleware, TrustedHostMiddleware
 from limelight.server.state import AppState
 from limelight.serving import lifecycle as serving_lifecycle
+from limelight.serving.shedding import INFLIGHT_GATE_KEY
 
 log = logging.getLogger("limelight.server")
 
@@ -43,18 +48,20 @@ def build_state(settings: Settings) -> AppState:
 
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         state = build_state(settings)
         app.state.limelight = state
-        api_limits = state.extras["api_limits"] = build_api_limits(settings)
-        state.extras["login_throttle"] = build_login_throttle(settings, state.db)
-        state.extras["generation_settings"] = settings.generation  # the llm runtime's defaults
-        feed = _start_event_feed(state)
-        await serving_lifecycle.start(state)
+        api_limits = state.api_limits = build_api_limits(settings)
+        state.login_throttle = build_login_throttle(settings, state.db)
+        feed = state.event_feed = EventFeed(state.db)
+        feed.start()
+        await serving_lifecycle.start(state, directory=DatabaseModelDirectory(state.db),
+                                      authenticate_key=functools.partial(authenticate_key, state.db, state.key_cache))
         reaper = asyncio.create_task(_reap_forever(state))
         collector = asyncio.create_task(collect_forever(state)) if settings.gc.interval_s > 0 else None
         try:
-            yield
+            # lifespan state: uvicorn hands it to each connection's protocol, which sheds load with the gate
+            yield {INFLIGHT_GATE_KEY: state.inflight}
         finally:
             state.ready = False
             reaper.cancel()
@@ -85,14 +92,6 @@ def create_app(settings: Settings) -> FastAPI:
     if production and "*" not in settings.server.trusted_hosts:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.server.trusted_hosts)  # outermost
     return app
-
-
-def _start_event_feed(state: AppState) -> EventFeed:
-    """Live events for recommendation fold-in; runtimes find it in ``state.extras``."""
-    feed = EventFeed(state.db)
-    feed.start()
-    state.extras["event_feed"] = feed
-    return feed
 
 
 async def _reap_forever(state: AppState) -> None:

@@ -47,10 +47,10 @@ class Requires:
         self.permission = permission
 
     def __call__(self, request: Request, state: StateDep) -> Principal:
-        principal = auth_service.authenticate_request(state, request)
+        principal = auth_service.authenticate(state.db, state.key_cache, credentials_of(request))
         if not principal.can(self.permission):
             raise Forbidden(f"This needs the {self.permission.value} permission.")
-        limits = state.extras.get("api_limits")
+        limits = state.api_limits
         if limits is not None and request.url.path.startswith(MANAGEMENT_PREFIX):  # inference has its own
             limits.check(principal)
         return principal
@@ -76,3 +76,15 @@ Writer = Annotated[Principal, Depends(Requires(Permission.org_write))]
 Maintainer = Annotated[Principal, Depends(Requires(Permission.org_maintain))]
 OrgAdmin = Annotated[Principal, Depends(Requires(Permission.org_admin))]
 SystemAdmin = Annotated[Principal, Depends(Requires(Permission.system_admin))]
+
+
+def credentials_of(request: Request) -> auth_service.Credentials:
+    """What the request presents to identify its sender (header, cookie, CSRF token), as data."""
+    return auth_service.Credentials(
+        authorization=request.headers.get("authorization", ""),
+        session_cookie=request.cookies.get(auth_service.SESSION_COOKIE),
+        csrf_token=request.headers.get(auth_service.CSRF_HEADER, ""),
+        unsafe_method=request.method not in ("GET", "HEAD", "OPTIONS"),
+        client_addr=request.client.host if request.client else None,
+        request_id=getattr(request.state, "request_id", None),
+    )

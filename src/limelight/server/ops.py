@@ -67,7 +67,7 @@ def readyz(state: StateDep) -> JSON:
                                                 401: {"model": ErrorBody, "description": "not the scrape token"}})
 def metrics(state: StateDep) -> Response:
     """Prometheus metrics of every API process (see ``limelight.serving.metrics``)."""
-    engine = state.extras.get("serving")
+    engine = state.serving
     if engine is None:
         return Response(b"", media_type="text/plain; version=0.0.4; charset=utf-8")
     body, content_type = engine.metrics.render()

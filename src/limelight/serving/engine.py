@@ -34,12 +34,14 @@ from limelight.errors import (
     Overloaded,
     Unauthenticated,
 )
-from limelight.serving.host import BatchConfig, ModelHost, VersionKey
+from limelight.serving.host import BatchConfig, ModelHost
 from limelight.serving.loading import VersionLoader, serving_cache_dir, warm_up
 from limelight.serving.metrics import NO_MODEL, ServingMetrics, VersionObserver
+from limelight.serving.ports import KeyAuthenticator, ModelDirectory
 from limelight.serving.ratelimit import InProcessRateLimiter, Limit, RateLimiter, enforce, key_and_org_limits
 from limelight.serving.routing import Router
-from limelight.serving.verb_registry import Served, VerbHandler, VerbRegistry, default_verbs
+from limelight.serving.verb_registry import default_verbs
+from limelight.verbs import Served, VerbHandler, VerbRegistry, VersionKey
 
 if TYPE_CHECKING:
     from limelight.runtimes.base import Runtime
@@ -113,10 +115,15 @@ class ServingEngine:
         state: AppState,
         metrics: ServingMetrics,
         limiter: RateLimiter,
+        *,
+        directory: ModelDirectory,
+        authenticate_key: KeyAuthenticator,
         verbs: VerbRegistry | None = None,
     ) -> None:
         settings = state.settings
         self.state = state
+        self.directory = directory
+        self._authenticate_key = authenticate_key
         self.metrics = metrics
         self.verbs = verbs or default_verbs()
         self.draining = False
@@ -137,7 +144,7 @@ class ServingEngine:
         self._signatures: dict[VersionKey, dict[str, Any]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.host = ModelHost(
-            VersionLoader(state, serving_cache_dir(Path(settings.home))),
+            VersionLoader(state, directory, serving_cache_dir(Path(settings.home))),
             memory_budget_bytes=self._serving.memory_budget_bytes,
             default_batch=self._default_batch(False),
             warmup=warm_up,
@@ -157,12 +164,10 @@ class ServingEngine:
         cached = self.state.key_cache.get(raw)
         if cached is not None:
             return cached
-        from limelight.auth.service import authenticate_key
-
         verifying = self._verifying.get(raw)
         if verifying is None:  # single flight: when a busy key's cache entry lapses, one DB read
             loop = asyncio.get_running_loop()
-            verifying = asyncio.ensure_future(loop.run_in_executor(self._meta_pool, authenticate_key, self.state, raw))
+            verifying = asyncio.ensure_future(loop.run_in_executor(self._meta_pool, self._authenticate_key, raw))
             self._verifying[raw] = verifying
             verifying.add_done_callback(lambda _f: self._verifying.pop(raw, None))
         return await asyncio.shield(verifying)
@@ -293,34 +298,16 @@ class ServingEngine:
             log.warning("preloading %s failed: %s", key, exc.message)
 
     def _read_snapshot(self, org: str, name: str) -> _Snapshot:
-        from sqlalchemy import select
-
-        from limelight.db.models import ModelVersion
-        from limelight.deployments.service import spec_for
-        from limelight.registry import repository
-
         now = time.monotonic()
-        with self.state.db.transaction(write=False) as session:
-            found = repository.model_with_org(session, org, name)
-            if found is None:
-                return _Snapshot(fetched_at=now, found=False)
-            model, owner = found
-            rows = session.execute(
-                select(ModelVersion.version, ModelVersion.runtime).where(ModelVersion.model_id == model.id)
-            ).all()
-            spec = spec_for(session, model)
-            snap = _Snapshot(
-                fetched_at=now,
-                found=True,
-                owner_org_id=owner.id,
-                public=model.visibility == "public",
-                aliases=repository.aliases(session, model.id),
-                latest=model.latest_version,
-                runtimes={int(v): str(r) for v, r in rows},
-                spec=spec,
-                router=Router(f"{org}/{name}", spec.routes, shadow=spec.shadow) if spec is not None else None,
-            )
-        return snap
+        found = self.directory.routes(org, name)
+        if found is None:
+            return _Snapshot(fetched_at=now, found=False)
+        spec = found.spec
+        return _Snapshot(
+            fetched_at=now, found=True, owner_org_id=found.owner_org_id, public=found.public,
+            aliases=found.aliases, latest=found.latest, runtimes=found.runtimes, spec=spec,
+            router=Router(f"{org}/{name}", spec.routes, shadow=spec.shadow) if spec is not None else None,
+        )
 
     def _apply_batch_configs(self, ref: tuple[str, str], snap: _Snapshot) -> None:
         """Per-version batching from the deployment; a changed config swaps the batcher (old drains)."""

@@ -22,21 +22,12 @@ from typing import Any
 from limelight.errors import DeadlineExceeded, LimelightError, ModelUnavailable, NotReady, ValidationFailed
 from limelight.runtimes.base import Runtime
 from limelight.serving.batching import Batcher, BatchObserver
+from limelight.verbs import VersionKey
 
 __all__ = ["BatchConfig", "ModelHost", "VersionKey", "VersionState", "VersionStatus"]
 
 log = logging.getLogger(__name__)
 _MAX_LOAD_ATTEMPTS_PER_REQUEST = 3  # a version evicted again before its waiter ran: budget too small
-
-
-@dataclass(frozen=True, order=True)
-class VersionKey:
-    org: str
-    model: str
-    version: int
-
-    def __str__(self) -> str:
-        return f"{self.org}/{self.model}@{self.version}"
 
 
 class VersionState(StrEnum):

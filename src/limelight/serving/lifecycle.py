@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from limelight.monitoring.recorder import RollupRecorder
     from limelight.server.state import AppState
     from limelight.serving.engine import ServingEngine
+    from limelight.serving.ports import KeyAuthenticator, ModelDirectory
+    from limelight.serving.shedding import InflightGate
 
 __all__ = ["ServingHandle", "install", "start", "stop"]
 
@@ -56,7 +58,8 @@ def install(app: FastAPI) -> None:
                                                       *openai_chat.ENDPOINTS])
 
 
-async def start(state: AppState) -> ServingHandle:
+async def start(state: AppState, *, directory: ModelDirectory, authenticate_key: KeyAuthenticator) -> ServingHandle:
+    """Builds the engine on what the app factory hands it (where models and keys come from)."""
     from limelight.serving.engine import ServingEngine
     from limelight.serving.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
 
@@ -68,12 +71,11 @@ async def start(state: AppState) -> ServingHandle:
 
     limiter: RateLimiter = RedisRateLimiter.from_url(settings.redis_url) if settings.redis_url else InProcessRateLimiter()
     rollups = RollupBuffer()
-    engine = ServingEngine(state, ServingMetrics(metrics_dir, rollups), limiter)
-    _configure_shedding(engine, settings.serving.max_inflight)
+    engine = ServingEngine(state, ServingMetrics(metrics_dir, rollups), limiter, directory=directory,
+                           authenticate_key=authenticate_key)
+    _configure_shedding(state.inflight, engine, settings.serving.max_inflight)
     handle = ServingHandle(engine, recorder=RollupRecorder(rollups, state.db, settings.monitoring))
-    state.extras["serving"] = engine
-    state.extras["acquire_model"] = engine.acquire_model  # runtimes that build on another model
-    state.extras["serving_handle"] = handle
+    state.serving, state.serving_handle = engine, handle
     _configure_request_log()
     if settings.server.grpc_port:
         from limelight.server.transport import read_tls_files
@@ -90,16 +92,15 @@ async def start(state: AppState) -> ServingHandle:
     return handle
 
 
-def _configure_shedding(engine: ServingEngine, max_inflight: int) -> None:
+def _configure_shedding(gate: InflightGate, engine: ServingEngine, max_inflight: int) -> None:
     from limelight.serving.metrics import NO_MODEL
-    from limelight.serving.shedding import GATE
 
-    GATE.limit = max_inflight
-    GATE.on_refused = lambda: engine.metrics.rejected(NO_MODEL, "overloaded")
+    gate.limit = max_inflight
+    gate.on_refused = lambda: engine.metrics.rejected(NO_MODEL, "overloaded")
 
 
 async def stop(state: AppState) -> None:
-    handle: ServingHandle | None = state.extras.pop("serving_handle", None)
+    handle, state.serving_handle = state.serving_handle, None
     if handle is None:
         return
     state.ready, handle.engine.draining = False, True

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import gc
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from limelight.errors import NotFound
 from limelight.runtimes.base import LoadContext, Runtime, load_runtime
 from limelight.runtimes.sandbox import verdict_is_current
-from limelight.serving.host import VersionKey
+from limelight.serving.ports import ModelDirectory, VersionFacts
+from limelight.verbs import VersionKey
 
 if TYPE_CHECKING:
     from limelight.server.state import AppState
@@ -24,15 +24,6 @@ def serving_cache_dir(home: Path) -> Path:
     return home / "cache" / "serving"
 
 
-@dataclass(frozen=True, slots=True)
-class _VersionFacts:
-    id: str
-    sha256: str
-    runtime: str
-    params: dict[str, Any]
-    validation: dict[str, Any] | None
-
-
 class VersionLoader:
     """The model host's loader: runs in its load thread, once per version load.
 
@@ -41,15 +32,18 @@ class VersionLoader:
     validated under other library versions is validated first, and the verdict is kept on it.
     """
 
-    def __init__(self, state: AppState, cache_dir: Path) -> None:
+    def __init__(self, state: AppState, directory: ModelDirectory, cache_dir: Path) -> None:
         self.state = state
+        self.directory = directory
         self.cache_dir = cache_dir
 
     def __call__(self, key: VersionKey) -> Runtime:
         """The version row, its blob, the verdict, the runtime."""
-        facts = self._facts(key)
+        facts = self.directory.version(key.org, key.model, key.version)
+        if facts is None:
+            raise NotFound(f"{key} not found")
         path = self.state.artifacts.local_path(facts.sha256)
-        context = LoadContext(cache_dir=self.cache_dir / "exports", org=key.org, services=self.state.extras)
+        context = LoadContext(cache_dir=self.cache_dir / "exports", org=key.org, services=self.state.runtime_services())
         if not verdict_is_current(facts.validation, facts.runtime):
             self._validate(key, facts, path, context)
         loaded = load_runtime(facts.runtime, path, facts.params, context)
@@ -58,25 +52,11 @@ class VersionLoader:
         gc.freeze()
         return loaded
 
-    def _facts(self, key: VersionKey) -> _VersionFacts:
-        from limelight.registry import repository
-
-        with self.state.db.transaction(write=False) as session:
-            found = repository.model_with_org(session, key.org, key.model)
-            row = repository.version(session, found[0].id, key.version) if found else None
-            if row is None:
-                raise NotFound(f"{key} not found")
-            return _VersionFacts(row.id, row.blob_sha256, row.runtime, dict(row.params or {}),
-                                 dict(row.validation) if row.validation else None)
-
-    def _validate(self, key: VersionKey, facts: _VersionFacts, path: Path, context: LoadContext) -> None:
-        from limelight.registry import repository
-
+    def _validate(self, key: VersionKey, facts: VersionFacts, path: Path, context: LoadContext) -> None:
         log.info("validating %s in the sandbox before its first load here", key)
         verdict = self.state.validator.validate(path, sha256=facts.sha256, runtime=facts.runtime,
                                                 params=facts.params, cache_dir=context.cache_dir, org=key.org)
-        with self.state.db.transaction() as session:
-            repository.set_validation(session, facts.id, verdict.record(facts.runtime))
+        self.directory.record_validation(facts.id, verdict.record(facts.runtime))
 
 
 def warm_up(key: VersionKey, runtime: Runtime) -> None:

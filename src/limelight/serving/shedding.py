@@ -1,5 +1,6 @@
 """Load shedding before any work: an in-flight gate per API process, checked in uvicorn's HTTP
-protocol as soon as a request's headers are parsed.
+protocol as soon as a request's headers are parsed. The app builds the gate (``AppState.inflight``)
+and yields it as lifespan state, which uvicorn gives every connection's protocol (``app_state``).
 
 Why here and not in the app: for a cheap model (one row to a logistic regression) answering costs
 little more than refusing does once the request has gone through the ASGI stack, so under a flood
@@ -41,7 +42,7 @@ class InflightGate:
             self.on_refused()
 
 
-GATE = InflightGate()  # one per process: the app and the HTTP protocol of that process share it
+INFLIGHT_GATE_KEY = "limelight.inflight_gate"  # the gate's key in the app's lifespan state
 
 
 def sheds(raw_url: bytes) -> bool:
@@ -68,10 +69,11 @@ class SheddingHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         pipelined = self.cycle is not None and not self.cycle.response_complete
-        if pipelined or not GATE.full() or not sheds(self.url):
+        gate: InflightGate | None = self.app_state.get(INFLIGHT_GATE_KEY)
+        if pipelined or gate is None or not gate.full() or not sheds(self.url):
             super().on_headers_complete()
             return
-        GATE.refused()
+        gate.refused()
         request_id = uuid.uuid4().hex
         body = refusal_body(request_id, self.url.startswith(b"/v2/"))
         keep_alive = self.parser.should_keep_alive()

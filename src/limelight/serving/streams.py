@@ -14,7 +14,7 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from limelight.errors import LimelightError
-from limelight.serving.verb_registry import VerbHandler, fold_events
+from limelight.verbs import VerbHandler, fold_events
 
 if TYPE_CHECKING:
     from limelight.serving.engine import ServingEngine, Target

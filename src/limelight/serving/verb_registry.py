@@ -1,59 +1,16 @@
-"""Task verbs, the serving extension point.
+"""Which modules provide task verbs, and the registry the serving engine starts with.
 
-``POST /v1/models/{org}/{name}:{verb}`` dispatches on ``(verb, runtime of the resolved version)``
-to a :class:`VerbHandler`:
-
-* ``parse(body) -> list[item]``: the request JSON to per-item payloads (raise
-  ``ValidationFailed(details={"field": ...})`` for bad input);
-* ``call``: ``None`` sends the items through the version's batcher (``runtime.predict_batch``);
-  a function ``(runtime, items) -> outputs`` runs in a worker thread instead (another method);
-* ``respond(outputs, body, served) -> dict``: the response JSON (``served.version``,
-  ``served.model_ref`` name what answered).
-* ``stream``: a function ``(runtime, item) -> AsyncIterator[event]`` for verbs that answer piece by
-  piece (text generation). ``parse`` then returns one item. The events are plain dicts, the same for
-  every domain::
-
-      {"event": "start", "prompt_tokens": int}             # first: the input was accepted
-      {"event": "delta", "text": str}                      # zero or more pieces of the answer
-      {"event": "end", "finish_reason": "stop" | "length", "prompt_tokens": int,
-       "completion_tokens": int, ...}                      # last; a domain may add fields ("citations")
-
-  Raise input errors before the first event (they become normal 4xx replies); close the work when
-  the iterator is closed (``aclose``: the client went away). The engine holds the runtime
-  (``host.acquire``) for the stream's whole life and releases it when the stream ends, fails or is
-  closed. A request with ``"stream": true`` is answered as Server-Sent Events, one event per
-  ``data:`` line; otherwise the events are folded into one result (``fold_events``:
-  ``{"text", "finish_reason", "prompt_tokens", "completion_tokens", ...}``) handed to
-  ``respond([result], body, served)``, unless the handler also has a ``call``, which then answers
-  non-streaming requests. Other protocols (OpenAI's ``/v1/chat/completions``) reach the same
-  handlers through the verb names ``chat`` and ``complete``.
-
-To add verbs for a runtime, write one module with a ``register_verbs(registry: VerbRegistry)``
-function and either list it in ``VERB_PROVIDER_MODULES`` below (``limelight.recsys.verbs`` already
-is: the recommendation package only has to create that module) or expose it under the
-``limelight.verbs`` entry-point group. A provider's handler for ``(verb, runtime)`` replaces the
-built-in one. Example::
-
-    def register_verbs(registry: VerbRegistry) -> None:
-        registry.register(VerbHandler(
-            verb="similar", runtimes=frozenset({"recommender"}),
-            parse=lambda body: [{"item_id": body["item_id"], "k": body.get("k", 10)}],
-            call=lambda runtime, items: [runtime.similar(**i) for i in items],
-            respond=lambda outs, body, served: {"items": outs[0], "version": served.version},
-        ))
+The verb contract itself (``VerbHandler``, ``VerbRegistry``, ``Served``) is ``limelight.verbs``:
+task domains import it from there, downward, and never import the serving core.
 """
+
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from typing import Any
 
-from limelight.errors import NotFound
-from limelight.runtimes.base import Runtime
-from limelight.serving.host import VersionKey
+from limelight.verbs import VerbRegistry
 
 # The built-in verbs come first, so any provider after them may replace one of them.
 VERB_PROVIDER_MODULES = ("limelight.serving.protocols.verbs", "limelight.recsys.verbs", "limelight.text.verbs",
@@ -61,67 +18,6 @@ VERB_PROVIDER_MODULES = ("limelight.serving.protocols.verbs", "limelight.recsys.
                          "limelight.generation.template_verbs", "limelight.assistant.verbs",
                          "limelight.behaviour.verbs")
 VERB_ENTRY_POINT_GROUP = "limelight.verbs"
-
-
-@dataclass(frozen=True)
-class Served:
-    """Which version answered a request."""
-
-    key: VersionKey
-    runtime: str
-
-    @property
-    def version(self) -> int:
-        return self.key.version
-
-    @property
-    def model_ref(self) -> str:
-        return f"{self.key.org}/{self.key.model}"
-
-
-@dataclass(frozen=True)
-class VerbHandler:
-    """One task verb for some runtimes (see the module docstring)."""
-
-    verb: str
-    parse: Callable[[dict[str, Any]], list[Any]]
-    respond: Callable[[list[Any], dict[str, Any], Served], dict[str, Any]]
-    runtimes: frozenset[str] = frozenset()  # empty: every runtime
-    call: Callable[[Runtime, list[Any]], list[Any]] | None = None  # None: the batcher (or ``stream``)
-    stream: Callable[[Runtime, Any], AsyncIterator[dict[str, Any]]] | None = None  # see the module docstring
-
-
-def fold_events(events: list[dict[str, Any]]) -> dict[str, Any]:
-    """A stream's events as one result: the deltas' text joined, plus the ``end`` event's fields."""
-    text = "".join(e.get("text", "") for e in events if e.get("event") == "delta")
-    end: dict[str, Any] = next((e for e in reversed(events) if e.get("event") == "end"), {})
-    return {"text": text, **{k: v for k, v in end.items() if k != "event"}}
-
-
-class VerbRegistry:
-    """verb -> runtime -> handler; a handler for every runtime is filed under ``*``."""
-
-    def __init__(self) -> None:
-        self._handlers: dict[str, dict[str, VerbHandler]] = {}
-
-    def register(self, handler: VerbHandler) -> None:
-        by_runtime = self._handlers.setdefault(handler.verb, {})
-        for runtime in handler.runtimes or frozenset({"*"}):
-            by_runtime[runtime] = handler
-
-    def known(self, verb: str) -> bool:
-        return verb in self._handlers
-
-    def lookup(self, verb: str, runtime: str) -> VerbHandler:
-        by_runtime = self._handlers.get(verb, {})
-        handler = by_runtime.get(runtime) or by_runtime.get("*")
-        if handler is None:
-            supported = sorted(v for v, h in self._handlers.items() if runtime in h or "*" in h)
-            raise NotFound(
-                f"Verb {verb!r} is not available for {runtime} models.",
-                details={"verb": verb, "runtime": runtime, "supported": supported},
-            )
-        return handler
 
 
 def default_verbs() -> VerbRegistry:

@@ -11,13 +11,11 @@ Texts go through the version's batcher like ``:predict``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from limelight.errors import ValidationFailed
 from limelight.text.runtime import TextItem
-
-if TYPE_CHECKING:
-    from limelight.serving.verb_registry import Served, VerbRegistry
+from limelight.verbs import Served, VerbHandler, VerbRegistry
 
 RUNTIMES = frozenset({"text-classifier"})
 MAX_TEXTS = 1024
@@ -81,6 +79,4 @@ def _respond(outputs: list[Any], body: dict[str, Any], served: Served) -> dict[s
 
 
 def register_verbs(registry: VerbRegistry) -> None:
-    from limelight.serving.verb_registry import VerbHandler
-
     registry.register(VerbHandler(verb="classify", runtimes=RUNTIMES, parse=_parse, respond=_respond))

@@ -19,6 +19,7 @@ from limelight.artifacts.registry import open_store
 from limelight.config import Settings
 from limelight.db.session import Database, open_database
 from limelight.jobs.lifecycle import claim, reap_expired
+from limelight.jobs.retrain import submit_due
 from limelight.workers import lifeline, liveness
 from limelight.workers.runner import execute
 
@@ -29,8 +30,6 @@ ORPHAN_GRACE_S = 5.0
 
 
 def submit_due_retraining(db: Database) -> list[str]:
-    from limelight.registry.retrain import submit_due
-
     with db.transaction() as session:
         return submit_due(session)
 

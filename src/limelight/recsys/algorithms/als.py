@@ -26,7 +26,6 @@ from limelight.recsys.base import (
     parse_params,
     require_array,
 )
-from limelight.recsys.threads import fit_threads, single_threaded_blas
 
 __all__ = ["ALS", "ALSParams"]
 
@@ -65,20 +64,12 @@ class ALS(FactorRecommender):
     def fit(self, matrix: sp.csr_matrix, *, timestamps: np.ndarray | None = None) -> Self:
         from implicit.cpu.als import AlternatingLeastSquares
 
-        weighted = self.confidences(matrix)
         p = self.params
-        with single_threaded_blas():
-            model = AlternatingLeastSquares(
-                factors=p.factors,
-                regularization=p.regularization,
-                alpha=p.alpha,
-                iterations=p.iterations,
-                random_state=p.random_state,
-                num_threads=fit_threads(p.num_threads),
-            )
-            model.fit(weighted, show_progress=False)
-        self._set_factors(model.user_factors, model.item_factors)
-        return self
+        return self._fit_implicit(
+            lambda threads: AlternatingLeastSquares(
+                factors=p.factors, regularization=p.regularization, alpha=p.alpha, iterations=p.iterations,
+                random_state=p.random_state, num_threads=threads),
+            self.confidences(matrix), p.num_threads)
 
     def _confidence(self, history: History) -> np.ndarray:
         w = history.weights

@@ -21,7 +21,6 @@ from pydantic import Field
 
 from limelight.recsys.algorithms.factors import FactorRecommender
 from limelight.recsys.base import History, RecsysParams, params_array, params_from_arrays, parse_params
-from limelight.recsys.threads import fit_threads, single_threaded_blas
 
 __all__ = ["BPR", "BPRParams"]
 
@@ -52,21 +51,13 @@ class BPR(FactorRecommender):
     def fit(self, matrix: sp.csr_matrix, *, timestamps: np.ndarray | None = None) -> Self:
         from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-        positives = sp.csr_matrix(matrix > 0, dtype=np.float32)
         p = self.params
-        with single_threaded_blas():
-            model = BayesianPersonalizedRanking(
-                factors=p.factors,
-                learning_rate=p.learning_rate,
-                regularization=p.regularization,
-                iterations=p.iterations,
-                verify_negative_samples=p.verify_negative_samples,
-                random_state=p.random_state,
-                num_threads=fit_threads(p.num_threads),
-            )
-            model.fit(positives, show_progress=False)
-        self._set_factors(model.user_factors, model.item_factors)
-        return self
+        return self._fit_implicit(
+            lambda threads: BayesianPersonalizedRanking(
+                factors=p.factors, learning_rate=p.learning_rate, regularization=p.regularization,
+                iterations=p.iterations, verify_negative_samples=p.verify_negative_samples,
+                random_state=p.random_state, num_threads=threads),
+            sp.csr_matrix(matrix > 0, dtype=np.float32), p.num_threads)
 
     def _confidence(self, history: History) -> np.ndarray:
         liked = np.where(history.weights > 0, 1.0, -1.0)

@@ -14,7 +14,8 @@ W = (left side)⁻¹, item t's score splits into c_j · y_tᵀ W y_j per liked h
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,6 +24,7 @@ from numpy.typing import ArrayLike
 from limelight.errors import ValidationFailed
 from limelight.recsys.base import History, ScoringRecommender, make_history, require_array
 from limelight.recsys.ranking import top_k
+from limelight.recsys.threads import fit_threads, single_threaded_blas
 
 __all__ = ["FactorRecommender"]
 
@@ -51,6 +53,17 @@ class FactorRecommender(ScoringRecommender):
     @abstractmethod
     def _confidence(self, history: History) -> np.ndarray:
         """Signed confidence per history item (positive: liked; negative: disliked), float64."""
+
+    def _fit_implicit(self, make_model: Callable[[int], Any], matrix: sp.csr_matrix, num_threads: int) -> Self:
+        """Fits an ``implicit`` model built by ``make_model(threads)`` on ``matrix`` and keeps its factors.
+
+        implicit parallelises itself; BLAS threads on top of that only oversubscribe the cores.
+        """
+        with single_threaded_blas():
+            model = make_model(fit_threads(num_threads))
+            model.fit(matrix, show_progress=False)
+        self._set_factors(model.user_factors, model.item_factors)
+        return self
 
     def _set_factors(self, user_factors: np.ndarray, item_factors: np.ndarray) -> None:
         # contiguous float32 so every request is one BLAS sgemv with no conversion or copy

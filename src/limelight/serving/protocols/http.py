@@ -267,7 +267,7 @@ class ServingFastPath:
             return
         found = self._match(scope["method"], scope["path"])
         state = getattr(scope["app"].state, "limelight", None) if "app" in scope else None
-        engine = state.extras.get("serving") if state is not None else None
+        engine = state.serving if state is not None else None
         if found is None or engine is None:
             await self.app(scope, receive, send)
             return
@@ -279,7 +279,7 @@ class ServingFastPath:
         assert state is not None  # an engine was found in it
         given = headers.get("x-request-id")
         request_id = given if given and _SAFE_ID.match(given) else uuid.uuid4().hex
-        gate = shedding.GATE
+        gate = state.inflight
         if not endpoint.public and gate.full():
             gate.refused()
             await _send(send, HttpReply(503, shedding.refusal_body(request_id, endpoint.kserve_errors),
@@ -362,7 +362,7 @@ async def run_from_fastapi(
     request: Request, endpoint: Endpoint, principal: Principal | None, params: dict[str, str]
 ) -> Response:
     """Serve ``endpoint`` for a request FastAPI routed (and authenticated) itself."""
-    engine = request.app.state.limelight.extras["serving"]
+    engine = request.app.state.limelight.serving
     request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
     wanted = {k: v for k, v in request.headers.items() if k.encode() in _WANTED_HEADERS}
     call = HttpCall(

@@ -51,7 +51,6 @@ __all__ = ["ENDPOINTS", "openai_error", "router", "split_model"]
 _TYPES = {401: "authentication_error", 403: "permission_error", 404: "not_found_error", 429: "rate_limit_error"}
 _INLINE_TOKENIZE_CHARS = 4096  # more text than this is counted in a thread, off the event loop
 _MAX_LISTED = 10_000
-_PAGE = 500
 
 
 def openai_error(exc: LimelightError, request_id: str) -> HttpReply:
@@ -201,26 +200,11 @@ async def get_model(engine: ServingEngine, principal: Principal | None, call: Ht
 
 
 def _visible_models(engine: ServingEngine, principal: Principal) -> list[ModelRead]:
-    from limelight.marketplace import service
-
-    found: list[ModelRead] = []
-    with engine.state.db.transaction(write=False) as session:
-        while len(found) < _MAX_LISTED:
-            after = (found[-1].org, found[-1].name) if found else None
-            page = service.search(session, principal, q=None, task=None, tag=None, after=after, limit=_PAGE)
-            found += page
-            if len(page) < _PAGE:
-                break
-    return found
+    return engine.directory.visible_models(principal, _MAX_LISTED)
 
 
 def _one_model(engine: ServingEngine, principal: Principal, org: str, name: str) -> ModelRead:
-    from limelight.auth.principal import Permission
-    from limelight.registry import service
-
-    with engine.state.db.transaction(write=False) as session:
-        model, owner = service.visible_model(session, principal, org, name, Permission.org_read)
-        return service.model_read(session, model, owner.name)
+    return engine.directory.visible_model(principal, org, name)
 
 
 def _model(model: ModelRead) -> dict[str, Any]:

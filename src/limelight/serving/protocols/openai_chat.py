@@ -57,8 +57,7 @@ from limelight.serving.streams import collect, open_stream
 if TYPE_CHECKING:
     from limelight.auth.principal import Principal
     from limelight.serving.engine import ServingEngine, Target
-    from limelight.serving.verb_registry import VerbHandler
-
+    from limelight.verbs import VerbHandler
 __all__ = ["CHAT_PATH", "COMPLETIONS_PATH", "ENDPOINTS", "router"]
 
 Event = dict[str, Any]

@@ -38,8 +38,7 @@ if TYPE_CHECKING:
 
     from limelight.auth.principal import Principal
     from limelight.serving.engine import ServingEngine, Target
-    from limelight.serving.verb_registry import VerbHandler
-
+    from limelight.verbs import VerbHandler
 __all__ = ["ENDPOINTS", "router", "version_and_alias"]
 
 ROUTING_KEY_HEADER = "limelight-routing-key"

@@ -11,12 +11,10 @@ Other packages add theirs (``similar``, ``explain``, ``classify``, ...) through
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from limelight.errors import ValidationFailed
-
-if TYPE_CHECKING:
-    from limelight.serving.verb_registry import Served, VerbRegistry
+from limelight.verbs import Served, VerbHandler, VerbRegistry
 
 MAX_INPUTS = 1024
 _RECOMMEND_FIELDS = ("user_id", "k", "exclude_seen", "filters")
@@ -58,8 +56,6 @@ def _recommend_response(outputs: list[Any], body: dict[str, Any], served: Served
 
 
 def register_verbs(registry: VerbRegistry) -> None:
-    from limelight.serving.verb_registry import VerbHandler
-
     registry.register(VerbHandler("predict", parse=inputs_list, respond=_predict_response))
     registry.register(VerbHandler("embed", parse=_embed_inputs, respond=_embed_response,
                                   runtimes=frozenset({"sentence-embedding"})))

@@ -67,7 +67,7 @@ def _labels(served: ModelVersionRead | None) -> list[str]:
 
 def _verb_known(state: AppState, verb: str) -> bool:
     """Whether this server's inference API has ``verb`` (the page only offers what will answer)."""
-    engine = state.extras.get("serving")
+    engine = state.serving
     verbs = getattr(engine, "verbs", None)
     return bool(verbs is not None and verbs.known(verb))
 

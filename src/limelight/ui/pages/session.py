@@ -50,8 +50,9 @@ def login(
                            error="The sign-in form expired; please try again.")
     max_age_s = state.settings.server.session_max_age_s
     try:
+        assert state.login_throttle is not None  # built by the lifespan
         cookie, _, _ = auth_service.sign_in(
-            state, state.extras["login_throttle"], username, password, org or None,
+            state.db, state.login_throttle, username, password, org or None, max_age_s=max_age_s,
             client_addr=request.client.host if request.client else None,
             request_id=getattr(request.state, "request_id", None))
     except LoginThrottled as exc:  # the same throttle as the API's sign-in: no way around it here

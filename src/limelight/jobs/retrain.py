@@ -1,7 +1,8 @@
 """Retraining policies: when a model is due, a job on its latest data is submitted for it.
 
 The policy lives on the model row (``retrain_policy``). Workers call ``submit_due`` on their poll
-loop; a model with a queued or running job is never submitted twice.
+loop; a model with a queued or running job is never submitted twice. The submitted job acts as the
+person who set the policy, with their current role.
 """
 
 from __future__ import annotations
@@ -13,22 +14,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from limelight.audit import service as audit
+from limelight.auth.delegation import acting_for
 from limelight.auth.principal import Permission, Principal
+from limelight.datasets import repository as datasets_repo
 from limelight.db.base import utcnow
 from limelight.db.models import Job, Model, Org
+from limelight.errors import InvalidParams, NotFound
 from limelight.events import repository as events_repo
+from limelight.jobs import service as jobs
 from limelight.registry import service as registry
 from limelight.schemas.jobs import JobCreate
 from limelight.schemas.registry import RetrainPolicy, RetrainPolicyRead
 
 
 def set_policy(session: Session, principal: Principal, org: str, name: str, policy: RetrainPolicy) -> RetrainPolicyRead:
-    from limelight.jobs import service as jobs
-
     model = registry.own_model(session, principal, org, name, Permission.org_maintain)
     if policy.every_hours is None and policy.after_events is None:
-        from limelight.errors import InvalidParams
-
         raise InvalidParams("Give every_hours, after_events or both.", details={"field": "every_hours"})
     jobs.validate_params(jobs.get_recipe(policy.recipe).Params, policy.params)
     stored = policy.model_dump(mode="json") | {"owner": principal.username,
@@ -40,8 +41,6 @@ def set_policy(session: Session, principal: Principal, org: str, name: str, poli
 
 
 def get_policy(session: Session, principal: Principal, org: str, name: str) -> RetrainPolicyRead:
-    from limelight.errors import NotFound
-
     model = registry.own_model(session, principal, org, name, Permission.org_read)
     if not model.retrain_policy:
         raise NotFound(f"{org}/{name} has no retraining policy.")
@@ -57,9 +56,6 @@ def is_due(policy: dict[str, Any], *, now: datetime, new_events: int) -> bool:
 
 def submit_due(session: Session) -> list[str]:
     """Submits a retraining job for every model whose policy is due; returns the job ids."""
-    from limelight.jobs import service as jobs
-    from limelight.jobs.lifecycle import job_principal
-
     submitted = []
     now = utcnow()
     for model, org in session.execute(select(Model, Org).join(Org, Org.id == Model.org_id)
@@ -72,7 +68,7 @@ def submit_due(session: Session) -> list[str]:
                                              dataset=_event_stream(session, model.org_id, policy.get("dataset")))
         if not is_due(policy, now=now, new_events=new_events):
             continue
-        owner = job_principal(session, Job(org_id=model.org_id, created_by=policy["owner"], id="retrain"))
+        owner = acting_for(session, model.org_id, policy["owner"], request_id=f"retrain:{model.name}")
         job = jobs.submit(session, owner, org.name, JobCreate(
             recipe=policy["recipe"], dataset=policy["dataset"], items_dataset=policy.get("items_dataset"),
             params=policy.get("params", {}), model=model.name, promote=policy.get("promote")))
@@ -84,8 +80,6 @@ def submit_due(session: Session) -> list[str]:
 def _event_stream(session: Session, org_id: str, dataset: str | None) -> str | None:
     """An interactions dataset counts only its own events; other datasets (tabular churn, …) have no
     stream of their own, so any event of the org counts toward their "after N events"."""
-    from limelight.datasets import repository as datasets_repo
-
     found = datasets_repo.by_name(session, org_id, dataset) if dataset else None
     return dataset if found is not None and found.kind == "interactions" else None
 
