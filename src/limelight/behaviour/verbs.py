@@ -10,12 +10,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from limelight.errors import ValidationFailed
-
-if TYPE_CHECKING:
-    from limelight.serving.verb_registry import Served, VerbRegistry
+from limelight.verbs import Served, VerbHandler, VerbRegistry
 
 RUNTIMES = frozenset({"behaviour"})
 MAX_USERS = 1024
@@ -80,8 +78,6 @@ def _respond_score(outputs: list[Any], body: dict[str, Any], served: Served) -> 
 
 
 def register_verbs(registry: VerbRegistry) -> None:
-    from limelight.serving.verb_registry import VerbHandler
-
     registry.register(VerbHandler(verb="predict", runtimes=RUNTIMES, parse=_parse_predict, respond=_respond_predict))
     registry.register(VerbHandler(verb="score", runtimes=RUNTIMES, parse=_parse_score, call=_call_score,
                                   respond=_respond_score))
