@@ -28,6 +28,8 @@ def test_the_demo_trains_a_churn_model_on_its_views(tmp_path):
         _ensure_churn_model(home.settings, home.db, home.principal, home.console)
         with home.db.transaction(write=False) as session:
             version = registry.get_version(session, home.principal, DEMO_ORG, DEMO_CHURN_MODEL, 1)
+            model = registry.get_model(session, home.principal, DEMO_ORG, DEMO_CHURN_MODEL)
+    assert model.card.startswith("# Who is about to leave") and "churn" in model.tags
     assert "Churn model: ROC AUC" in home.printed(), home.printed()
     assert version.runtime == "behaviour" and version.metrics["roc_auc"] > 0.8
     assert 0 < version.metrics["baseline_roc_auc"] < 1 and version.metrics["reliability"]

@@ -54,6 +54,16 @@ when its validation NDCG@10 does not drop.
 * **Output:** titled items with scores; `:explain` says which watched titles drove each one
 """
 
+CHURN_CARD = """# Who is about to leave
+
+Trained by `predict-behaviour/churn` on the demo audience's views: the probability that a viewer
+has no activity in the next 30 days, calibrated, with the reasons in words. Part of the audience
+fades out and stops, as real audiences do.
+
+* **Input:** `{"user_id": "u00042"}` (or `user_ids`); `:score` ranks every viewer
+* **Output:** `probability`, `reasons` ("no activity for 45 days (typical: 6)"), `no_history`
+"""
+
 
 def prepare_demo(settings: Settings, console: Console) -> None:
     db = open_database(settings.database_url)
@@ -141,6 +151,7 @@ def _ensure_churn_model(settings: Settings, db: Database, principal: Principal, 
     from limelight.datasets import repository as datasets_repo
     from limelight.jobs import service as jobs
     from limelight.registry import repository as registry_repo
+    from limelight.registry import service as registry
     from limelight.workers.loop import run_worker
 
     with db.transaction(write=False) as session:
@@ -158,6 +169,9 @@ def _ensure_churn_model(settings: Settings, db: Database, principal: Principal, 
     run_worker(settings, max_jobs=1, install_signals=False)
     with db.transaction() as session:
         finished = jobs.get(session, principal, DEMO_ORG, job.id)
+        if finished.state == "succeeded":
+            registry.update_model(session, principal, DEMO_ORG, DEMO_CHURN_MODEL, ModelUpdate(
+                card=CHURN_CARD, tags=["churn", "demo"], description="Demo churn model"))
     if finished.state != "succeeded":
         console.print(f"[red]Demo churn training {finished.state}: {finished.error}[/]")
         return
