@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from limelight.behaviour import artifact as artifacts
 from limelight.behaviour import history as histories_mod
-from limelight.behaviour.features import DAY_S, FeatureSpec, ProfileColumn
+from limelight.behaviour.features import DAY_S, WINDOWS_DAYS, FeatureSpec, ProfileColumn
 from limelight.behaviour.snapshots import Snapshot, Target, check_cutoff, iso, parse_moment, snapshot
 from limelight.behaviour.training import BoostingParams, fit
 from limelight.errors import CutoffOutOfRange, InvalidParams, ValidationFailed
@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 # a longer silence never makes churn less likely: a prior that keeps small data from learning noise
 CHURN_MONOTONE = {"days_since_last": 1}
 MAX_PROFILE_CATEGORIES = 200  # a string column with more distinct values is an id, not a category
+
+
+def windows_for(horizon_days: int) -> list[int]:
+    """Counting windows: a week, a month, a quarter, and the horizon and twice it (a 180-day question
+    is answered by half-year activity more than by last week's)."""
+    return sorted({*WINDOWS_DAYS, horizon_days, 2 * horizon_days})
 
 
 def check_cutoffs(params: BehaviourParams, start: int, end: int) -> tuple[int, list[int]]:
@@ -71,8 +77,9 @@ def train(ctx: JobContext, params: BehaviourParams, target: Target, event_type: 
         raise ValidationFailed(f"No event of type {event_type!r} in the interactions.",
                                details={"field": "params.event_type", "types": kinds})
     profiles, columns = _profiles(ctx)
-    spec = FeatureSpec(has_types=histories.has_types(), has_values=histories.has_values(), event_type=event_type,
-                       item_genres=_item_genres(ctx), profile=columns)
+    spec = FeatureSpec(windows_days=windows_for(params.horizon_days), has_types=histories.has_types(),
+                       has_values=histories.has_values(), event_type=event_type, item_genres=_item_genres(ctx),
+                       profile=columns)
     ctx.log(f"{histories.users.size} users, {histories.ts.size} events from {iso(histories.start)} to "
             f"{iso(histories.end)}; validation cutoff {iso(cutoff)}, training cutoffs "
             f"{', '.join(iso(c) for c in training_cutoffs)}")
