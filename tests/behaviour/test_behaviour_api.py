@@ -78,7 +78,7 @@ def test_a_live_event_moves_the_prediction(churn_tenant):
 
 
 def test_score_ranks_every_known_user_and_the_list_uploads_as_a_dataset(churn_tenant, tmp_path):
-    from limelight.behaviour.scoring import write
+    from limelight.cli.scoring import write_ranked
 
     org = churn_tenant.org
     with churn_tenant.client() as client:
@@ -86,7 +86,7 @@ def test_score_ranks_every_known_user_and_the_list_uploads_as_a_dataset(churn_te
         assert len(scored["users"]) == 10 and scored["total"] >= 200
         probabilities = [u["probability"] for u in scored["users"]]
         assert probabilities == sorted(probabilities, reverse=True) and scored["users"][0]["rank"] == 1
-        path = write(scored["users"], tmp_path / "at-risk.csv")
+        path = write_ranked(scored["users"], tmp_path / "at-risk.csv", "csv")
         uploaded = ok(client.post(f"/api/v1/orgs/{org}/datasets", files={"file": ("at-risk.csv", path.read_bytes())},
                                   data={"name": "at-risk", "kind": "users"}))
     assert uploaded["rows"] == 10

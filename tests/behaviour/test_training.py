@@ -104,7 +104,8 @@ def test_batch_scoring_ranks_every_known_user_and_writes_a_table(trained_churn, 
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    from limelight.behaviour.scoring import ranked, write
+    from limelight.behaviour.scoring import ranked
+    from limelight.cli.scoring import write_ranked
 
     runtime = load_runtime("behaviour", trained_churn.artifact, {}, LoadContext())
     rows = ranked(runtime)
@@ -112,8 +113,8 @@ def test_batch_scoring_ranks_every_known_user_and_writes_a_table(trained_churn, 
     assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
     probabilities = [r["probability"] for r in rows]
     assert probabilities == sorted(probabilities, reverse=True) and rows[0]["top_reason"]
-    csv_table = pacsv.read_csv(write(rows, tmp_path / "at-risk.csv"))
-    parquet_table = pq.read_table(write(rows, tmp_path / "at-risk.parquet", "parquet"))
+    csv_table = pacsv.read_csv(write_ranked(rows, tmp_path / "at-risk.csv", "csv"))
+    parquet_table = pq.read_table(write_ranked(rows, tmp_path / "at-risk.parquet", "parquet"))
     assert csv_table.column("user_id").to_pylist() == parquet_table.column("user_id").to_pylist() == \
         [r["user_id"] for r in rows]
     assert ranked(runtime, limit=5) == rows[:5]

@@ -1,14 +1,13 @@
-"""Batch scoring: every user the model knows, ranked by probability, as a table (CSV or Parquet).
+"""Batch scoring: every user the model knows, ranked by probability (most likely first).
 
 The ranked list is what a retention team works from: the highest churn risk first, with the
 strongest reason in words. ``:score`` answers it as JSON; ``limelight score-users --dataset``
-uploads it as a ``users`` dataset (``user_id`` is its key); ``write`` makes the same file here.
+writes it to CSV or Parquet and uploads it as a ``users`` dataset (``user_id`` is its key).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from limelight.behaviour.runtime import BehaviourRuntime
 
@@ -30,19 +29,3 @@ def ranked(runtime: BehaviourRuntime, as_of: int | None = None, limit: int | Non
             for rank, p in enumerate(scored, start=1)]
     return rows[:limit] if limit is not None else rows
 
-
-def write(rows: list[dict[str, Any]], path: Path, fmt: Literal["csv", "parquet"] = "csv") -> Path:
-    import pyarrow as pa
-
-    table = pa.Table.from_pylist(rows, schema=pa.schema([("rank", pa.int64()), ("user_id", pa.string()),
-                                                         ("probability", pa.float64()),
-                                                         ("top_reason", pa.string()), ("reasons", pa.string())]))
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        pq.write_table(table, path)
-    else:
-        import pyarrow.csv as pacsv
-
-        pacsv.write_csv(table, path)
-    return path
