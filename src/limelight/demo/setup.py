@@ -32,6 +32,8 @@ from limelight.schemas.tenancy import Role, Scope
 DEMO_ORG = "demo"
 DEMO_MODEL = "movies"
 DEMO_ASSISTANT = "support"
+DEMO_CHURN_MODEL = "churn"
+DEMO_CHURN_FRACTION = 0.2
 ASSISTANT_CARD = """# Reelwave support assistant
 
 Answers customers' questions from the 45 articles of the (fictional) Reelwave help centre, the
@@ -52,6 +54,16 @@ when its validation NDCG@10 does not drop.
 * **Output:** titled items with scores; `:explain` says which watched titles drove each one
 """
 
+CHURN_CARD = """# Who is about to leave
+
+Trained by `predict-behaviour/churn` on the demo audience's views: the probability that a viewer
+has no activity in the next 30 days, calibrated, with the reasons in words. Part of the audience
+fades out and stops, as real audiences do.
+
+* **Input:** `{"user_id": "u00042"}` (or `user_ids`); `:score` ranks every viewer
+* **Output:** `probability`, `reasons` ("no activity for 45 days (typical: 6)"), `no_history`
+"""
+
 
 def prepare_demo(settings: Settings, console: Console) -> None:
     db = open_database(settings.database_url)
@@ -65,6 +77,7 @@ def prepare_demo(settings: Settings, console: Console) -> None:
             console.print("[yellow]This install already has users but no demo org; starting without a demo.[/]")
             return
         _ensure_trained(settings, db, principal, console)
+        _ensure_churn_model(settings, db, principal, console)
         ensure_llm(settings, db, principal, console)
         _ensure_templates(settings, db, principal, console)  # after the llm: they generate with it
         _ensure_assistant(settings, db, principal, console)
@@ -133,6 +146,39 @@ def _ensure_trained(settings: Settings, db: Database, principal: Principal, cons
                   f"ndcg@10 {finished.result['metrics'].get('ndcg@10')}")
 
 
+def _ensure_churn_model(settings: Settings, db: Database, principal: Principal, console: Console) -> None:
+    """A churn model on the demo views ("no activity in the next 30 days"), trained once."""
+    from limelight.datasets import repository as datasets_repo
+    from limelight.jobs import service as jobs
+    from limelight.registry import repository as registry_repo
+    from limelight.registry import service as registry
+    from limelight.workers.loop import run_worker
+
+    with db.transaction(write=False) as session:
+        model = registry_repo.model_by_name(session, principal.org_id, DEMO_CHURN_MODEL)
+        if model is not None and model.latest_version > 0:
+            return
+        if datasets_repo.by_name(session, principal.org_id, "views") is None:
+            return
+        titles = "titles" if datasets_repo.by_name(session, principal.org_id, "titles") is not None else None
+    console.print("Training predict-behaviour/churn on the demo views (30-day horizon)…")
+    with db.transaction() as session:
+        job = jobs.submit(session, principal, DEMO_ORG, JobCreate(
+            recipe="predict-behaviour/churn", dataset="views", items_dataset=titles, model=DEMO_CHURN_MODEL,
+            promote="production", params={"horizon_days": 30}))
+    run_worker(settings, max_jobs=1, install_signals=False)
+    with db.transaction() as session:
+        finished = jobs.get(session, principal, DEMO_ORG, job.id)
+        if finished.state == "succeeded":
+            registry.update_model(session, principal, DEMO_ORG, DEMO_CHURN_MODEL, ModelUpdate(
+                card=CHURN_CARD, tags=["churn", "demo"], description="Demo churn model"))
+    if finished.state != "succeeded":
+        console.print(f"[red]Demo churn training {finished.state}: {finished.error}[/]")
+        return
+    metrics = finished.result["metrics"]
+    console.print(f"Churn model: ROC AUC {metrics.get('roc_auc')} (recency alone {metrics.get('baseline_roc_auc')})")
+
+
 def _ensure_templates(settings: Settings, db: Database, principal: Principal, console: Console) -> None:
     """The built-in prompt templates (logline, melody, …) as public models of the demo org."""
     from limelight.artifacts.registry import open_store
@@ -153,7 +199,8 @@ def _ensure_templates(settings: Settings, db: Database, principal: Principal, co
 def _upload_synthetic(db: Database, store, principal: Principal) -> None:
     from limelight.recsys.synthetic import generate_catalog
 
-    catalog = generate_catalog(n_items=3000, n_users=2000, seed=7)
+    # a fifth of the audience fades out and stops, so the demo's churn model has someone to find
+    catalog = generate_catalog(n_items=3000, n_users=2000, seed=7, churn_fraction=DEMO_CHURN_FRACTION)
     for name, kind, table in (("views", DatasetKind.interactions, catalog.interactions_table()),
                               ("titles", DatasetKind.items, catalog.items_table())):
         with store.stage(suffix=".parquet") as raw:

@@ -11,11 +11,12 @@ def _all() -> list[Recipe]:
     from limelight.recipes.classify_tabular import LightGBMClassifierRecipe
     from limelight.recipes.classify_text import classify_text_recipes
     from limelight.recipes.generate_lora import GenerateLoraRecipe
+    from limelight.recipes.predict_behaviour import behaviour_recipes
     from limelight.recipes.recommend import recommend_recipes
     from limelight.recipes.search_catalog import CatalogSearchRecipe
 
     return [LightGBMClassifierRecipe(), *recommend_recipes(), *classify_text_recipes(), CatalogSearchRecipe(),
-            AssistantRagRecipe(), GenerateLoraRecipe()]
+            AssistantRagRecipe(), GenerateLoraRecipe(), *behaviour_recipes()]
 
 
 def all_recipes() -> dict[str, Recipe]:

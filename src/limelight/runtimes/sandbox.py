@@ -59,6 +59,7 @@ _LIBRARIES: Mapping[str, tuple[str, ...]] = {
     "prompt-template": ("jinja2", "jsonschema", "llama-cpp-python"),
     "assistant": ("numpy", "onnxruntime", "tokenizers", "llama-cpp-python", "gguf"),
     "llm": ("llama-cpp-python", "gguf", "numpy"),
+    "behaviour": ("lightgbm", "numpy"),
 }
 _COMMON_LIBRARIES = ("limelight",)
 

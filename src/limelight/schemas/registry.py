@@ -26,6 +26,7 @@ class Task(StrEnum):
     search = "search"
     assistant = "assistant"
     other = "other"
+    predict_behaviour = "predict-behaviour"
 
 
 class RuntimeName(StrEnum):
@@ -41,6 +42,7 @@ class RuntimeName(StrEnum):
     prompt_template = "prompt-template"
     assistant = "assistant"
     llm = "llm"
+    behaviour = "behaviour"
 
 
 class ArtifactFormatName(StrEnum):
