@@ -100,7 +100,7 @@ def test_cutoffs_outside_the_data_are_refused_with_its_range():
 
 def test_training_cutoffs_must_end_before_the_validation_cutoff():
     from limelight.behaviour.training_job import check_cutoffs
-    from limelight.recipes.predict_behaviour import BehaviourParams
+    from limelight.behaviour.params import BehaviourParams
 
     start, end = T0, T0 + 200 * DAY_S
     cutoff, training = check_cutoffs(BehaviourParams(horizon_days=30), start, end)
@@ -134,7 +134,7 @@ def test_active_within_days_keeps_only_users_active_before_the_cutoff():
 def test_cutoff_params_take_dates_or_epochs_as_numbers_or_text():
     from pydantic import ValidationError
 
-    from limelight.recipes.predict_behaviour import BehaviourParams
+    from limelight.behaviour.params import BehaviourParams
 
     params = BehaviourParams.model_validate({"cutoff": 1_704_067_200, "cutoffs": ["2023-06-01", 1_690_000_000]})
     assert params.cutoff == "1704067200" and params.cutoffs == ["2023-06-01", "1690000000"]

@@ -13,8 +13,8 @@ from limelight.behaviour.training import BoostingParams, fit
 from limelight.errors import CutoffOutOfRange, InvalidParams, ValidationFailed
 
 if TYPE_CHECKING:
+    from limelight.behaviour.params import BehaviourParams
     from limelight.recipes.base import JobContext, RecipeResult
-    from limelight.recipes.predict_behaviour import BehaviourParams
 
 # a longer silence never makes churn less likely: a prior that keeps small data from learning noise
 CHURN_MONOTONE = {"days_since_last": 1}
