@@ -99,8 +99,8 @@ def test_cutoffs_outside_the_data_are_refused_with_its_range():
 
 
 def test_training_cutoffs_must_end_before_the_validation_cutoff():
-    from limelight.behaviour.training_job import check_cutoffs
     from limelight.behaviour.params import BehaviourParams
+    from limelight.behaviour.training_job import check_cutoffs
 
     start, end = T0, T0 + 200 * DAY_S
     cutoff, training = check_cutoffs(BehaviourParams(horizon_days=30), start, end)

@@ -3,22 +3,10 @@ and score with the others (only the address, org and key are this test's)."""
 
 from __future__ import annotations
 
-import json
-import shlex
-import subprocess
-
 from tests.behaviour.data import audience, profiles
 from tests.behaviour.local_context import parquet_bytes
-from tests.recommend_api.test_readme_examples import BEHAVIOUR_SECTION, readme_curl_commands
+from tests.recommend_api.test_readme_examples import BEHAVIOUR_SECTION, readme_curl_commands, run_curl
 from tests.support.factories import new_tenant, ok, wait_for_job
-
-
-def _curl(command: str, url: str, org: str, key: str) -> tuple[int, dict]:  # type: ignore[type-arg]
-    ours = command.replace("http://127.0.0.1:8000", url).replace("/demo/", f"/{org}/")
-    args = [arg.replace("$KEY", key) for arg in shlex.split(ours)]
-    done = subprocess.run([*args, "-w", "\n%{http_code}"], capture_output=True, text=True, timeout=120, check=False)
-    body, _, status = done.stdout.rpartition("\n")
-    return int(status), json.loads(body)
 
 
 def test_the_behaviour_section_runs_as_written(sqlite_server):
@@ -34,7 +22,7 @@ def test_the_behaviour_section_runs_as_written(sqlite_server):
                            data={"name": name, "kind": kind}))
         answers = []
         for command in commands:
-            status, body = _curl(command, sqlite_server.url, tenant.org, tenant.key)
+            status, body = run_curl(command, sqlite_server.url, tenant.org, tenant.key)
             if "/jobs" in command:
                 assert status == 201, body
                 job = wait_for_job(client, tenant.org, body["id"], timeout_s=240)

@@ -38,6 +38,16 @@ def readme_curl_commands(section: str | None = None) -> list[str]:
     return commands
 
 
+def run_curl(command: str, url: str, org: str, key: str, timeout_s: float = 120) -> tuple[int, dict]:  # type: ignore[type-arg]
+    """A README curl command run against this test's server, org and key: (HTTP status, JSON body)."""
+    ours = command.replace("http://127.0.0.1:8000", url).replace("/demo/", f"/{org}/")
+    args = [arg.replace("$KEY", key) for arg in shlex.split(ours)]
+    done = subprocess.run([*args, "-w", "\n%{http_code}"], capture_output=True, text=True, timeout=timeout_s,
+                          check=False)
+    body, _, status = done.stdout.rpartition("\n")
+    return int(status), json.loads(body)
+
+
 def test_the_readme_has_curl_examples():
     commands = readme_curl_commands()
     assert len(commands) >= 3
@@ -49,14 +59,9 @@ def test_every_readme_curl_example_runs_as_written(recsys_tenant):
     for command in readme_curl_commands():
         if "https://" in command:
             continue  # the TLS examples run against a server with the dev certificate, below
-        ours = command.replace("http://127.0.0.1:8000", url).replace("/demo/", f"/{org}/")
-        ours = ours.replace("/orgs/demo/", f"/orgs/{org}/")
-        args = [arg.replace("$KEY", recsys_tenant.key) for arg in shlex.split(ours)]
-        done = subprocess.run([*args, "-w", "\n%{http_code}"], capture_output=True, text=True, timeout=60,
-                              check=False)
-        body, _, status = done.stdout.rpartition("\n")
-        assert status == "200", f"{command}\n-> {status} {body}"
-        assert isinstance(json.loads(body), dict)
+        status, body = run_curl(command, url, org, recsys_tenant.key, timeout_s=60)
+        assert status == 200, f"{command}\n-> {status} {body}"
+        assert isinstance(body, dict)
 
 
 def test_the_readme_tls_examples_run_against_a_dev_cert_server(tmp_path):
