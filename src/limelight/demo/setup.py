@@ -25,7 +25,7 @@ from limelight.demo.llm import ensure_llm
 from limelight.orgs import repository as org_repo
 from limelight.orgs.bootstrap import initialize
 from limelight.schemas.datasets import DatasetKind
-from limelight.schemas.jobs import JobCreate
+from limelight.schemas.jobs import JobCreate, JobRead
 from limelight.schemas.registry import ModelUpdate, RetrainPolicy
 from limelight.schemas.tenancy import Role, Scope
 
@@ -110,35 +110,50 @@ def _demo_principal(db: Database) -> Principal | None:
                          role=Role.owner, scopes=frozenset(Scope), is_admin=user.is_admin, request_id="demo")
 
 
-def _ensure_trained(settings: Settings, db: Database, principal: Principal, console: Console) -> None:
-    from limelight.artifacts.registry import open_store
-    from limelight.jobs import retrain
-    from limelight.jobs import service as jobs
+def _has_version(db: Database, principal: Principal, model_name: str) -> bool:
     from limelight.registry import repository as registry_repo
+
+    with db.transaction(write=False) as session:
+        model = registry_repo.model_by_name(session, principal.org_id, model_name)
+        return model is not None and model.latest_version > 0
+
+
+def _train_now(settings: Settings, db: Database, principal: Principal, console: Console, job: JobCreate,
+               card: ModelUpdate) -> JobRead | None:
+    """Runs one training job to its end in this process and dresses the model with ``card``; the
+    finished job, or None (said on the console) when it did not succeed."""
+    from limelight.jobs import service as jobs
     from limelight.registry import service as registry
     from limelight.workers.loop import run_worker
 
-    with db.transaction(write=False) as session:
-        model = registry_repo.model_by_name(session, principal.org_id, DEMO_MODEL)
-        if model is not None and model.latest_version > 0:
-            return
-    started = time.monotonic()
-    console.print("Generating a demo catalog (3,000 titles) and audience (2,000 viewers)…")
-    store = open_store(settings.artifacts_url)
-    _upload_synthetic(db, store, principal)
-    console.print("Training recommend/auto (popularity, item-kNN, ALS, BPR, EASE; tuned on a validation split)…")
     with db.transaction() as session:
-        job = jobs.submit(session, principal, DEMO_ORG, JobCreate(
-            recipe="recommend/auto", dataset="views", items_dataset="titles", model=DEMO_MODEL, promote="production",
-            params={"time_budget_s": 25}))
+        submitted = jobs.submit(session, principal, DEMO_ORG, job)
     run_worker(settings, max_jobs=1, install_signals=False)
     with db.transaction() as session:
-        finished = jobs.get(session, principal, DEMO_ORG, job.id)
+        finished = jobs.get(session, principal, DEMO_ORG, submitted.id)
         if finished.state != "succeeded":
-            console.print(f"[red]Demo training {finished.state}: {finished.error}[/]")
-            return
-        registry.update_model(session, principal, DEMO_ORG, DEMO_MODEL,
-                              ModelUpdate(card=CARD, tags=["movies", "demo"], description="Demo recommender"))
+            console.print(f"[red]Demo training of {job.model} {finished.state}: {finished.error}[/]")
+            return None
+        registry.update_model(session, principal, DEMO_ORG, job.model, card)
+    return finished
+
+
+def _ensure_trained(settings: Settings, db: Database, principal: Principal, console: Console) -> None:
+    from limelight.artifacts.registry import open_store
+    from limelight.jobs import retrain
+
+    if _has_version(db, principal, DEMO_MODEL):
+        return
+    started = time.monotonic()
+    console.print("Generating a demo catalog (3,000 titles) and audience (2,000 viewers)…")
+    _upload_synthetic(db, open_store(settings.artifacts_url), principal)
+    console.print("Training recommend/auto (popularity, item-kNN, ALS, BPR, EASE; tuned on a validation split)…")
+    finished = _train_now(settings, db, principal, console, JobCreate(
+        recipe="recommend/auto", dataset="views", items_dataset="titles", model=DEMO_MODEL, promote="production",
+        params={"time_budget_s": 25}), ModelUpdate(card=CARD, tags=["movies", "demo"], description="Demo recommender"))
+    if finished is None:
+        return
+    with db.transaction() as session:
         retrain.set_policy(session, principal, DEMO_ORG, DEMO_MODEL, RetrainPolicy(
             recipe="recommend/als", dataset="views", items_dataset="titles", after_events=500))
     summary = finished.result.get("summary", {})
@@ -149,31 +164,19 @@ def _ensure_trained(settings: Settings, db: Database, principal: Principal, cons
 def _ensure_churn_model(settings: Settings, db: Database, principal: Principal, console: Console) -> None:
     """A churn model on the demo views ("no activity in the next 30 days"), trained once."""
     from limelight.datasets import repository as datasets_repo
-    from limelight.jobs import service as jobs
-    from limelight.registry import repository as registry_repo
-    from limelight.registry import service as registry
-    from limelight.workers.loop import run_worker
 
+    if _has_version(db, principal, DEMO_CHURN_MODEL):
+        return
     with db.transaction(write=False) as session:
-        model = registry_repo.model_by_name(session, principal.org_id, DEMO_CHURN_MODEL)
-        if model is not None and model.latest_version > 0:
-            return
         if datasets_repo.by_name(session, principal.org_id, "views") is None:
             return
         titles = "titles" if datasets_repo.by_name(session, principal.org_id, "titles") is not None else None
     console.print("Training predict-behaviour/churn on the demo views (30-day horizon)…")
-    with db.transaction() as session:
-        job = jobs.submit(session, principal, DEMO_ORG, JobCreate(
-            recipe="predict-behaviour/churn", dataset="views", items_dataset=titles, model=DEMO_CHURN_MODEL,
-            promote="production", params={"horizon_days": 30}))
-    run_worker(settings, max_jobs=1, install_signals=False)
-    with db.transaction() as session:
-        finished = jobs.get(session, principal, DEMO_ORG, job.id)
-        if finished.state == "succeeded":
-            registry.update_model(session, principal, DEMO_ORG, DEMO_CHURN_MODEL, ModelUpdate(
-                card=CHURN_CARD, tags=["churn", "demo"], description="Demo churn model"))
-    if finished.state != "succeeded":
-        console.print(f"[red]Demo churn training {finished.state}: {finished.error}[/]")
+    finished = _train_now(settings, db, principal, console, JobCreate(
+        recipe="predict-behaviour/churn", dataset="views", items_dataset=titles, model=DEMO_CHURN_MODEL,
+        promote="production", params={"horizon_days": 30}),
+        ModelUpdate(card=CHURN_CARD, tags=["churn", "demo"], description="Demo churn model"))
+    if finished is None:
         return
     metrics = finished.result["metrics"]
     console.print(f"Churn model: ROC AUC {metrics.get('roc_auc')} (recency alone {metrics.get('baseline_roc_auc')})")
@@ -228,15 +231,9 @@ def _ensure_assistant(settings: Settings, db: Database, principal: Principal, co
     """The help centre as a documents dataset (uploaded as a zip) and an assistant/rag model on it."""
     from limelight.artifacts.registry import open_store
     from limelight.assistant.shipped import write_zip
-    from limelight.jobs import service as jobs
-    from limelight.registry import repository as registry_repo
-    from limelight.registry import service as registry
-    from limelight.workers.loop import run_worker
 
-    with db.transaction(write=False) as session:
-        model = registry_repo.model_by_name(session, principal.org_id, DEMO_ASSISTANT)
-        if model is not None and model.latest_version > 0:
-            return
+    if _has_version(db, principal, DEMO_ASSISTANT):
+        return
     started = time.monotonic()
     console.print("Indexing the Reelwave help centre (45 articles) for the support assistant…")
     store = open_store(settings.artifacts_url)
@@ -244,17 +241,11 @@ def _ensure_assistant(settings: Settings, db: Database, principal: Principal, co
         write_zip(Path(raw.path))
         _store_dataset(db, store, principal, "help-center", DatasetKind.documents, Path(raw.path),
                        "help-center.zip", "the fictional Reelwave help centre shipped with limelight")
-    with db.transaction() as session:
-        job = jobs.submit(session, principal, DEMO_ORG, JobCreate(
-            recipe="assistant/rag", dataset="help-center", model=DEMO_ASSISTANT, promote="production"))
-    run_worker(settings, max_jobs=1, install_signals=False)
-    with db.transaction() as session:
-        finished = jobs.get(session, principal, DEMO_ORG, job.id)
-        if finished.state != "succeeded":
-            console.print(f"[red]Assistant training {finished.state}: {finished.error}[/]")
-            return
-        registry.update_model(session, principal, DEMO_ORG, DEMO_ASSISTANT, ModelUpdate(
-            card=ASSISTANT_CARD, tags=["assistant", "support", "demo"], description="Demo support assistant"))
+    finished = _train_now(settings, db, principal, console, JobCreate(
+        recipe="assistant/rag", dataset="help-center", model=DEMO_ASSISTANT, promote="production"),
+        ModelUpdate(card=ASSISTANT_CARD, tags=["assistant", "support", "demo"], description="Demo support assistant"))
+    if finished is None:
+        return
     console.print(f"Support assistant ready in {time.monotonic() - started:.0f}s "
                   f"({finished.result['metrics'].get('passages')} passages)")
 
