@@ -17,7 +17,7 @@ def test_the_demo_trains_a_churn_model_on_its_views(tmp_path):
     from limelight.schemas.datasets import DatasetKind
 
     with demo_home(tmp_path) as home:
-        _ensure_churn_model(home.settings, home.db, home.principal, home.console)
+        _ensure_churn_model(home.settings, home.db, home.principal, home.console, home.run_one_job)
         assert "predict-behaviour" not in home.printed()  # no views yet: nothing to train on
         catalog = generate_catalog(n_items=150, n_users=300, seed=7, churn_fraction=0.2, days=365,
                                    mean_events_per_user=20)
@@ -25,7 +25,7 @@ def test_the_demo_trains_a_churn_model_on_its_views(tmp_path):
         raw = Path(tmp_path / "views.parquet")
         pq.write_table(catalog.interactions_table(), raw)
         _store_dataset(home.db, store, home.principal, "views", DatasetKind.interactions, raw, "views.parquet", "t")
-        _ensure_churn_model(home.settings, home.db, home.principal, home.console)
+        _ensure_churn_model(home.settings, home.db, home.principal, home.console, home.run_one_job)
         with home.db.transaction(write=False) as session:
             version = registry.get_version(session, home.principal, DEMO_ORG, DEMO_CHURN_MODEL, 1)
             model = registry.get_model(session, home.principal, DEMO_ORG, DEMO_CHURN_MODEL)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -65,7 +66,9 @@ fades out and stops, as real audiences do.
 """
 
 
-def prepare_demo(settings: Settings, console: Console) -> None:
+def prepare_demo(settings: Settings, console: Console, run_one_job: Callable[[Settings], object]) -> None:
+    """The demo org, its data and models, trained once; ``run_one_job`` runs the next queued job to
+    its end in this process (the CLI passes the worker loop: the demo knows nothing of workers)."""
     db = open_database(settings.database_url)
     try:
         with db.transaction(write=False) as session:
@@ -76,11 +79,11 @@ def prepare_demo(settings: Settings, console: Console) -> None:
         if principal is None:
             console.print("[yellow]This install already has users but no demo org; starting without a demo.[/]")
             return
-        _ensure_trained(settings, db, principal, console)
-        _ensure_churn_model(settings, db, principal, console)
+        _ensure_trained(settings, db, principal, console, run_one_job)
+        _ensure_churn_model(settings, db, principal, console, run_one_job)
         ensure_llm(settings, db, principal, console)
         _ensure_templates(settings, db, principal, console)  # after the llm: they generate with it
-        _ensure_assistant(settings, db, principal, console)
+        _ensure_assistant(settings, db, principal, console, run_one_job)
         _show_credentials(settings, console)
     finally:
         db.dispose()
@@ -118,17 +121,16 @@ def _has_version(db: Database, principal: Principal, model_name: str) -> bool:
         return model is not None and model.latest_version > 0
 
 
-def _train_now(settings: Settings, db: Database, principal: Principal, console: Console, job: JobCreate,
-               card: ModelUpdate) -> JobRead | None:
+def _train_now(settings: Settings, db: Database, principal: Principal, console: Console,
+               run_one_job: Callable[[Settings], object], job: JobCreate, card: ModelUpdate) -> JobRead | None:
     """Runs one training job to its end in this process and dresses the model with ``card``; the
     finished job, or None (said on the console) when it did not succeed."""
     from limelight.jobs import service as jobs
     from limelight.registry import service as registry
-    from limelight.workers.loop import run_worker
 
     with db.transaction() as session:
         submitted = jobs.submit(session, principal, DEMO_ORG, job)
-    run_worker(settings, max_jobs=1, install_signals=False)
+    run_one_job(settings)
     with db.transaction() as session:
         finished = jobs.get(session, principal, DEMO_ORG, submitted.id)
         if finished.state != "succeeded":
@@ -138,7 +140,8 @@ def _train_now(settings: Settings, db: Database, principal: Principal, console: 
     return finished
 
 
-def _ensure_trained(settings: Settings, db: Database, principal: Principal, console: Console) -> None:
+def _ensure_trained(settings: Settings, db: Database, principal: Principal, console: Console,
+                    run_one_job: Callable[[Settings], object]) -> None:
     from limelight.artifacts.registry import open_store
     from limelight.jobs import retrain
 
@@ -148,7 +151,7 @@ def _ensure_trained(settings: Settings, db: Database, principal: Principal, cons
     console.print("Generating a demo catalog (3,000 titles) and audience (2,000 viewers)…")
     _upload_synthetic(db, open_store(settings.artifacts_url), principal)
     console.print("Training recommend/auto (popularity, item-kNN, ALS, BPR, EASE; tuned on a validation split)…")
-    finished = _train_now(settings, db, principal, console, JobCreate(
+    finished = _train_now(settings, db, principal, console, run_one_job, JobCreate(
         recipe="recommend/auto", dataset="views", items_dataset="titles", model=DEMO_MODEL, promote="production",
         params={"time_budget_s": 25}), ModelUpdate(card=CARD, tags=["movies", "demo"], description="Demo recommender"))
     if finished is None:
@@ -161,7 +164,8 @@ def _ensure_trained(settings: Settings, db: Database, principal: Principal, cons
                   f"ndcg@10 {finished.result['metrics'].get('ndcg@10')}")
 
 
-def _ensure_churn_model(settings: Settings, db: Database, principal: Principal, console: Console) -> None:
+def _ensure_churn_model(settings: Settings, db: Database, principal: Principal, console: Console,
+                        run_one_job: Callable[[Settings], object]) -> None:
     """A churn model on the demo views ("no activity in the next 30 days"), trained once."""
     from limelight.datasets import repository as datasets_repo
 
@@ -172,7 +176,7 @@ def _ensure_churn_model(settings: Settings, db: Database, principal: Principal, 
             return
         titles = "titles" if datasets_repo.by_name(session, principal.org_id, "titles") is not None else None
     console.print("Training predict-behaviour/churn on the demo views (30-day horizon)…")
-    finished = _train_now(settings, db, principal, console, JobCreate(
+    finished = _train_now(settings, db, principal, console, run_one_job, JobCreate(
         recipe="predict-behaviour/churn", dataset="views", items_dataset=titles, model=DEMO_CHURN_MODEL,
         promote="production", params={"horizon_days": 30}),
         ModelUpdate(card=CHURN_CARD, tags=["churn", "demo"], description="Demo churn model"))
@@ -227,7 +231,8 @@ def _store_dataset(db: Database, store, principal: Principal, name: str, kind: D
                              profile=result.profile, description=description)
 
 
-def _ensure_assistant(settings: Settings, db: Database, principal: Principal, console: Console) -> None:
+def _ensure_assistant(settings: Settings, db: Database, principal: Principal, console: Console,
+                      run_one_job: Callable[[Settings], object]) -> None:
     """The help centre as a documents dataset (uploaded as a zip) and an assistant/rag model on it."""
     from limelight.artifacts.registry import open_store
     from limelight.assistant.shipped import write_zip
@@ -241,7 +246,7 @@ def _ensure_assistant(settings: Settings, db: Database, principal: Principal, co
         write_zip(Path(raw.path))
         _store_dataset(db, store, principal, "help-center", DatasetKind.documents, Path(raw.path),
                        "help-center.zip", "the fictional Reelwave help centre shipped with limelight")
-    finished = _train_now(settings, db, principal, console, JobCreate(
+    finished = _train_now(settings, db, principal, console, run_one_job, JobCreate(
         recipe="assistant/rag", dataset="help-center", model=DEMO_ASSISTANT, promote="production"),
         ModelUpdate(card=ASSISTANT_CARD, tags=["assistant", "support", "demo"], description="Demo support assistant"))
     if finished is None:
