@@ -28,6 +28,7 @@ class Task(StrEnum):
     assistant = "assistant"
     other = "other"
     predict_behaviour = "predict-behaviour"
+    classify_image = "classify-image"
 
 
 # The runtimes a version can be served with (a version is validated against its runtime), as
