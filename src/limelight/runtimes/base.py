@@ -89,6 +89,7 @@ RUNTIME_CLASSES: Mapping[str, str] = MappingProxyType(
         "prompt-template": "limelight.generation.template_runtime:PromptTemplateRuntime",
         "assistant": "limelight.assistant.runtime:AssistantRuntime",
         "llm": "limelight.generation.runtime:LlmRuntime",
+        "image-classifier": "limelight.vision.runtime:ImageClassifierRuntime",
     }
 )
 

@@ -59,6 +59,8 @@ _LIBRARIES: Mapping[str, tuple[str, ...]] = {
     "prompt-template": ("jinja2", "jsonschema", "llama-cpp-python"),
     "assistant": ("numpy", "onnxruntime", "tokenizers", "llama-cpp-python", "gguf"),
     "llm": ("llama-cpp-python", "gguf", "numpy"),
+    # the ONNX graph, and Pillow's codecs in the decode pool's children
+    "image-classifier": ("onnx", "onnxruntime", "numpy", "pillow"),
 }
 _COMMON_LIBRARIES = ("limelight",)
 

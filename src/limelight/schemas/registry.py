@@ -41,6 +41,7 @@ class RuntimeName(StrEnum):
     prompt_template = "prompt-template"
     assistant = "assistant"
     llm = "llm"
+    image_classifier = "image-classifier"
 
 
 class ArtifactFormatName(StrEnum):
