@@ -3,10 +3,13 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+import onnx
 import pytest
 
 from limelight.errors import ArtifactInvalid, ImageInvalid, ImageTooLarge
 from limelight.runtimes.base import LoadContext, load_runtime
+from limelight.vision.manifest import ImageClassifierManifest, attach
+from limelight.vision.preprocess import Preprocessing
 from limelight.vision.runtime import ImageClassifierRuntime, ImageItem
 from tests.vision.models import colour_classifier, colour_network, export_classifier, picture
 
@@ -58,17 +61,10 @@ def test_multi_label_uses_the_manifest_thresholds(tmp_path: Path) -> None:
     assert chosen == {"red", "green"}  # green passes its own low cut; blue stays under 0.5
 
 
-def test_a_model_whose_input_does_not_match_the_preprocessing_is_refused(tmp_path: Path) -> None:
-    from limelight.vision.manifest import ImageClassifierManifest
-    from limelight.vision.preprocess import Preprocessing
-
+def test_a_model_whose_output_does_not_match_the_labels_is_refused(tmp_path: Path) -> None:
     manifest = ImageClassifierManifest(labels=("a", "b", "c"), preprocessing=Preprocessing(size=32, resize=36))
     path = export_classifier(colour_network(3), tmp_path / "m.onnx", manifest)
     wrong = ImageClassifierManifest(labels=("a", "b"), preprocessing=Preprocessing(size=32, resize=36))
-    import onnx
-
-    from limelight.vision.manifest import attach
-
     model = onnx.load(str(path))
     attach(model, wrong)
     onnx.save(model, str(path))
@@ -81,3 +77,11 @@ def test_signature_declares_bytes_in_and_labels_out(runtime: ImageClassifierRunt
     assert signature["inputs"] == [{"name": "image", "dtype": "bytes", "shape": [-1]}]
     assert [o["name"] for o in signature["outputs"]] == ["label", "score", "labels"]
     assert signature["labels"] == ["red", "green", "blue"]
+
+
+def test_the_sandbox_check_predicts_on_made_up_pictures(colour_model: Path) -> None:
+    from limelight.runtimes.sandbox_child import check
+
+    verdict = check({"path": str(colour_model), "runtime": "image-classifier", "params": {}})
+    assert verdict["format"] == "onnx"
+    assert verdict["predictions_tried"] == 2

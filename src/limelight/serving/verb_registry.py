@@ -15,7 +15,8 @@ from limelight.verbs import VerbRegistry
 # The built-in verbs come first, so any provider after them may replace one of them.
 VERB_PROVIDER_MODULES = ("limelight.serving.protocols.verbs", "limelight.recsys.verbs", "limelight.text.verbs",
                          "limelight.search.verbs", "limelight.generation.verbs",
-                         "limelight.generation.template_verbs", "limelight.assistant.verbs")
+                         "limelight.generation.template_verbs", "limelight.assistant.verbs",
+                         "limelight.vision.verbs")
 VERB_ENTRY_POINT_GROUP = "limelight.verbs"
 
 

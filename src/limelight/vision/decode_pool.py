@@ -190,8 +190,11 @@ class DecodePool:
         with self._guard:
             if self._closed:
                 raise NotReady("The image decoder is shut down.")
-            if self._idle:
-                return self._idle.pop()
+            while self._idle:
+                child = self._idle.pop()
+                if child.process.poll() is None:
+                    return child
+                self._all.discard(child)  # died while idle (killed, out of memory): start another
             child = _Child(self.preprocessing, self.limits)
             self._all.add(child)
             return child

@@ -105,6 +105,8 @@ class ImageClassifierRuntime:
 
     def validate_input(self, item: Any) -> ImageItem:
         if isinstance(item, ImageItem):
+            if len(item.data) > self.image_limits.max_bytes:
+                image_bytes(item.data, "images", self.image_limits.max_bytes)  # raises the 413 with the limit
             if item.top_k is not None and not 1 <= item.top_k <= len(self.labels):
                 raise ValidationFailed(f"top_k must be an integer in 1..{len(self.labels)}", details={"field": "top_k"})
             return item
