@@ -33,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
 from limelight.runtimes import LoadContext, load_runtime  # noqa: E402
 from limelight.serving.batching import Batcher  # noqa: E402
-from limelight.serving.host import BatchConfig, ModelHost, VersionKey  # noqa: E402
+from limelight.serving.host import BatchConfig, ModelHost  # noqa: E402
+from limelight.verbs import VersionKey  # noqa: E402
 
 SENTENCES = [  # the same 8 sentences as shared/bench/serving/common.py
     "The acting was superb but the plot dragged badly in the middle.",

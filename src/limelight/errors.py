@@ -28,6 +28,7 @@ Every error carries a machine-readable ``code`` and an HTTP ``status``. The serv
   + Unprocessable (422, ``unprocessable``)
     - ValidationFailed (422, ``validation_failed``)
     - DatasetInvalid (422, ``dataset_invalid``)
+    - CutoffOutOfRange (422, ``cutoff_out_of_range``; a behaviour cutoff outside the data's time range)
     - ArtifactInvalid (422, ``artifact_invalid``; the validator crashed, timed out or refused it)
     - ArchiveUnsafe (422, ``archive_unsafe``; an entry's path is absolute or leaves the archive)
     - ImageInvalid (422, ``image_invalid``; not a JPEG, PNG, WebP or GIF image, or one that does not decode)
@@ -234,6 +235,12 @@ class ValidationFailed(Unprocessable):
 
 class DatasetInvalid(Unprocessable):
     code = "dataset_invalid"
+
+
+class CutoffOutOfRange(Unprocessable):
+    """A behaviour cutoff whose history or horizon falls outside the data's time range."""
+
+    code = "cutoff_out_of_range"
 
 
 class ArtifactInvalid(Unprocessable):

@@ -29,8 +29,7 @@ to a :class:`VerbHandler`:
   handlers through the verb names ``chat`` and ``complete``.
 
 To add verbs for a runtime, write one module with a ``register_verbs(registry: VerbRegistry)``
-function and either list it in ``serving.verb_registry.VERB_PROVIDER_MODULES`` (``limelight.recsys.verbs`` already
-is: the recommendation package only has to create that module) or expose it under the
+function and either name it in its domain's entry of ``limelight.domains`` or expose it under the
 ``limelight.verbs`` entry-point group. A provider's handler for ``(verb, runtime)`` replaces the
 built-in one. Example::
 

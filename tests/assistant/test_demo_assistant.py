@@ -13,8 +13,8 @@ from tests.support.demo_home import demo_home
 def test_the_demo_trains_the_support_assistant_once(tmp_path: Path) -> None:
     with demo_home(tmp_path) as home:
         settings, db, principal, console = home.settings, home.db, home.principal, home.console
-        _ensure_assistant(settings, db, principal, console)
-        _ensure_assistant(settings, db, principal, console)  # a second start adds nothing
+        _ensure_assistant(settings, db, principal, console, home.run_one_job)
+        _ensure_assistant(settings, db, principal, console, home.run_one_job)  # a second start adds nothing
         with db.transaction(write=False) as session:
             dataset = dataset_repo.by_name(session, principal.org_id, "help-center")
             assert dataset is not None and dataset.kind == "documents" and dataset.latest_version == 1

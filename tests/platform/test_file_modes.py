@@ -13,8 +13,8 @@ from limelight.artifacts.registry import open_store
 from limelight.config import Settings
 from limelight.db.migrate import upgrade
 from limelight.db.session import open_database
+from limelight.jobs import liveness
 from limelight.private_paths import create_private_file, make_private_dirs
-from limelight.workers import liveness
 
 
 def _mode(path: Path) -> int:

@@ -12,6 +12,8 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 TEXT_SECTION = "## Text: classifiers, embeddings and search"  # its examples run in tests/text
+BEHAVIOUR_SECTION = "## Behaviour prediction (churn)"  # its examples run in tests/behaviour
+TABULAR_SECTION = "## Tabular prediction (`classify/lightgbm`)"  # its examples run in tests/api
 # These need a local LLM, a help centre or a fine-tuning job, not a recommender tenant; the same calls
 # run in tests/generation and tests/assistant.
 OTHER_TENANTS = frozenset({"## Prompt templates and melodies", "## Support assistant: answers from your own documents",
@@ -28,13 +30,23 @@ def readme_curl_commands(section: str | None = None) -> list[str]:
     """The curl commands of the README's bash blocks (of one section, else of every section but the
     text and generation ones), continuation lines joined."""
     sections = readme_sections()
-    skipped = OTHER_TENANTS | {TEXT_SECTION}
+    skipped = OTHER_TENANTS | {TEXT_SECTION, BEHAVIOUR_SECTION, TABULAR_SECTION}
     text = sections[section] if section else "".join(v for k, v in sections.items() if k not in skipped)
     commands = []
     for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
         joined = re.sub(r"\\\n\s*", " ", block)
         commands += [line.strip() for line in joined.splitlines() if line.strip().startswith("curl ")]
     return commands
+
+
+def run_curl(command: str, url: str, org: str, key: str, timeout_s: float = 120) -> tuple[int, dict]:  # type: ignore[type-arg]
+    """A README curl command run against this test's server, org and key: (HTTP status, JSON body)."""
+    ours = command.replace("http://127.0.0.1:8000", url).replace("/demo/", f"/{org}/")
+    args = [arg.replace("$KEY", key) for arg in shlex.split(ours)]
+    done = subprocess.run([*args, "-w", "\n%{http_code}"], capture_output=True, text=True, timeout=timeout_s,
+                          check=False)
+    body, _, status = done.stdout.rpartition("\n")
+    return int(status), json.loads(body)
 
 
 def test_the_readme_has_curl_examples():
@@ -48,14 +60,9 @@ def test_every_readme_curl_example_runs_as_written(recsys_tenant):
     for command in readme_curl_commands():
         if "https://" in command:
             continue  # the TLS examples run against a server with the dev certificate, below
-        ours = command.replace("http://127.0.0.1:8000", url).replace("/demo/", f"/{org}/")
-        ours = ours.replace("/orgs/demo/", f"/orgs/{org}/")
-        args = [arg.replace("$KEY", recsys_tenant.key) for arg in shlex.split(ours)]
-        done = subprocess.run([*args, "-w", "\n%{http_code}"], capture_output=True, text=True, timeout=60,
-                              check=False)
-        body, _, status = done.stdout.rpartition("\n")
-        assert status == "200", f"{command}\n-> {status} {body}"
-        assert isinstance(json.loads(body), dict)
+        status, body = run_curl(command, url, org, recsys_tenant.key, timeout_s=60)
+        assert status == 200, f"{command}\n-> {status} {body}"
+        assert isinstance(body, dict)
 
 
 def test_the_readme_tls_examples_run_against_a_dev_cert_server(tmp_path):

@@ -25,6 +25,13 @@ class DemoHome:
     principal: Any
     console: Console
 
+    @staticmethod
+    def run_one_job(settings: Settings) -> None:
+        """What `limelight serve --demo` runs for each demo job: the worker loop, for one job."""
+        from limelight.workers.loop import run_worker
+
+        run_worker(settings, max_jobs=1, install_signals=False)
+
     def printed(self) -> str:
         return self.console.file.getvalue()  # type: ignore[attr-defined]
 

@@ -3,24 +3,10 @@ commands, then classify and search with them (only the address, org and key are 
 
 from __future__ import annotations
 
-import json
-import shlex
-import subprocess
-
-from tests.recommend_api.test_readme_examples import TEXT_SECTION, readme_curl_commands
+from tests.recommend_api.test_readme_examples import TEXT_SECTION, readme_curl_commands, run_curl
 from tests.search import catalog_data
 from tests.support.factories import new_tenant, ok, wait_for_job
 from tests.text.synthetic import csv_bytes, labeled_rows
-
-
-def _curl(command: str, url: str, org: str, key: str) -> tuple[int, dict]:  # type: ignore[type-arg]
-    ours = command.replace("http://127.0.0.1:8000", url).replace("/demo/", f"/{org}/")
-    args = [arg.replace("$KEY", key) for arg in shlex.split(ours)]
-    done = subprocess.run([*args, "-w", "\n%{http_code}"], capture_output=True, text=True, timeout=120, check=False)
-    body, _, status = done.stdout.rpartition("\n")
-    return int(status), json.loads(body)
-
-
 
 
 def test_the_text_section_runs_as_written(sqlite_server):
@@ -33,7 +19,7 @@ def test_the_text_section_runs_as_written(sqlite_server):
             ok(client.post(f"/api/v1/orgs/{tenant.org}/datasets", files={"file": (f"{name}.csv", data)},
                            data={"name": name, "kind": kind}))
         for command in commands:
-            status, body = _curl(command, sqlite_server.url, tenant.org, tenant.key)
+            status, body = run_curl(command, sqlite_server.url, tenant.org, tenant.key)
             if "/jobs" in command:
                 assert status == 201, body
                 job = wait_for_job(client, tenant.org, body["id"], timeout_s=240)

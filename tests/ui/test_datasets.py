@@ -52,3 +52,31 @@ def test_delete_asks_first_and_cancel_keeps_the_dataset(pages, ui_server, new_or
     confirm_dialog(page)
     expect(page.locator(".notice")).to_have_text("Dataset deleted.")
     assert api.get(f"/api/v1/orgs/{org}/datasets/ratings").status_code == 404
+
+
+def test_a_tabular_upload_from_the_form_names_its_target_column(pages, ui_server, new_org, org_api):
+    import io
+
+    import pyarrow.csv as pacsv
+
+    from tests.runtimes.test_tabular_features import churn_table
+
+    org = new_org()
+    page, _ = pages.new()
+    sign_in(page, ui_server.url, "admin", ADMIN_PASSWORD, org)
+    page.goto("/datasets")
+    expect(page.locator("#upload-status")).to_be_hidden()  # no progress bar before any upload
+    expect(page.get_by_label("Target column")).to_be_hidden()  # only tabular data has a target
+    csv = io.BytesIO()
+    pacsv.write_csv(churn_table(rows=80).rename_columns(["customer", "plan", "tenure", "region", "churned"]), csv)
+    page.get_by_label("File").set_input_files({"name": "customers.csv", "mimeType": "text/csv",
+                                               "buffer": csv.getvalue()})
+    page.get_by_label("Kind").select_option("tabular")
+    page.get_by_label("Target column").fill("churned")
+    page.get_by_role("button", name="Upload").click()
+    page.locator("#upload-result-link").click()
+    expect(page).to_have_url(f"{ui_server.url}/datasets/customers?version=1")
+    dataset = org_api(org).get(f"/api/v1/orgs/{org}/datasets/customers").json()
+    assert dataset["latest"]["rows"] == 80
+    names = [c["name"] for c in dataset["latest"]["columns"]]
+    assert "target" in names and "churned" not in names  # the named column is stored as the target

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from limelight.cli import audit, datasets, deployments, generate, inference, jobs, models, tenancy
+from limelight.cli import audit, datasets, deployments, generate, inference, jobs, models, scoring, tenancy
 
 
 def register(app: typer.Typer) -> None:
     """Add the client-side groups and commands to the root ``limelight`` app."""
-    for module in (tenancy, datasets, jobs, models, deployments, audit, inference, generate):
+    for module in (tenancy, datasets, jobs, models, deployments, audit, inference, generate, scoring):
         module.register(app)

@@ -28,8 +28,8 @@ def gc(
     from limelight.artifacts.registry import open_store
     from limelight.config import load_settings
     from limelight.db.session import open_database
+    from limelight.jobs.liveness import readiness_window_s
     from limelight.maintenance.collector import collect
-    from limelight.workers.liveness import readiness_window_s
 
     settings = load_settings()
     db = open_database(settings.database_url)

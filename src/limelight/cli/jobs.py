@@ -68,6 +68,7 @@ def submit(
     dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="training dataset (latest version)")] = None,
     dataset_version: Annotated[int | None, typer.Option(min=1, help="pin a dataset version")] = None,
     items_dataset: Annotated[str | None, typer.Option(help="catalog (kind items) for recommenders")] = None,
+    users_dataset: Annotated[str | None, typer.Option(help="end-user profiles (kind users) for behaviour")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="recipe parameter key=value; repeat")] = None,
     params_json: Annotated[str | None, typer.Option(help="recipe parameters as one JSON object")] = None,
     max_attempts: Annotated[int | None, typer.Option(min=1, max=5, help="attempts in all if workers die mid-job")] = None,
@@ -81,7 +82,7 @@ def submit(
         owner = org_of(client, org)
         job = client.jobs.submit(owner, recipe, model, dataset=dataset, dataset_version=dataset_version,
                                  items_dataset=items_dataset, params=params, max_attempts=max_attempts,
-                                 promote=promote)
+                                 promote=promote, users_dataset=users_dataset)
         if not json_out:
             stderr().print(f"Queued job {job.id} ({job.recipe} → {owner}/{job.model}).")
         if wait:

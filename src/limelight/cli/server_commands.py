@@ -57,8 +57,9 @@ def serve(
     _upgrade(settings.database_url)
     if demo:
         from limelight.demo.setup import prepare_demo
+        from limelight.workers.loop import run_worker
 
-        prepare_demo(settings, console)
+        prepare_demo(settings, console, lambda s: run_worker(s, max_jobs=1, install_signals=False))
     pool = WorkerPool(settings)
     pool.start()
     # uvicorn re-raises the SIGTERM it handled once it has shut down; turning that into SystemExit

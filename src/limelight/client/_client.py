@@ -85,6 +85,12 @@ class Client(BaseClient):
         """Why the model answers as it does; ``payload`` is the task's request (e.g. ``{"user_id", "item_id"}``)."""
         return self._run(inference.infer(org, name, "explain", payload, version, alias))
 
+    def score_users(self, org: str, name: str, *, limit: int = 1000, as_of: str | None = None,
+                    version: int | None = None, alias: str | None = None) -> dict[str, Any]:
+        """``{"users": [{"rank", "user_id", "probability", "top_reason", "reasons"}], "total", "as_of", …}``:
+        every user a behaviour model knows, most likely first (churn: most at risk)."""
+        return self._run(inference.infer(org, name, "score", inference.score_body(limit, as_of), version, alias))
+
     def embed(self, org: str, name: str, inputs: Sequence[str], *, version: int | None = None,
               alias: str | None = None) -> dict[str, Any]:
         """``{"embeddings": [[...]], "model", "version"}`` for a batch of texts (sentence-embedding models)."""
@@ -200,6 +206,10 @@ class AsyncClient(BaseClient):
     async def embed(self, org: str, name: str, inputs: Sequence[str], *, version: int | None = None,
                     alias: str | None = None) -> dict[str, Any]:
         return await self._run(inference.infer(org, name, "embed", inference.predict_body(inputs), version, alias))
+
+    async def score_users(self, org: str, name: str, *, limit: int = 1000, as_of: str | None = None,
+                          version: int | None = None, alias: str | None = None) -> dict[str, Any]:
+        return await self._run(inference.infer(org, name, "score", inference.score_body(limit, as_of), version, alias))
 
     async def classify(self, org: str, name: str, texts: Sequence[str], *, top_k: int | None = None,
                        threshold: float | Mapping[str, float] | None = None, version: int | None = None,

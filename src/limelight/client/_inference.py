@@ -30,6 +30,10 @@ def predict_body(inputs: Sequence[Any]) -> dict[str, Any]:
     return {"inputs": list(inputs)}
 
 
+def score_body(limit: int, as_of: str | None) -> dict[str, Any]:
+    return body(limit=limit, as_of=as_of)
+
+
 def recommend_body(user_id: str, k: int, exclude_seen: bool, filters: Mapping[str, Any] | None) -> dict[str, Any]:
     return body(user_id=user_id, k=k, exclude_seen=exclude_seen, filters=dict(filters) if filters else None)
 

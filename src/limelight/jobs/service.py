@@ -36,6 +36,14 @@ def submit(session: Session, principal: Principal, org: str, body: JobCreate) ->
         if items.kind != "items":
             raise InvalidParams(f"{body.items_dataset!r} is not an items catalog.", details={"field": "items_dataset"})
         extra["items"] = items_version.id
+    if body.users_dataset:
+        users_version, users = datasets.resolve_version(session, principal, org, body.users_dataset, None)
+        if users.kind != "users":
+            raise InvalidParams(f"{body.users_dataset!r} is not a users dataset.", details={"field": "users_dataset"})
+        extra["users"] = users_version.id
+    check_dataset = getattr(recipe, "check_dataset", None)
+    if check_dataset is not None:  # a recipe may refuse, before queueing, what the data's profile rules out
+        check_dataset(params, dict(version.profile or {}))
     model = registry_repo.model_by_name(session, principal.org_id, body.model)
     if model is not None and model.task != recipe.task:
         raise Conflict(f"Model {org}/{body.model} has task {model.task!r}; {recipe.name} makes {recipe.task!r}.")

@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 from limelight.artifacts.store import ArtifactStore
 from limelight.db.session import Database
+from limelight.jobs.liveness import readiness_window_s, stale_beats
 from limelight.maintenance.references import referenced_blobs
 from limelight.runtimes.sentence_embedding import stale_cache_entries
 from limelight.serving.loading import serving_cache_dir
-from limelight.workers.liveness import readiness_window_s, stale_beats
 
 if TYPE_CHECKING:
     from limelight.server.state import AppState

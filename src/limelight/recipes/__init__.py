@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import importlib
+
+from limelight.domains import RECIPE_FACTORIES
 from limelight.errors import InvalidParams
 from limelight.recipes.base import Recipe
 
 
 def _all() -> list[Recipe]:
-    from limelight.recipes.assistant_rag import AssistantRagRecipe
-    from limelight.recipes.classify_tabular import LightGBMClassifierRecipe
-    from limelight.recipes.classify_text import classify_text_recipes
-    from limelight.recipes.generate_lora import GenerateLoraRecipe
-    from limelight.recipes.recommend import recommend_recipes
-    from limelight.recipes.search_catalog import CatalogSearchRecipe
-
-    return [LightGBMClassifierRecipe(), *recommend_recipes(), *classify_text_recipes(), CatalogSearchRecipe(),
-            AssistantRagRecipe(), GenerateLoraRecipe()]
+    recipes: list[Recipe] = []
+    for target in RECIPE_FACTORIES:  # declared per domain in limelight.domains
+        module_name, name = target.split(":")
+        made = getattr(importlib.import_module(module_name), name)()
+        recipes += made if isinstance(made, list) else [made]
+    return recipes
 
 
 def all_recipes() -> dict[str, Recipe]:

@@ -1,7 +1,9 @@
 """``classify/lightgbm``: a LightGBM classifier on a ``tabular`` dataset, e.g. churn.
 
-Numeric and boolean columns are features; the model is saved as LightGBM's text format (no
-pickle) and evaluated on a stratified holdout.
+Numbers and booleans are features as they are, text columns are LightGBM categoricals (their
+category lists go with the version, see ``runtimes.tabular_features``); columns that cannot help are
+left out and listed with the reason. The model is saved as LightGBM's text format (no pickle) and
+evaluated on a stratified holdout; the version carries each feature's importance (gain) by name.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pydantic import Field
 
 from limelight.errors import InvalidParams
 from limelight.recipes.base import JobContext, RecipeParams, RecipeResult
+from limelight.runtimes.tabular_features import FeatureSpec, spec_from_table
 
 
 class LightGBMParams(RecipeParams):
@@ -36,8 +39,12 @@ class LightGBMClassifierRecipe:
         from sklearn.model_selection import train_test_split
 
         assert isinstance(params, LightGBMParams)
-        features, names, labels, classes = _load(ctx, params.target)
-        ctx.log(f"{len(labels)} rows, {len(names)} features, {len(classes)} classes")
+        spec, features, labels, classes, left_out = _load(ctx, params.target)
+        names = spec.names
+        ctx.log(f"{len(labels)} rows, {len(names)} features ({len(spec.categorical_names)} categorical), "
+                f"{len(classes)} classes")
+        for column in left_out:
+            ctx.log(f"column {column['column']!r} left out: {column['reason']}", level="warning")
         stratify = labels if min(np.bincount(labels)) >= 2 else None
         x_train, x_test, y_train, y_test = train_test_split(
             features, labels, test_size=params.holdout_fraction, random_state=params.seed, stratify=stratify)
@@ -46,55 +53,46 @@ class LightGBMClassifierRecipe:
                           "num_leaves": params.num_leaves, "seed": params.seed, "verbose": -1, "num_threads": 2}
         if not binary:
             booster_params["num_class"] = len(classes)
-        train_set = lgb.Dataset(x_train, y_train, feature_name=names)
+        train_set = lgb.Dataset(x_train, y_train, feature_name=names,
+                                categorical_feature=spec.categorical_names or "auto")
         valid_set = lgb.Dataset(x_test, y_test, reference=train_set)
         booster = lgb.train(booster_params, train_set, num_boost_round=params.num_boost_round,
                             valid_sets=[valid_set], callbacks=[_progress_callback(ctx, params.num_boost_round),
                                                                lgb.early_stopping(20, verbose=False)])
-        metrics = _evaluate(booster, x_test, y_test, binary)
+        metrics: dict[str, Any] = _evaluate(booster, x_test, y_test, binary)
         ctx.log(f"holdout metrics: {metrics}")
+        gains = booster.feature_importance(importance_type="gain", iteration=booster.best_iteration or None)
+        metrics["feature_importance"] = {n: round(float(g), 4) for n, g in sorted(
+            zip(names, gains, strict=True), key=lambda pair: -pair[1])}
         booster.save_model(str(ctx.output_path(".txt")))
         signature = {
-            "inputs": [{"name": "features", "dtype": "float64", "shape": [-1, len(names)], "names": names}],
+            "inputs": [{"name": "features", "dtype": "float64", "shape": [-1, len(names)], "names": names,
+                        "categories": {f.name: list(f.categories) for f in spec.features if f.categories}}],
             "outputs": [{"name": "probabilities", "dtype": "float64", "shape": [-1, len(classes)]}],
             "classes": classes,
         }
+        # the runtime encodes named inputs from "features" (the categories in training's order)
         return RecipeResult(runtime="lightgbm", format="lightgbm", metrics=metrics, signature=signature,
-                            params=params.model_dump(), gate_metric="accuracy")
+                            params={**params.model_dump(), "features": spec.to_params()}, gate_metric="accuracy",
+                            summary={"features": names, "left_out": left_out})
 
 
-def _load(ctx: JobContext, target: str) -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:
+def _load(ctx: JobContext, target: str) -> tuple[FeatureSpec, np.ndarray, np.ndarray, list[str],
+                                                  list[dict[str, str]]]:
     import pyarrow.parquet as pq
 
     table = pq.read_table(ctx.dataset_path())
     if target not in table.column_names:
         raise InvalidParams(f"The dataset has no target column {target!r}.",
                             details={"field": "params.target", "columns": table.column_names})
-    names, columns = [], []
-    for name in table.column_names:
-        if name == target:
-            continue
-        column = table.column(name)
-        if _is_numeric(column.type):
-            names.append(name)
-            columns.append(np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64))
-        else:
-            ctx.log(f"column {name!r} ({column.type}) is not numeric; left out", level="warning")
-    if not names:
-        raise InvalidParams("The dataset has no numeric feature columns.")
+    spec, features, left_out = spec_from_table(table, target)
     raw_labels = [str(v) for v in table.column(target).to_pylist()]
     classes = sorted(set(raw_labels))
     if len(classes) < 2:
         raise InvalidParams("The target needs at least two classes.", details={"classes": classes})
     index = {c: i for i, c in enumerate(classes)}
     labels = np.array([index[v] for v in raw_labels], dtype=np.int64)
-    return np.column_stack(columns), names, labels, classes
-
-
-def _is_numeric(arrow_type: Any) -> bool:
-    import pyarrow.types as t
-
-    return bool(t.is_integer(arrow_type) or t.is_floating(arrow_type) or t.is_boolean(arrow_type))
+    return spec, features, labels, classes, left_out
 
 
 def _progress_callback(ctx: JobContext, rounds: int) -> Any:

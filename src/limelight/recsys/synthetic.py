@@ -10,7 +10,10 @@ The generative story:
   (affinity = user preference · item genres), the number per user is log-normal (a few heavy users);
 * each event gets a type (click/view/play/complete/rate/purchase, or skip when the match is poor), a
   rating for ``rate`` events (higher when the match is good) and a timestamp inside the user's active
-  period of the last ``days`` days.
+  period of the last ``days`` days;
+* with ``churn_fraction`` > 0, that share of users churns: their activity fades (event density falling
+  linearly to zero) and stops at a moment at least ``CHURN_QUIET_DAYS`` before the end, so a churn model
+  has something to find. Those draws use their own generator: with no churn the output is unchanged.
 
 So there is a planted signal (clusters) above popularity that collaborative filtering must find.
 Everything is vectorised: the defaults (3,000 titles, 2,000 users, ~80k events) take well under 3 s.
@@ -60,6 +63,7 @@ _PLACES = (
 )  # fmt: skip
 _EVENT_TYPES = np.array(["click", "view", "play", "complete", "rate", "purchase"])
 _EVENT_PROBS = np.array([0.15, 0.25, 0.3, 0.17, 0.1, 0.03])
+CHURN_QUIET_DAYS = 60  # a churner's last event is at least this long before the end
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,7 @@ def generate_catalog(
     end_timestamp: int = 1_735_689_600,  # 2025-01-01T00:00:00Z; fixed so output is reproducible
     taste_strength: float = 3.0,
     popularity_strength: float = 1.0,
+    churn_fraction: float = 0.0,
     seed: int = 0,
 ) -> SyntheticCatalog:
     rng = np.random.default_rng(seed)
@@ -211,6 +216,10 @@ def generate_catalog(
     stamps = (active_from[users] + rng.random(users.shape[0]) * (end_timestamp - active_from[users])).astype(
         np.int64
     )
+    churned_at: dict[int, int] = {}
+    if churn_fraction > 0:
+        stamps, churned_at = _fade_out(np.random.default_rng([seed, 1]), users, stamps, active_from,
+                                       end_timestamp, churn_fraction)
     interactions = [
         {
             "event_id": f"e{n:07d}",
@@ -231,7 +240,25 @@ def generate_catalog(
             "user_id": f"u{u + 1:05d}",
             "cluster": int(membership[u]),
             "favourite_genres": [GENRES[g] for g in np.argsort(-prefs[u])[:2]],
+            **({"churned_at": churned_at.get(u)} if churn_fraction > 0 else {}),
         }
         for u in range(n_users)
     ]
     return SyntheticCatalog(items=_items(rng, n_items, genres), users=user_rows, interactions=interactions)
+
+
+def _fade_out(rng: np.random.Generator, users: np.ndarray, stamps: np.ndarray, active_from: np.ndarray,
+              end_timestamp: int, fraction: float) -> tuple[np.ndarray, dict[int, int]]:
+    """Re-time the churners' events: fading towards a stop moment, then nothing."""
+    n_users = active_from.shape[0]
+    latest_stop = end_timestamp - CHURN_QUIET_DAYS * 86_400
+    churners = np.flatnonzero((rng.random(n_users) < fraction) & (active_from < latest_stop - 30 * 86_400))
+    stops = rng.uniform(active_from[churners] + 30 * 86_400, latest_stop)
+    stop_of = np.full(n_users, -1.0)
+    stop_of[churners] = stops
+    rows = np.flatnonzero(stop_of[users] > 0)
+    start, stop = active_from[users[rows]], stop_of[users[rows]]
+    fading = 1.0 - np.sqrt(1.0 - rng.random(rows.shape[0]))  # density falling linearly to zero at the stop
+    out = stamps.copy()
+    out[rows] = (start + fading * (stop - start)).astype(np.int64)
+    return out, {int(u): int(s) for u, s in zip(churners.tolist(), stops.tolist(), strict=True)}

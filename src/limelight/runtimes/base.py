@@ -16,6 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
+from limelight.domains import RUNTIMES
 from limelight.errors import InvalidParams, UnsafeArtifactFormat, ValidationFailed
 
 __all__ = [
@@ -77,23 +78,9 @@ class LoadContext:
 
 RuntimeFactory = Callable[[Path, dict[str, Any], LoadContext], Runtime]
 
-# Runtime name -> "module:Class"; imported only when that runtime is first loaded, so importing
-# limelight.runtimes never pulls torch, onnxruntime or lightgbm in.
-RUNTIME_CLASSES: Mapping[str, str] = MappingProxyType(
-    {
-        "sklearn": "limelight.runtimes.sklearn_skops:SklearnRuntime",
-        "lightgbm": "limelight.runtimes.lightgbm_text:LightGBMRuntime",
-        "onnx": "limelight.runtimes.onnx_model:OnnxRuntime",
-        "sentence-embedding": "limelight.runtimes.sentence_embedding:SentenceEmbeddingRuntime",
-        "recommender": "limelight.runtimes.recommender:RecommenderRuntime",
-        "text-classifier": "limelight.text.runtime:TextClassifierRuntime",
-        "catalog-search": "limelight.search.runtime:CatalogSearchRuntime",
-        "prompt-template": "limelight.generation.template_runtime:PromptTemplateRuntime",
-        "assistant": "limelight.assistant.runtime:AssistantRuntime",
-        "llm": "limelight.generation.runtime:LlmRuntime",
-        "image-classifier": "limelight.vision.runtime:ImageClassifierRuntime",
-    }
-)
+# Runtime name -> "module:Class" (declared in limelight.domains); imported only when that runtime is
+# first loaded, so importing limelight.runtimes never pulls torch, onnxruntime or lightgbm in.
+RUNTIME_CLASSES: Mapping[str, str] = MappingProxyType({name: r.target for name, r in RUNTIMES.items()})
 
 
 def load_runtime(

@@ -1,21 +1,30 @@
-"""LightGBM boosters from LightGBM's own text model format (``Booster.save_model``)."""
+"""LightGBM boosters from LightGBM's own text model format (``Booster.save_model``).
+
+A version trained by ``classify/lightgbm`` carries its features in its params (names, and the
+category list of each text column): it then takes ``{"plan": "family", "tenure": 3}`` objects as
+well as lists of values, and reports unknown, missing and mistyped features by name. A booster
+uploaded without them takes lists of numbers, as before.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from limelight.errors import UnsafeArtifactFormat
+from limelight.errors import InvalidParams, UnsafeArtifactFormat
 from limelight.runtimes.base import LoadContext, check_float_row, int_param, io_spec, refuse_pickle
+from limelight.runtimes.tabular_features import FeatureSpec
 
 
 class LightGBMRuntime:
     """Raw scores/probabilities: a float per row (regression, binary) or a list (multiclass)."""
 
     def __init__(
-        self, booster: Any, *, num_threads: int, memory_bytes: int, max_batch_size: int = 512
+        self, booster: Any, *, num_threads: int, memory_bytes: int, max_batch_size: int = 512,
+        features: FeatureSpec | None = None,
     ) -> None:
         self._booster = booster
+        self.features = features
         self._num_threads = num_threads
         self.n_features = int(booster.num_feature())
         self.n_outputs = int(booster.num_model_per_iteration())
@@ -41,10 +50,15 @@ class LightGBMRuntime:
                 "LightGBM could not parse the model", details={"field": "artifact", "error": str(exc)[:200]}
             ) from exc
         size_bytes = artifact_path.stat().st_size
+        features = FeatureSpec.from_params(params["features"]) if params.get("features") is not None else None
+        if features is not None and len(features.features) != booster.num_feature():
+            raise InvalidParams(f"params.features names {len(features.features)} features; the model has "
+                                f"{booster.num_feature()}", details={"field": "params.features"})
         return cls(
             booster,
             num_threads=int_param(params, "num_threads", 1, 1, 64),
             memory_bytes=3 * size_bytes + (1 << 20),
+            features=features,
         )
 
     def predict_batch(self, inputs: list[Any]) -> list[Any]:
@@ -56,12 +70,15 @@ class LightGBMRuntime:
 
     def signature(self) -> dict[str, Any]:
         shape = [-1] if self.n_outputs == 1 else [-1, self.n_outputs]
-        return {
-            "inputs": [io_spec("features", "float64", [-1, self.n_features])],
-            "outputs": [io_spec("prediction", "float64", shape)],
-        }
+        inputs = io_spec("features", "float64", [-1, self.n_features])
+        if self.features is not None:
+            inputs = {**inputs, "names": self.features.names,
+                      "categories": {f.name: list(f.categories) for f in self.features.features if f.categories}}
+        return {"inputs": [inputs], "outputs": [io_spec("prediction", "float64", shape)]}
 
     def validate_input(self, item: Any) -> list[float]:
+        if self.features is not None:
+            return self.features.encode(item)
         return check_float_row(item, self.n_features, field="features")
 
     def close(self) -> None:

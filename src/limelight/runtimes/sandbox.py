@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from limelight.artifacts.formats import identify
+from limelight.domains import RUNTIMES
 from limelight.errors import ArtifactInvalid, LimelightError, error_class_for_code
 
 __all__ = [
@@ -46,22 +47,7 @@ __all__ = [
 _STDERR_TAIL_BYTES = 2000
 # The distributions whose native code parses a runtime's artifacts: a change of any of them
 # invalidates a verdict. Versions are read from package metadata, so the libraries stay unimported.
-_LIBRARIES: Mapping[str, tuple[str, ...]] = {
-    "sklearn": ("scikit-learn", "skops", "numpy", "scipy"),
-    "lightgbm": ("lightgbm", "numpy"),
-    "onnx": ("onnx", "onnxruntime", "numpy"),
-    "sentence-embedding": ("torch", "transformers", "tokenizers", "safetensors", "onnx", "onnxruntime"),
-    "recommender": ("numpy", "scipy", "implicit"),
-    # tfidf heads need scipy; embedding heads the MiniLM stack; fine-tuned models onnxruntime
-    "text-classifier": ("numpy", "scipy", "onnxruntime", "tokenizers", "torch", "transformers", "safetensors"),
-    "catalog-search": ("numpy", "hnswlib", "onnxruntime"),
-    # the template's Jinja2 and JSON Schema checks, and the JSON Schema -> GBNF converter
-    "prompt-template": ("jinja2", "jsonschema", "llama-cpp-python"),
-    "assistant": ("numpy", "onnxruntime", "tokenizers", "llama-cpp-python", "gguf"),
-    "llm": ("llama-cpp-python", "gguf", "numpy"),
-    # the ONNX graph, and Pillow's codecs in the decode pool's children
-    "image-classifier": ("onnx", "onnxruntime", "numpy", "pillow"),
-}
+_LIBRARIES: Mapping[str, tuple[str, ...]] = {name: r.libraries for name, r in RUNTIMES.items()}
 _COMMON_LIBRARIES = ("limelight",)
 
 

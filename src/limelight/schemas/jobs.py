@@ -27,6 +27,8 @@ class JobCreate(Schema):
     dataset: Name | None = Field(None, description="dataset name; its latest version unless dataset_version")
     dataset_version: VersionNumber | None = None
     items_dataset: Name | None = Field(None, description="optional catalog (kind items) for recommenders")
+    users_dataset: Name | None = Field(None, description="optional end-user profiles (kind users), e.g. for "
+                                                         "behaviour prediction")
     params: dict[str, Any] = Field(default_factory=dict)
     model: Name = Field(..., description="model to register the result under (created if missing)")
     max_attempts: int = Field(1, ge=1, le=5)

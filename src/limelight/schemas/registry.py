@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import Field, StrictBool, field_validator
 
+from limelight.domains import RUNTIMES
 from limelight.schemas.common import Name, ReadSchema, Schema, VersionNumber
 
 
@@ -26,22 +27,12 @@ class Task(StrEnum):
     search = "search"
     assistant = "assistant"
     other = "other"
+    predict_behaviour = "predict-behaviour"
 
 
-class RuntimeName(StrEnum):
-    """The runtimes a version can be served with; a version is validated against its runtime."""
-
-    sklearn = "sklearn"
-    lightgbm = "lightgbm"
-    onnx = "onnx"
-    sentence_embedding = "sentence-embedding"
-    recommender = "recommender"
-    text_classifier = "text-classifier"
-    catalog_search = "catalog-search"
-    prompt_template = "prompt-template"
-    assistant = "assistant"
-    llm = "llm"
-    image_classifier = "image-classifier"
+# The runtimes a version can be served with (a version is validated against its runtime), as
+# limelight.domains declares them: one place to add a runtime, one enum for OpenAPI, SDK and CLI.
+RuntimeName = StrEnum("RuntimeName", {name.replace("-", "_"): name for name in RUNTIMES})  # type: ignore[misc]
 
 
 class ArtifactFormatName(StrEnum):

@@ -7,10 +7,10 @@ from sqlalchemy import text
 
 from limelight.auth.principal import Permission
 from limelight.errors import Unauthenticated
+from limelight.jobs import liveness
 from limelight.schemas.common import ErrorBody
 from limelight.server.deps import Public, Requires, StateDep
 from limelight.server.responses import JSON
-from limelight.workers import liveness
 
 router = APIRouter(tags=["operations"])
 

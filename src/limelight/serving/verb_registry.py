@@ -10,13 +10,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 
+from limelight.domains import VERB_MODULES
 from limelight.verbs import VerbRegistry
 
-# The built-in verbs come first, so any provider after them may replace one of them.
-VERB_PROVIDER_MODULES = ("limelight.serving.protocols.verbs", "limelight.recsys.verbs", "limelight.text.verbs",
-                         "limelight.search.verbs", "limelight.generation.verbs",
-                         "limelight.generation.template_verbs", "limelight.assistant.verbs",
-                         "limelight.vision.verbs")
+# In the order of limelight.domains: the built-in verbs first, so any provider after them may replace one.
+VERB_PROVIDER_MODULES = VERB_MODULES
 VERB_ENTRY_POINT_GROUP = "limelight.verbs"
 
 

@@ -18,9 +18,10 @@ from typing import Any
 from limelight.artifacts.registry import open_store
 from limelight.config import Settings
 from limelight.db.session import Database, open_database
+from limelight.jobs import liveness
 from limelight.jobs.lifecycle import claim, reap_expired
 from limelight.jobs.retrain import submit_due
-from limelight.workers import lifeline, liveness
+from limelight.workers import lifeline
 from limelight.workers.runner import execute
 
 log = logging.getLogger("limelight.worker")

@@ -6,7 +6,7 @@
   ``{"items": [...], "fallback": bool, "model", "version"}``
 
 Other packages add theirs (``similar``, ``explain``, ``classify``, ...) through
-``verb_registry.VERB_PROVIDER_MODULES``, without changes here.
+their domain's entry in ``limelight.domains``, without changes here.
 """
 
 from __future__ import annotations

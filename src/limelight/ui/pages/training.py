@@ -42,6 +42,7 @@ def _train_form(request: Request, viewer: Viewer, session: Any, recipe_name: str
         "fields": param_fields(chosen.params_schema) if chosen else [],
         "datasets": _datasets_of(session, viewer, chosen.dataset_kind) if chosen else [],
         "catalogs": _datasets_of(session, viewer, "items") if chosen and chosen.task == "recommend" else [],
+        "profiles": _datasets_of(session, viewer, "users") if chosen and chosen.task == "predict-behaviour" else [],
         "default_model": _default_model_name(chosen),
     }, status_code=error.status if error else 200)
 
@@ -72,6 +73,7 @@ def _submit(request: Request, viewer: Viewer, session: Any, form: dict[str, str]
         body = JobCreate.model_validate({
             "recipe": recipe.name, "dataset": form.get("dataset") or None,
             "items_dataset": form.get("items_dataset") or None, "model": form.get("model", ""),
+            "users_dataset": form.get("users_dataset") or None,
             "promote": form.get("promote") or None,
             "params": params_from_form(param_fields(recipe.params_schema), form),
         })

@@ -40,6 +40,8 @@
     data.append("name", name);
     data.append("kind", el("upload-kind").value);
     data.append("description", el("upload-description").value);
+    const target = el("upload-target").value.trim();
+    if (el("upload-kind").value === "tabular" && target) data.append("target", target);
     data.append("file", file, file.name);  // the file part last: the fields are known before it streams
 
     const xhr = new XMLHttpRequest();
@@ -98,9 +100,12 @@
     const form = el("upload-form");
     if (!form) return;
     const kind = el("upload-kind");
-    kind.addEventListener("change", () => {
+    const showKind = () => {
       el("upload-kind-help").textContent = kind.selectedOptions[0].dataset.help || "";
-    });
+      el("upload-target-field").hidden = kind.value !== "tabular";  // only tabular data has a target
+    };
+    kind.addEventListener("change", showKind);
+    showKind();
     el("upload-file").addEventListener("change", () => {
       const file = el("upload-file").files[0];
       const nameInput = el("upload-name");

@@ -1,4 +1,5 @@
-"""Worker liveness files: each worker touches one per poll; readiness checks their age."""
+"""Whether any job worker is alive: each worker touches a file of its own per poll (``beat``), and
+readiness, the collector and ``limelight gc`` judge workers by those files' age."""
 
 from __future__ import annotations
 

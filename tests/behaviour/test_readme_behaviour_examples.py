@@ -1,0 +1,36 @@
+"""The README's behaviour section runs as written: train churn with its curl command, then predict
+and score with the others (only the address, org and key are this test's)."""
+
+from __future__ import annotations
+
+from tests.behaviour.data import audience, profiles
+from tests.behaviour.local_context import parquet_bytes
+from tests.recommend_api.test_readme_examples import BEHAVIOUR_SECTION, readme_curl_commands, run_curl
+from tests.support.factories import new_tenant, ok, wait_for_job
+
+
+def test_the_behaviour_section_runs_as_written(sqlite_server):
+    commands = readme_curl_commands(BEHAVIOUR_SECTION)
+    assert any(":predict" in c for c in commands) and any(":score" in c for c in commands)
+    catalog = audience()
+    tenant = new_tenant(sqlite_server)
+    with tenant.client() as client:
+        for name, kind, rows in (("events", "interactions", catalog.interactions),
+                                 ("people", "users", profiles(catalog))):
+            ok(client.post(f"/api/v1/orgs/{tenant.org}/datasets", files={"file": (f"{name}.parquet",
+                                                                                  parquet_bytes(rows))},
+                           data={"name": name, "kind": kind}))
+        answers = []
+        for command in commands:
+            status, body = run_curl(command, sqlite_server.url, tenant.org, tenant.key)
+            if "/jobs" in command:
+                assert status == 201, body
+                job = wait_for_job(client, tenant.org, body["id"], timeout_s=240)
+                assert job["state"] == "succeeded", job
+            else:
+                assert status == 200, (command, body)
+                answers.append(body)
+    one, many, scored = answers
+    assert one["reasons"] and 0 <= one["probability"] <= 1
+    assert [p["no_history"] for p in many["predictions"]] == [False, False, True]
+    assert scored["users"][0]["rank"] == 1 and len(scored["users"]) == 100
