@@ -85,3 +85,14 @@ def test_the_sandbox_check_predicts_on_made_up_pictures(colour_model: Path) -> N
     verdict = check({"path": str(colour_model), "runtime": "image-classifier", "params": {}})
     assert verdict["format"] == "onnx"
     assert verdict["predictions_tried"] == 2
+
+
+def test_closing_the_runtime_ends_its_decoders(colour_model: Path) -> None:
+    import os
+
+    runtime = load_runtime("image-classifier", colour_model, {"decode_workers": 1}, LoadContext())
+    assert isinstance(runtime, ImageClassifierRuntime)
+    [pid] = runtime._pool.children  # noqa: SLF001 - the test checks the process is gone
+    runtime.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)

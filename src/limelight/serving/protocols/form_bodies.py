@@ -10,7 +10,7 @@ whichever way it came; what the bytes are is theirs to judge. Parsing is Starlet
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import orjson
@@ -25,13 +25,13 @@ MAX_PARTS = 256
 
 
 def is_form(content_type: str | None) -> bool:
-    return bool(content_type) and content_type.split(";", 1)[0].strip().lower() == "multipart/form-data"
+    return content_type is not None and content_type.split(";", 1)[0].strip().lower() == "multipart/form-data"
 
 
 async def form_object(content_type: str, body: bytes) -> dict[str, Any]:
     """The form's fields by name: files as bytes, fields as JSON values or text, repeats as lists."""
 
-    async def stream() -> AsyncIterator[bytes]:
+    async def stream() -> AsyncGenerator[bytes, None]:
         yield body
 
     parser = MultiPartParser(Headers({"content-type": content_type}), stream(),
