@@ -86,8 +86,12 @@ def main() -> None:
     reply_fd = os.dup(1)
     os.dup2(2, 1)
     config = json.loads(sys.argv[1])
-    from limelight.imaging.decode import ImageLimits, decode_rgb  # noqa: F401 - Pillow loaded before the limits
+    from PIL import Image, ImageOps  # noqa: F401 - Pillow and its format plugins load before the limits
+
+    from limelight.imaging.decode import ImageLimits
     from limelight.vision.preprocess import Preprocessing
+
+    Image.init()
 
     prep = Preprocessing.from_json(config["preprocessing"])
     limits = ImageLimits(**config["limits"])
