@@ -12,7 +12,14 @@ import httpx
 import pytest
 
 from tests.support.factories import error_code, new_tenant, ok
-from tests.vision.models import colour_classifier, colour_network, export_classifier, picture, png_bomb
+from tests.vision.models import (
+    colour_classifier,
+    colour_network,
+    export_classifier,
+    noise_picture,
+    picture,
+    png_bomb,
+)
 
 
 def _b64(data: bytes) -> str:
@@ -160,3 +167,21 @@ def test_an_onnx_model_without_the_manifest_is_refused(vision_tenant, tmp_path: 
     assert response.status_code == 422, response.text
     assert error_code(response) == "artifact_invalid"
     assert "limelight.image-classifier" in response.text
+
+
+def test_a_versions_own_byte_limit_is_a_413_naming_the_picture(vision_tenant, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    artifact = colour_classifier(tmp_path / "strict.onnx").read_bytes()
+    big = noise_picture(size=(120, 90), fmt="PNG")
+    org = vision_tenant.org
+    with vision_tenant.client() as client:
+        ok(client.post(f"/api/v1/orgs/{org}/models", json={"name": "strict", "task": "classify"}))
+        ok(client.post(f"/api/v1/orgs/{org}/models/strict/versions", files={"file": ("m.onnx", artifact)},
+                       data={"meta": json.dumps({"runtime": "image-classifier", "params": {"max_image_bytes": 4096}})}))
+        small = ok(client.post(f"/v1/models/{org}/strict:classify", json={"image": _b64(picture("green"))}))
+        refused = client.post(f"/v1/models/{org}/strict:classify", json={"images": [_b64(picture("red")), _b64(big)]})
+    assert len(big) > 4096
+    assert small["predictions"][0]["label"] == "green"
+    assert refused.status_code == 413, refused.text
+    assert error_code(refused) == "image_too_large"
+    details = refused.json()["error"]["details"]
+    assert (details["limit"], details["reason"], details["index"]) == (4096, "too_many_bytes", 1)
