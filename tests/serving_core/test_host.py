@@ -160,7 +160,8 @@ def test_failed_load_is_reported_with_reason_and_retried_after_backoff() -> None
     async def main() -> None:
         loader = Loader()
         loader.fail[A] = RuntimeError("artifact sha256 mismatch")
-        host = ModelHost(loader, memory_budget_bytes=100, retry_backoff_s=0.1)
+        now = [1000.0]  # the host's clock, moved by hand: no waiting for the back-off
+        host = ModelHost(loader, memory_budget_bytes=100, retry_backoff_s=30.0, clock=lambda: now[0])
         for _ in range(3):
             with pytest.raises(ModelUnavailable) as info:
                 await host.predict(A, [1])
@@ -168,7 +169,11 @@ def test_failed_load_is_reported_with_reason_and_retried_after_backoff() -> None
         assert loader.calls == [A]  # no reload storm inside the back-off
         status = host.states()[A]
         assert status.state is VersionState.FAILED and status.failures == 1 and status.retry_in_s is not None
-        await asyncio.sleep(0.12)
+        now[0] += 29.0
+        with pytest.raises(ModelUnavailable):  # still inside the back-off
+            await host.predict(A, [1])
+        assert loader.calls == [A]
+        now[0] += 1.5
         del loader.fail[A]
         assert await host.predict(A, [2]) == [(1, 4)]
         assert loader.calls == [A, A] and host.states()[A].failures == 0

@@ -80,3 +80,27 @@ def test_a_tabular_upload_from_the_form_names_its_target_column(pages, ui_server
     assert dataset["latest"]["rows"] == 80
     names = [c["name"] for c in dataset["latest"]["columns"]]
     assert "target" in names and "churned" not in names  # the named column is stored as the target
+
+
+def test_an_image_archive_from_the_form_shows_its_labels_and_thumbnails(pages, ui_server, new_org, org_api):
+    from tests.datasets_images.archives import labelled, zip_of
+
+    org = new_org()
+    page, watch = pages.new()
+    watch.expect(422, "/datasets")  # the first upload is refused on purpose
+    sign_in(page, ui_server.url, "admin", ADMIN_PASSWORD, org)
+    page.goto("/datasets")
+    page.get_by_label("File").set_input_files({"name": "insects.zip", "mimeType": "application/zip",
+                                               "buffer": zip_of(labelled(3) | {"ants/bad.jpg": b"nope"})})
+    page.get_by_label("Kind").select_option("images")
+    expect(page.get_by_label("Target column")).to_be_hidden()
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator("#report-table tbody tr")).to_have_count(1)  # refused: the bad file is named
+    expect(page.locator("#report-table")).to_contain_text("ants/bad.jpg")
+    page.get_by_label("Keep the valid pictures").check()
+    page.get_by_role("button", name="Upload").click()
+    page.locator("#upload-result-link").click()
+    expect(page.locator("#image-thumbnails img")).to_have_count(6)
+    expect(page.locator(".label-count")).to_have_count(2)
+    expect(page.locator("#image-files")).to_contain_text("ants/bad.jpg")
+    assert org_api(org).get(f"/api/v1/orgs/{org}/datasets/insects").json()["latest"]["rows"] == 6

@@ -22,7 +22,9 @@ _UPLOAD_BODY = {"requestBody": {"content": {"multipart/form-data": {"schema": {
     "properties": {"file": {"type": "string", "format": "binary"}, "name": {"type": "string", "pattern": NAME_PATTERN},
                    "kind": {"type": "string", "enum": [k.value for k in DatasetKind]},
                    "description": {"type": "string"},
-                   "target": {"type": "string", "description": "label column of a tabular dataset"}}}}}}}
+                   "target": {"type": "string", "description": "label column of a tabular dataset"},
+                   "skip_invalid": {"type": "boolean", "description": "images: keep the valid pictures when some "
+                                                                    "are not (default: refuse the upload)"}}}}}}}
 
 
 @router.post("", response_model=DatasetVersionRead, status_code=201, openapi_extra=_UPLOAD_BODY,

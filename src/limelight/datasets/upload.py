@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from limelight.auth.principal import Principal
 from limelight.datasets import service
-from limelight.schemas.datasets import DatasetVersionRead
+from limelight.datasets.ingest.images import ImageArchiveOptions, ingest_images
+from limelight.schemas.datasets import DatasetKind, DatasetVersionRead
 from limelight.server.state import AppState
 from limelight.server.uploads import Upload
 
@@ -18,9 +19,13 @@ def store_upload(state: AppState, principal: Principal, org: str, upload: Upload
         service.check_can_upload(session, principal, org, name, kind)
     assert upload.staged is not None
     with state.artifacts.stage(suffix=".parquet") as normalized:
-        options = IngestOptions(target=upload.fields.get("target") or None)
-        result = ingest(upload.staged.path, kind=kind.value, filename=upload.filename,
-                        content_type=upload.content_type, dest=normalized.path, options=options)
+        if kind is DatasetKind.images:  # pictures are decoded in a confined child, never here
+            result = ingest_images(upload.staged.path, filename=upload.filename, dest=normalized.path,
+                                   options=ImageArchiveOptions(skip_invalid=_flag(upload.fields.get("skip_invalid"))))
+        else:
+            options = IngestOptions(target=upload.fields.get("target") or None)
+            result = ingest(upload.staged.path, kind=kind.value, filename=upload.filename,
+                            content_type=upload.content_type, dest=normalized.path, options=options)
         ref = normalized.commit()
     with state.db.transaction() as session:
         return service.add_version(
@@ -29,3 +34,7 @@ def store_upload(state: AppState, principal: Principal, org: str, upload: Upload
             columns=[{"name": c.name, "type": c.type} for c in result.columns], profile=result.profile,
             description=upload.fields.get("description", "")[:2000],
         )
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")

@@ -40,6 +40,7 @@ __all__ = [
     "SandboxLimits",
     "Verdict",
     "library_versions",
+    "run_confined",
     "validate_in_sandbox",
     "verdict_is_current",
 ]
@@ -127,12 +128,20 @@ def validate_in_sandbox(
 
 
 def _run_child(request: dict[str, Any], timeout_s: float) -> tuple[int | None, bytes, str]:
-    """(exit status or None on timeout, verdict bytes, the tail of stderr)."""
+    return run_confined("limelight.runtimes.sandbox_child", request, timeout_s)
+
+
+def run_confined(module: str, request: dict[str, Any], timeout_s: float) -> tuple[int | None, bytes, str]:
+    """Runs ``python -m module`` in its own session with ``request`` as JSON on stdin, no proxy
+    settings and one thread per native library; (exit status or None on timeout, its stdout, the
+    tail of its stderr). The module applies its own rlimits before it reads any user bytes."""
+    if not module.startswith("limelight."):
+        raise ValueError(f"only limelight's own modules run confined, not {module!r}")
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_PROXY", "_proxy"))}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
     with tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "limelight.runtimes.sandbox_child"], stdin=subprocess.PIPE,
+        process = subprocess.Popen(  # noqa: S603 - one of limelight's own modules, checked above
+            [sys.executable, "-m", module], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=stderr, env=env, start_new_session=True, close_fds=True)
         try:
             out, _ = process.communicate(json.dumps(request).encode(), timeout=timeout_s)

@@ -18,6 +18,7 @@ class DatasetKind(StrEnum):
     labeled_text = "labeled_text"
     tabular = "tabular"
     documents = "documents"
+    images = "images"
 
 
 class ColumnRead(ReadSchema):

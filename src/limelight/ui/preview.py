@@ -44,6 +44,8 @@ def example_values(path: Path, column: str, limit: int = 12, scan_rows: int = 50
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bytes):  # an image's bytes: their size, not their text
+        return f"{len(value):,} bytes"
     if isinstance(value, list):
         text = ", ".join(str(v) for v in value)
     elif isinstance(value, float):

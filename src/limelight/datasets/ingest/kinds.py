@@ -147,6 +147,15 @@ _KINDS: tuple[KindSpec, ...] = (
             ColumnSpec("title", "string", aliases=("name", "headline"), description="display title"),
         ),
     ),
+    KindSpec(
+        "images",
+        "labelled pictures: a zip or tar with one folder per label (or a labels.csv)",
+        (
+            ColumnSpec("image_id", "id", required=True, unique=True, description="the picture's path in the archive"),
+            ColumnSpec("label", "label", required=True, description="its (first) label: the folder it is in"),
+        ),
+        extra_columns="labels, split, image (the bytes), format, width, height, sha256: made from the archive",
+    ),
 )
 
 

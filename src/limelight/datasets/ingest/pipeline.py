@@ -49,6 +49,9 @@ def ingest(
     """
     options = options or IngestOptions()
     spec = get_kind(kind)
+    if spec.name == "images":
+        raise InvalidParams("images datasets are read by ingest_images (a confined child), not as rows.",
+                            details={"kind": kind})
     _check_options(spec, options)
     with open_source(source) as src:
         head = src.head()

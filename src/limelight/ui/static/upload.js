@@ -7,7 +7,10 @@
   function showReport(body) {
     const err = (body && body.error) || {};
     const details = err.details || {};
-    const rows = Array.isArray(details.errors) ? details.errors : [];
+    // table rows by line and column; an image archive reports by file instead
+    const files = Array.isArray(details.files) ? details.files : [];
+    const rows = Array.isArray(details.errors) ? details.errors
+      : files.map((f) => ({ line: f.path, column: "", value: f.status, reason: f.message || f.reason }));
     el("report-summary").textContent = err.message || "The file was rejected.";
     const tbody = el("report-table").querySelector("tbody");
     tbody.replaceChildren();
@@ -42,6 +45,7 @@
     data.append("description", el("upload-description").value);
     const target = el("upload-target").value.trim();
     if (el("upload-kind").value === "tabular" && target) data.append("target", target);
+    if (el("upload-kind").value === "images" && el("upload-skip-invalid").checked) data.append("skip_invalid", "true");
     data.append("file", file, file.name);  // the file part last: the fields are known before it streams
 
     const xhr = new XMLHttpRequest();
@@ -103,6 +107,7 @@
     const showKind = () => {
       el("upload-kind-help").textContent = kind.selectedOptions[0].dataset.help || "";
       el("upload-target-field").hidden = kind.value !== "tabular";  // only tabular data has a target
+      el("upload-skip-field").hidden = kind.value !== "images";
     };
     kind.addEventListener("change", showKind);
     showKind();
