@@ -64,6 +64,11 @@ DOMAINS: tuple[Domain, ...] = (
     Domain("behaviour", runtimes={
         "behaviour": Runtime("limelight.behaviour.runtime:BehaviourRuntime", ("lightgbm", "numpy")),
     }, verbs=("limelight.behaviour.verbs",), recipes=("limelight.recipes.predict_behaviour:behaviour_recipes",)),
+    Domain("vision", runtimes={
+        # the ONNX graph, and Pillow's codecs in the decode pool's children
+        "image-classifier": Runtime("limelight.vision.runtime:ImageClassifierRuntime",
+                                    ("onnx", "onnxruntime", "numpy", "pillow")),
+    }, verbs=("limelight.vision.verbs",)),
 )
 
 RUNTIMES: Mapping[str, Runtime] = MappingProxyType({name: runtime for domain in DOMAINS

@@ -15,6 +15,7 @@ TEXT_SECTION = "## Text: classifiers, embeddings and search"  # its examples run
 BEHAVIOUR_SECTION = "## Behaviour prediction (churn)"  # its examples run in tests/behaviour
 TABULAR_SECTION = "## Tabular prediction (`classify/lightgbm`)"  # its examples run in tests/api
 IMAGES_SECTION = "## Image datasets"  # its upload example runs in tests/datasets_images
+IMAGE_SECTION = "## Image classification"  # its examples run in tests/vision
 # These need a local LLM, a help centre or a fine-tuning job, not a recommender tenant; the same calls
 # run in tests/generation and tests/assistant.
 OTHER_TENANTS = frozenset({"## Prompt templates and melodies", "## Support assistant: answers from your own documents",
@@ -31,7 +32,7 @@ def readme_curl_commands(section: str | None = None) -> list[str]:
     """The curl commands of the README's bash blocks (of one section, else of every section but the
     text and generation ones), continuation lines joined."""
     sections = readme_sections()
-    skipped = OTHER_TENANTS | {TEXT_SECTION, BEHAVIOUR_SECTION, TABULAR_SECTION, IMAGES_SECTION}
+    skipped = OTHER_TENANTS | {TEXT_SECTION, BEHAVIOUR_SECTION, TABULAR_SECTION, IMAGES_SECTION, IMAGE_SECTION}
     text = sections[section] if section else "".join(v for k, v in sections.items() if k not in skipped)
     commands = []
     for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):

@@ -42,7 +42,9 @@ class Runtime(Protocol):
     """The largest batch this runtime handles well (a hint for the batcher)."""
 
     def predict_batch(self, inputs: list[Any]) -> list[Any]:
-        """One output per input, in order. Sync and CPU-bound: never call it on the event loop."""
+        """One output per input, in order. Sync and CPU-bound: never call it on the event loop.
+        An item refused on its own (an image its decoder rejected) may be answered with its
+        ``LimelightError`` in its place: that request fails, the batch's others are answered."""
         ...
 
     def signature(self) -> dict[str, Any]:

@@ -60,8 +60,12 @@ def check(request: dict[str, Any]) -> dict[str, Any]:
             "signature": signature, "predictions_tried": tried}
 
 
-def _samples(signature: dict[str, Any]) -> list[Any]:
-    """Inputs that walk different branches of a model: zeros, ones, negatives, a spread."""
+def _samples(signature: dict[str, Any], runtime: Any = None) -> list[Any]:
+    """Inputs that walk different branches of a model: zeros, ones, negatives, a spread; or the
+    runtime's own ``sample_inputs()`` where plain values make no sense (pictures)."""
+    own = getattr(runtime, "sample_inputs", None)
+    if callable(own):
+        return list(own())
     spec = signature.get("inputs") or []
     if len(spec) != 1:
         return []
@@ -81,13 +85,16 @@ def _samples(signature: dict[str, Any]) -> list[Any]:
 def _try_predictions(runtime: Any, signature: dict[str, Any]) -> int:
     from limelight.errors import ArtifactInvalid
 
-    samples = [runtime.validate_input(item) for item in _samples(signature)]
+    samples = [runtime.validate_input(item) for item in _samples(signature, runtime)]
     if not samples:
         return 0
     outputs = runtime.predict_batch(samples)
     if len(outputs) != len(samples):
         raise ArtifactInvalid("the model answers a different number of outputs than inputs",
                                    details={"inputs": len(samples), "outputs": len(outputs)})
+    refused = next((o for o in outputs if isinstance(o, Exception)), None)
+    if refused is not None:  # a runtime answers an item it could not handle with its error
+        raise ArtifactInvalid(f"the model failed on a sample input: {refused}", details={"field": "artifact"})
     if not all(_finite(output) for output in outputs):
         raise ArtifactInvalid("the model's predictions are not finite numbers (NaN or infinity)",
                                    details={"field": "artifact"})

@@ -350,7 +350,7 @@ class ServingEngine:
                 self._pending[key] -= len(items)
             if target.shadow is not None:
                 self._mirror(target.shadow, items, target.timeout_s)
-            return outputs
+            return _raise_refused_item(outputs)
         runtime, release = await self.host.acquire(key, timeout_s=target.timeout_s)
         try:
             call = asyncio.get_running_loop().run_in_executor(self._method_pool, handler.call, runtime, items)
@@ -445,6 +445,16 @@ class ServingEngine:
         await self._limiter.close()
         self._meta_pool.shutdown(wait=False)
         self._method_pool.shutdown(wait=False)
+
+
+def _raise_refused_item(outputs: list[Any]) -> list[Any]:
+    """A runtime may answer one item with a ``LimelightError`` (an image its decoder refused): the
+    request that sent it fails with that error, naming the item's index; the batch's others go on."""
+    for index, output in enumerate(outputs):
+        if isinstance(output, LimelightError):
+            output.details = {**output.details, "index": index}
+            raise output
+    return outputs
 
 
 def _misses(snap: _Snapshot, version: int | None, alias: str | None) -> bool:

@@ -366,8 +366,9 @@ def _validated(runtime: Runtime, items: Sequence[Any]) -> list[Any]:
     for index, item in enumerate(items):
         try:
             out.append(runtime.validate_input(item))
-        except ValidationFailed as exc:
-            exc.details = {**exc.details, "index": index}
+        except LimelightError as exc:  # a refused item (422, or 413 for an image over its limit) names its index
+            if exc.status < 500:
+                exc.details = {**exc.details, "index": index}
             raise
     return out
 

@@ -4,7 +4,9 @@ A request tensor's first axis is the batch: row ``i`` of every input tensor make
 row itself for a one-input model, ``{input name: row}`` otherwise). Types and fixed dimensions are
 checked against the runtime's signature, and errors name the field (``inputs[0].shape``). Outputs
 go the other way: one tensor per signature output, stacked over the items; values with no numeric
-form (recommendation lists, ragged rows) travel as BYTES holding JSON.
+form (recommendation lists, ragged rows) travel as BYTES holding JSON. An input of signature dtype
+``bytes`` (an image) gets each BYTES element as it came, undecoded: raw bytes from the binary
+extension or gRPC, the UTF-8 of a (base64) string from JSON.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ __all__ = ["NUMPY_OF", "V2_OF_DTYPE", "Tensor", "decode_bytes_elements", "encode
 V2_OF_DTYPE: Mapping[str, str] = {
     "float64": "FP64", "float32": "FP32", "float16": "FP16", "int64": "INT64", "int32": "INT32",
     "int16": "INT16", "int8": "INT8", "uint8": "UINT8", "bool": "BOOL", "string": "BYTES", "object": "BYTES",
+    "bytes": "BYTES",
 }
 NUMPY_OF: Mapping[str, str] = {
     "FP64": "<f8", "FP32": "<f4", "FP16": "<f2", "INT64": "<i8", "INT32": "<i4", "INT16": "<i2", "INT8": "i1",
@@ -36,6 +39,7 @@ _ACCEPTS: Mapping[str, frozenset[str]] = {  # signature dtype -> request datatyp
     "float64": _NUMERIC, "float32": _NUMERIC, "float16": _NUMERIC,
     "int64": frozenset(t for t in _NUMERIC if "INT" in t), "int32": frozenset(t for t in _NUMERIC if "INT" in t),
     "bool": frozenset({"BOOL"}), "string": frozenset({"BYTES"}), "object": frozenset({"BYTES"}),
+    "bytes": frozenset({"BYTES"}),
 }
 MAX_ELEMENTS = 1 << 24
 
@@ -171,6 +175,8 @@ def _rows(index: int, tensor: Tensor, dtype: Any) -> list[Any]:
     if tensor.datatype != "BYTES":
         rows: list[Any] = tensor.values.tolist()
         return rows
+    if dtype == "bytes" and len(tensor.shape) == 1:  # binary payloads (images): the elements as sent
+        return list(tensor.values)
     try:
         decoded: list[Any] = [b.decode() for b in tensor.values]
         if dtype == "object":

@@ -9,6 +9,9 @@ say which version answered.
 A streaming verb (``VerbHandler.stream``: ``chat``, ``complete``) answers ``"stream": true`` with
 Server-Sent Events, one ``data: {"event": ...}`` line per event (``start`` also names the model
 and version), and otherwise one JSON reply built from the folded events.
+
+A ``multipart/form-data`` body reaches the verb as the same object (files as bytes; see
+``form_bodies``), so ``curl -F image=@cat.jpg`` works wherever a verb takes bytes.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from fastapi import APIRouter, Query, Request, Response
 from limelight.errors import BadRequest, NotFound, ValidationFailed
 from limelight.schemas.common import MAX_VERSION, ErrorBody
 from limelight.server.deps import Predictor
+from limelight.serving.protocols.form_bodies import form_object, is_form
 from limelight.serving.protocols.http import (
     Endpoint,
     HttpCall,
@@ -63,7 +67,8 @@ async def call_verb(engine: ServingEngine, principal: Principal | None, call: Ht
         call.route = "v1:unknown"  # arbitrary verbs must not become metric labels
         raise NotFound(f"Unknown verb {verb!r}.", details={"verb": verb})
     call.route = f"v1:{verb}"
-    body = call.json_object()
+    content_type = call.headers.get("content-type")
+    body = await form_object(content_type or "", call.body) if is_form(content_type) else call.json_object()
     version, alias = version_and_alias(call.query())
     await engine.check_limits(principal)
     target = await engine.resolve(principal, org, name, version=version, alias=alias,

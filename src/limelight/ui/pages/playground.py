@@ -27,6 +27,7 @@ from limelight.ui.viewer import ReaderPage, Viewer
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 SAMPLE_USERS = 12
+IMAGES_PER_CLASSIFY = 16  # the image playground sends at most this many pictures at once
 EXAMPLE_TEXTS = "An absolute joy from start to finish.\nThe plot drags and the jokes fall flat."
 
 
@@ -46,6 +47,8 @@ def playground_page(request: Request, name: Name, viewer: ReaderPage, session: S
     runtime = served.runtime if served else ""
     if runtime in GENERATION_PAGES:
         context.update(GENERATION_PAGES[runtime](served))
+    elif runtime == "image-classifier":
+        context.update(template="playground_image.html", labels=_labels(served), max_images=IMAGES_PER_CLASSIFY)
     elif model.task.value == "recommend":
         users = _sample_users(session, viewer, state, served)
         context.update(template="playground_recommend.html", users=users, first_user=users[0] if users else "u1",
@@ -60,7 +63,7 @@ def playground_page(request: Request, name: Name, viewer: ReaderPage, session: S
 
 
 def _labels(served: ModelVersionRead | None) -> list[str]:
-    """The labels a text classifier knows, as its version's signature lists them."""
+    """The labels a classifier knows, as its version's signature lists them."""
     labels = served.signature.get("labels") if served else None
     return [str(label) for label in labels][:100] if isinstance(labels, list) else []
 

@@ -17,11 +17,14 @@
     }
   }
 
-  // JSON call to the API with the session cookie and the CSRF header.
+  // JSON call to the API with the session cookie and the CSRF header (a FormData body goes as
+  // multipart/form-data, its boundary set by the browser).
   async function api(method, url, body) {
     const headers = { "Accept": "application/json", "X-CSRF-Token": meta("csrf-token") };
     const init = { method, headers, credentials: "same-origin" };
-    if (body !== undefined) {
+    if (body instanceof FormData) {
+      init.body = body;
+    } else if (body !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }

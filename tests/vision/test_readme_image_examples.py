@@ -1,0 +1,32 @@
+"""The README's image section runs as written, in a shell (it uses ``$(base64 -w0 ant.jpg)``), with
+its files made here: a tiny classifier named ``ants-bees.onnx`` and two pictures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from tests.recommend_api.test_readme_examples import IMAGE_SECTION, readme_curl_commands
+from tests.support.factories import new_tenant
+from tests.vision.models import colour_classifier, picture
+
+
+def test_the_image_section_runs_as_written(sqlite_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    commands = readme_curl_commands(IMAGE_SECTION)
+    assert sum(":classify" in c for c in commands) == 2 and any("/versions" in c for c in commands)
+    colour_classifier(tmp_path / "ants-bees.onnx", labels=("ants", "bees", "wasps"))
+    (tmp_path / "ant.jpg").write_bytes(picture("red", "JPEG"))
+    (tmp_path / "bee.png").write_bytes(picture("green"))
+    tenant = new_tenant(sqlite_server)
+    answers = []
+    for command in commands:
+        ours = command.replace("http://127.0.0.1:8000", sqlite_server.url).replace("/demo/", f"/{tenant.org}/")
+        done = subprocess.run(["bash", "-c", ours + " -w '\\n%{http_code}'"], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=120, check=False, env={"KEY": tenant.key, "PATH": "/usr/bin:/bin"})
+        body, _, status = done.stdout.rpartition("\n")
+        assert status in ("200", "201"), f"{command}\n-> {status} {body} {done.stderr}"
+        answers.append(json.loads(body))
+    one, two = answers[-2], answers[-1]
+    assert [p["label"] for p in one["predictions"]] == ["ants"] and len(one["predictions"][0]["labels"]) == 2
+    assert [p["label"] for p in two["predictions"]] == ["ants", "bees"]
