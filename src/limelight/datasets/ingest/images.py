@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from limelight.config import ImageDatasetSettings
 from limelight.datasets.ingest.archive import ArchiveLimits
 from limelight.datasets.ingest.options import ColumnInfo, IngestResult
 from limelight.errors import DatasetInvalid, LimelightError, error_class_for_code
@@ -35,6 +36,14 @@ class ImageArchiveOptions:
     memory_bytes: int = 4 << 30
     cpu_s: int = 600
     timeout_s: float = 900.0
+
+    @classmethod
+    def from_settings(cls, settings: ImageDatasetSettings, *, skip_invalid: bool) -> ImageArchiveOptions:
+        return cls(archive=ArchiveLimits(max_files=settings.max_images, max_total_bytes=settings.max_total_bytes,
+                                         max_ratio=settings.max_ratio),
+                   image=ImageLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_pixels),
+                   skip_invalid=skip_invalid, memory_bytes=settings.memory_bytes,
+                   cpu_s=max(1, int(settings.timeout_s * 2 / 3)), timeout_s=settings.timeout_s)
 
 
 def ingest_images(archive: Path, *, filename: str | None, dest: Path, options: ImageArchiveOptions) -> IngestResult:
