@@ -135,3 +135,46 @@ def test_the_readme_upload_example_runs_as_written(tenant, sqlite_server, tmp_pa
     status, body = run_curl(command, sqlite_server.url, tenant.org, tenant.key)
     assert status == 201, body
     assert body["dataset"] == "insects" and body["kind"] == "images" and body["rows"] == 6
+
+
+def _posters() -> tuple[dict[str, bytes], bytes]:
+    files = {f"img/{i}.png": picture((i * 20, 100, 100), "PNG", seed=i) for i in range(4)}
+    rows = ["path,label"] + [f"img/{i}.png,{'drama' if i % 2 else 'comedy|drama'}" for i in range(4)]
+    return files, ("\n".join(rows) + "\n").encode()
+
+
+def test_a_labels_part_beside_the_archive_labels_its_pictures(tenant) -> None:
+    files, table = _posters()
+    with tenant.client() as client:
+        response = client.post(f"/api/v1/orgs/{tenant.org}/datasets",
+                               files={"file": ("posters.zip", zip_of(files)), "labels": ("labels.csv", table)},
+                               data={"name": "posters-part", "kind": "images"})
+    assert response.status_code == 201, response.text
+    assert response.json()["profile"]["labels"] == {"comedy": 2, "drama": 4}
+    assert response.json()["profile"]["multi_label"] is True
+
+
+@pytest.mark.parametrize("case", ["missing file", "unnamed image", "also inside"])
+def test_a_labels_part_that_disagrees_with_the_archive_is_refused_and_stores_nothing(tenant, case: str) -> None:
+    files, table = _posters()
+    if case == "missing file":
+        table += b"img/9.png,drama\n"
+    elif case == "unnamed image":
+        files["img/extra.png"] = picture((1, 200, 1), "PNG", seed=9)
+    else:
+        files["labels.csv"] = table
+    name = "posters-" + case.replace(" ", "-")
+    with tenant.client() as client:
+        response = client.post(f"/api/v1/orgs/{tenant.org}/datasets",
+                               files={"file": ("posters.zip", zip_of(files)), "labels": ("labels.csv", table)},
+                               data={"name": name, "kind": "images"})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "dataset_invalid"
+    if case == "missing file":
+        assert error["details"]["rows_without_file"] == ["img/9.png"]
+    elif case == "unnamed image":
+        assert error["details"]["files_without_row"] == ["img/extra.png"]
+    else:
+        assert error["details"]["field"] == "labels"
+    assert not _stored(tenant, name)

@@ -61,7 +61,8 @@ class ImageRows:
 
 
 def read_image_archive(file: BinaryIO, filename: str | None, archive_limits: ArchiveLimits,
-                       image_limits: ImageLimits, skip_invalid: bool) -> ImageRows:
+                       image_limits: ImageLimits, skip_invalid: bool, labels_csv: str | None = None) -> ImageRows:
+    """``labels_csv``: the labels table sent beside the archive (the upload's ``labels`` part)."""
     head = file.read(512)
     file.seek(0)
     kind = archive_kind(head, filename)
@@ -69,9 +70,14 @@ def read_image_archive(file: BinaryIO, filename: str | None, archive_limits: Arc
         raise UnsupportedMediaType("An images dataset is uploaded as a zip or tar archive of pictures.",
                                    details={"field": "file", "accepted": ["zip", "tar", "tar.gz"]})
     skipped: list[dict[str, str]] = []
-    members = _without_common_top(list(read_members(file, kind, archive_limits, skipped)))
+    raw = list(read_members(file, kind, archive_limits, skipped))
+    members = _without_common_top(raw)
     result = ImageRows(format=kind, files=skipped)
-    table = _labels_table(members)
+    table = _labels_table(members, labels_csv)
+    # A table sent beside the archive may name the paths with the folder that holds everything.
+    if table is not None and labels_csv is not None and members is not raw and \
+            len(set(table) & {m.path for m in raw}) > len(set(table) & {m.path for m in members}):
+        members = raw
     images = [m for m in members if m.path != LABELS_CSV]
     labelled = _labelled_by_csv(images, table) if table is not None else [(m, *_labels_by_folder(m.path))
                                                                           for m in images]
@@ -122,12 +128,16 @@ def _labels_by_folder(path: str) -> tuple[list[str], str | None]:
     return [], None
 
 
-def _labels_table(members: list[Member]) -> dict[str, list[str]] | None:
+def _labels_table(members: list[Member], sent: str | None) -> dict[str, list[str]] | None:
     found = next((m for m in members if m.path == LABELS_CSV), None)
-    if found is None:
+    if found is not None and sent is not None:
+        raise DatasetInvalid(f"The archive holds a {LABELS_CSV} and a labels part was sent too; send one of them.",
+                             details={"field": "labels", "file": LABELS_CSV})
+    if found is None and sent is None:
         return None
     try:
-        rows = list(csv.DictReader(io.StringIO(found.data.decode("utf-8-sig"))))
+        text = found.data.decode("utf-8-sig") if found is not None else str(sent).lstrip("\ufeff")
+        rows = list(csv.DictReader(io.StringIO(text)))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DatasetInvalid(f"{LABELS_CSV} cannot be read: {exc}", details={"file": LABELS_CSV}) from None
     if not rows or not {"path", "label"} <= set(rows[0]):

@@ -46,8 +46,11 @@ class ImageArchiveOptions:
                    cpu_s=max(1, int(settings.timeout_s * 2 / 3)), timeout_s=settings.timeout_s)
 
 
-def ingest_images(archive: Path, *, filename: str | None, dest: Path, options: ImageArchiveOptions) -> IngestResult:
+def ingest_images(archive: Path, *, filename: str | None, dest: Path, options: ImageArchiveOptions,
+                  labels_csv: str | None = None) -> IngestResult:
+    """``labels_csv``: a ``path,label`` table sent beside the archive instead of a labels.csv in it."""
     request = {"archive": str(Path(archive).resolve()), "filename": filename, "dest": str(Path(dest).resolve()),
+               "labels_csv": labels_csv,
                "archive_limits": asdict(options.archive), "image_limits": asdict(options.image),
                "skip_invalid": options.skip_invalid, "memory_bytes": options.memory_bytes, "cpu_s": options.cpu_s}
     code, out, err_tail = run_confined(CHILD, request, options.timeout_s)
