@@ -119,3 +119,14 @@ def test_datasets_upload_images_refuses_an_unreadable_picture_unless_told_to_ski
                "--json").json()
     assert kept["rows"] == 4
     assert [(f["path"], f["reason"]) for f in kept["profile"]["files"]] == [("ants/notes.jpg", "not_an_image")]
+
+
+def test_datasets_upload_images_with_a_labels_csv_beside_the_archive(cli: Cli, tmp_path: Path) -> None:
+    from tests.datasets_images.archives import picture, zip_of
+
+    archive, table = tmp_path / "posters.zip", tmp_path / "posters.csv"
+    archive.write_bytes(zip_of({f"{i}.png": picture((i * 40, 9, 9), "PNG", seed=i) for i in range(4)}))
+    table.write_text("path,label\n" + "".join(f"{i}.png,{'comedy' if i % 2 else 'drama'}\n" for i in range(4)))
+    stored = cli("datasets", "upload", str(archive), "--name", unique("posters"), "--kind", "images",
+                 "--labels", str(table), "--json").json()
+    assert stored["profile"]["labels"] == {"comedy": 2, "drama": 2}

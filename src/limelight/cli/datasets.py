@@ -46,6 +46,8 @@ def upload(
     target: Annotated[str | None, typer.Option(help="tabular: the label column, if not named target")] = None,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="images: keep the readable pictures when "
                                                                       "some are not (default: refuse)")] = False,
+    labels: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, readable=True,
+                                                help="images: a path,label CSV for the archive's pictures")] = None,
     org: OrgOpt = None, json_out: JsonOpt = False, url: UrlOpt = None, api_key: ApiKeyOpt = None,
 ) -> None:
     """Upload a file as the next version of a dataset (streamed, with a progress bar)."""
@@ -53,7 +55,7 @@ def upload(
         owner = org_of(client, org)
         with upload_progress(file) as on_progress:
             version = client.datasets.upload(owner, file, name, kind, description=description, target=target,
-                                             skip_invalid=skip_invalid, on_progress=on_progress)
+                                             skip_invalid=skip_invalid, labels=labels, on_progress=on_progress)
     if json_out:
         print_json(version)
         return
