@@ -85,11 +85,18 @@ HOSTILE = {
     "svg": (zip_of(labelled(2) | {"ants/x.svg": b"<svg xmlns='http://www.w3.org/2000/svg'/>"}), 422,
             "dataset_invalid"),
     "bmp": (zip_of(labelled(2) | {"ants/x.bmp": picture((5, 5, 5), "BMP")}), 422, "dataset_invalid"),
+    "tiff": (zip_of(labelled(2) | {"bees/x.tif": picture((5, 5, 5), "TIFF")}), 422, "dataset_invalid"),
+    "text named jpg": (zip_of(labelled(2) | {"bees/readme.jpg": b"just some words\n" * 20}), 422,
+                        "dataset_invalid"),
     "one image for a label": (zip_of(labelled(2) | {"wasps/w.jpg": picture((0, 0, 0))}), 422, "dataset_invalid"),
     "one label": (zip_of({f"ants/{i}.jpg": picture((1, 1, 1), seed=i) for i in range(4)}), 422, "dataset_invalid"),
     "csv names a missing file": (zip_of({"a.jpg": picture((1, 1, 1)), "b.jpg": picture((2, 2, 2), seed=1),
                                          "labels.csv": b"path,label\na.jpg,x\nb.jpg,y\nc.jpg,y\n"}), 422,
                                  "dataset_invalid"),
+    "csv leaves an image unnamed": (zip_of({"a.jpg": picture((1, 1, 1)), "b.jpg": picture((2, 2, 2), seed=1),
+                                            "c.jpg": picture((3, 3, 3), seed=2),
+                                            "labels.csv": b"path,label\na.jpg,x\nb.jpg,y\n"}), 422,
+                                    "dataset_invalid"),
     "empty archive": (zip_of({}), 422, "dataset_invalid"),
     "not an archive": (picture((1, 2, 3)), 415, "unsupported_media_type"),
 }
@@ -178,3 +185,14 @@ def test_a_labels_part_that_disagrees_with_the_archive_is_refused_and_stores_not
     else:
         assert error["details"]["field"] == "labels"
     assert not _stored(tenant, name)
+
+
+def test_the_same_bytes_twice_are_kept_once_and_reported(tenant) -> None:
+    files = labelled(2)
+    files["bees/copy-of-ants0.jpg"] = files["ants/ants0.jpeg"]
+    response = _upload(tenant, "twice", zip_of(files))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["rows"] == 4 and body["profile"]["labels"] == {"ants": 2, "bees": 2}
+    (report,) = body["profile"]["files"]
+    assert (report["path"], report["status"], report["reason"]) == ("bees/copy-of-ants0.jpg", "duplicate", "same_bytes")

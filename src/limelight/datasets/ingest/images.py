@@ -10,6 +10,7 @@ sha256``); a refusal, a crash or a timeout there leaves nothing behind and answe
 from __future__ import annotations
 
 import json
+import logging
 import signal
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ CHILD = "limelight.datasets.ingest.image_child"
 COLUMNS = [("image_id", "string"), ("label", "string"), ("labels", "list<item: string>"), ("split", "string"),
            ("image", "binary"), ("format", "string"), ("width", "int32"), ("height", "int32"),
            ("sha256", "string")]
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -84,5 +86,6 @@ def _refusal(reply: dict[str, Any] | None, code: int | None, err_tail: str) -> L
         how = f"crashed ({signal.Signals(-code).name if -code in signal.valid_signals() else code})"
     else:
         how = f"failed (exit status {code})"
-    return DatasetInvalid(f"Reading the image archive {how}; nothing was stored.",
-                          details={"reason": "reader_failed", "stderr_tail": err_tail[-300:].strip()})
+    # The child's stderr may hold a traceback or codec chatter: the operator's log gets it, the client does not.
+    logger.warning("image archive reader %s: %s", how, err_tail[-2000:].strip())
+    return DatasetInvalid(f"Reading the image archive {how}; nothing was stored.", details={"reason": "reader_failed"})
