@@ -7,11 +7,11 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.recommend_api.test_readme_examples import IMAGE_SECTION, readme_curl_commands
 from tests.datasets_images.archives import zip_of
+from tests.recommend_api.test_readme_examples import IMAGE_SECTION, readme_curl_commands
 from tests.support.factories import new_tenant, ok, wait_for_job
-from tests.vision_train.pictures import shape_picture
 from tests.vision.models import colour_classifier, picture
+from tests.vision_train.pictures import shape_picture
 
 
 def test_the_image_section_runs_as_written(sqlite_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
