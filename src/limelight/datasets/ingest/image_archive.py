@@ -145,8 +145,14 @@ def _labels_table(members: list[Member], sent: str | None) -> dict[str, list[str
     table: dict[str, list[str]] = {}
     for row in rows:
         labels = [part.strip() for part in (row.get("label") or "").split("|") if part.strip()]
-        table[(row.get("path") or "").strip().lstrip("./")] = labels
+        table[_table_path(row.get("path") or "")] = labels
     return table
+
+
+def _table_path(path: str) -> str:
+    """A table's path spelt the way archive members are (``./a.jpg``, ``ants\\a.jpg``); a path that
+    climbs (``../a.jpg``) keeps its ``..`` and so names no member and is reported."""
+    return "/".join(p for p in path.strip().replace("\\", "/").split("/") if p not in ("", "."))
 
 
 def _labelled_by_csv(images: list[Member], table: dict[str, list[str]]) -> list[tuple[Member, list[str], None]]:
