@@ -34,3 +34,9 @@ def test_a_path_climbing_out_names_no_member_and_is_refused(tmp_path: Path) -> N
     assert refused.value.details["rows_without_file"] == ["../a.jpg"]
     assert refused.value.details["files_without_row"] == ["a.jpg"]
     assert not (tmp_path / "out.parquet").exists()
+
+
+def test_a_row_with_an_empty_label_refuses_that_picture_by_name(tmp_path: Path) -> None:
+    with pytest.raises(DatasetInvalid) as refused:
+        _ingest(tmp_path, "path,label\na.jpg,\nb.jpg,x\nc.jpg,y\nd.jpg,y\n")
+    assert [(f["path"], f["reason"]) for f in refused.value.details["files"]] == [("a.jpg", "no_label")]

@@ -85,8 +85,11 @@ def read_image_archive(file: BinaryIO, filename: str | None, archive_limits: Arc
     refused = 0
     for member, labels, split in labelled:
         if not labels:
-            result.files.append(_report(member.path, "refused", "not_in_a_label_folder",
-                                        "put each image in a folder named after its label"))
+            if table is not None:
+                result.files.append(_report(member.path, "refused", "no_label", f"its {LABELS_CSV} row names no label"))
+            else:
+                result.files.append(_report(member.path, "refused", "not_in_a_label_folder",
+                                            "put each image in a folder named after its label"))
             refused += 1
             continue
         digest = hashlib.sha256(member.data).hexdigest()
