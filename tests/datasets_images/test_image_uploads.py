@@ -196,3 +196,15 @@ def test_the_same_bytes_twice_are_kept_once_and_reported(tenant) -> None:
     assert body["rows"] == 4 and body["profile"]["labels"] == {"ants": 2, "bees": 2}
     (report,) = body["profile"]["files"]
     assert (report["path"], report["status"], report["reason"]) == ("bees/copy-of-ants0.jpg", "duplicate", "same_bytes")
+
+
+def test_a_labels_part_over_its_limit_is_413_and_stores_nothing(tenant) -> None:
+    files, table = _posters()
+    table += b"".join(b"img/%06d.png,drama\n" % i for i in range(20_000))  # ~400 KiB
+    with tenant.client() as client:
+        response = client.post(f"/api/v1/orgs/{tenant.org}/datasets",
+                               files={"file": ("posters.zip", zip_of(files)), "labels": ("labels.csv", table)},
+                               data={"name": "posters-huge-table", "kind": "images"})
+    assert response.status_code == 413, response.text
+    assert "labels" in response.json()["error"]["message"]
+    assert not _stored(tenant, "posters-huge-table")
