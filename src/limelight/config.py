@@ -128,6 +128,19 @@ class SandboxSettings(BaseModel):
     max_concurrent: int = Field(2, ge=1, le=64, description="validations running at once per API process")
 
 
+class ImageDatasetSettings(BaseModel):
+    """Limits of one ``images`` dataset upload, read and decoded in a confined child process."""
+
+    max_images: int = Field(100_000, ge=1, description="files in one archive")
+    max_total_bytes: int = Field(1 << 30, ge=1 << 20, description="unpacked bytes of one archive")
+    max_ratio: float = Field(50.0, ge=1, description="unpacked / packed size of one member (zip bombs)")
+    max_image_bytes: int = Field(20 << 20, ge=1024, description="bytes of one picture")
+    max_pixels: int = Field(40_000_000, ge=64, description="width x height one picture's header may declare "
+                                                           "(decompression bombs)")
+    memory_bytes: int = Field(4 << 30, ge=256 << 20, description="address space of the reading child")
+    timeout_s: float = Field(900.0, gt=0, description="wall-clock seconds of one reading; CPU gets two thirds")
+
+
 def _default_generation_threads() -> int:
     # llama.cpp scales with physical cores and degrades past them; 8 covers most servers and keeps a
     # default install from taking every core of a large machine away from the API and the workers.
@@ -181,6 +194,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    image_datasets: ImageDatasetSettings = Field(default_factory=ImageDatasetSettings)
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     gc: GcSettings = Field(default_factory=GcSettings)

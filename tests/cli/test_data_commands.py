@@ -105,3 +105,28 @@ def test_audit_list_and_verify(cli: Cli) -> None:
     entries = cli("audit", "list", "--action", "org.create", "--json").json()["items"]
     assert [e["object_id"] for e in entries] == [cli.tenant.org]
     assert "Audit chain intact" in cli("audit", "verify").err
+
+
+def test_datasets_upload_images_refuses_an_unreadable_picture_unless_told_to_skip_it(cli: Cli, tmp_path: Path) -> None:
+    from tests.datasets_images.archives import labelled, zip_of
+
+    archive = tmp_path / "insects.zip"
+    archive.write_bytes(zip_of(labelled(2) | {"ants/notes.jpg": b"not a picture"}))
+    name = unique("insects")
+    refused = cli("datasets", "upload", str(archive), "--name", name, "--kind", "images", expect=1)
+    assert "dataset_invalid" in refused.err and "ants/notes.jpg" in refused.err
+    kept = cli("datasets", "upload", str(archive), "--name", name, "--kind", "images", "--skip-invalid",
+               "--json").json()
+    assert kept["rows"] == 4
+    assert [(f["path"], f["reason"]) for f in kept["profile"]["files"]] == [("ants/notes.jpg", "not_an_image")]
+
+
+def test_datasets_upload_images_with_a_labels_csv_beside_the_archive(cli: Cli, tmp_path: Path) -> None:
+    from tests.datasets_images.archives import picture, zip_of
+
+    archive, table = tmp_path / "posters.zip", tmp_path / "posters.csv"
+    archive.write_bytes(zip_of({f"{i}.png": picture((i * 40, 9, 9), "PNG", seed=i) for i in range(4)}))
+    table.write_text("path,label\n" + "".join(f"{i}.png,{'comedy' if i % 2 else 'drama'}\n" for i in range(4)))
+    stored = cli("datasets", "upload", str(archive), "--name", unique("posters"), "--kind", "images",
+                 "--labels", str(table), "--json").json()
+    assert stored["profile"]["labels"] == {"comedy": 2, "drama": 2}

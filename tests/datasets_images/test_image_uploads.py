@@ -85,11 +85,18 @@ HOSTILE = {
     "svg": (zip_of(labelled(2) | {"ants/x.svg": b"<svg xmlns='http://www.w3.org/2000/svg'/>"}), 422,
             "dataset_invalid"),
     "bmp": (zip_of(labelled(2) | {"ants/x.bmp": picture((5, 5, 5), "BMP")}), 422, "dataset_invalid"),
+    "tiff": (zip_of(labelled(2) | {"bees/x.tif": picture((5, 5, 5), "TIFF")}), 422, "dataset_invalid"),
+    "text named jpg": (zip_of(labelled(2) | {"bees/readme.jpg": b"just some words\n" * 20}), 422,
+                        "dataset_invalid"),
     "one image for a label": (zip_of(labelled(2) | {"wasps/w.jpg": picture((0, 0, 0))}), 422, "dataset_invalid"),
     "one label": (zip_of({f"ants/{i}.jpg": picture((1, 1, 1), seed=i) for i in range(4)}), 422, "dataset_invalid"),
     "csv names a missing file": (zip_of({"a.jpg": picture((1, 1, 1)), "b.jpg": picture((2, 2, 2), seed=1),
                                          "labels.csv": b"path,label\na.jpg,x\nb.jpg,y\nc.jpg,y\n"}), 422,
                                  "dataset_invalid"),
+    "csv leaves an image unnamed": (zip_of({"a.jpg": picture((1, 1, 1)), "b.jpg": picture((2, 2, 2), seed=1),
+                                            "c.jpg": picture((3, 3, 3), seed=2),
+                                            "labels.csv": b"path,label\na.jpg,x\nb.jpg,y\n"}), 422,
+                                    "dataset_invalid"),
     "empty archive": (zip_of({}), 422, "dataset_invalid"),
     "not an archive": (picture((1, 2, 3)), 415, "unsupported_media_type"),
 }
@@ -135,3 +142,69 @@ def test_the_readme_upload_example_runs_as_written(tenant, sqlite_server, tmp_pa
     status, body = run_curl(command, sqlite_server.url, tenant.org, tenant.key)
     assert status == 201, body
     assert body["dataset"] == "insects" and body["kind"] == "images" and body["rows"] == 6
+
+
+def _posters() -> tuple[dict[str, bytes], bytes]:
+    files = {f"img/{i}.png": picture((i * 20, 100, 100), "PNG", seed=i) for i in range(4)}
+    rows = ["path,label"] + [f"img/{i}.png,{'drama' if i % 2 else 'comedy|drama'}" for i in range(4)]
+    return files, ("\n".join(rows) + "\n").encode()
+
+
+def test_a_labels_part_beside_the_archive_labels_its_pictures(tenant) -> None:
+    files, table = _posters()
+    with tenant.client() as client:
+        response = client.post(f"/api/v1/orgs/{tenant.org}/datasets",
+                               files={"file": ("posters.zip", zip_of(files)), "labels": ("labels.csv", table)},
+                               data={"name": "posters-part", "kind": "images"})
+    assert response.status_code == 201, response.text
+    assert response.json()["profile"]["labels"] == {"comedy": 2, "drama": 4}
+    assert response.json()["profile"]["multi_label"] is True
+
+
+@pytest.mark.parametrize("case", ["missing file", "unnamed image", "also inside"])
+def test_a_labels_part_that_disagrees_with_the_archive_is_refused_and_stores_nothing(tenant, case: str) -> None:
+    files, table = _posters()
+    if case == "missing file":
+        table += b"img/9.png,drama\n"
+    elif case == "unnamed image":
+        files["img/extra.png"] = picture((1, 200, 1), "PNG", seed=9)
+    else:
+        files["labels.csv"] = table
+    name = "posters-" + case.replace(" ", "-")
+    with tenant.client() as client:
+        response = client.post(f"/api/v1/orgs/{tenant.org}/datasets",
+                               files={"file": ("posters.zip", zip_of(files)), "labels": ("labels.csv", table)},
+                               data={"name": name, "kind": "images"})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "dataset_invalid"
+    if case == "missing file":
+        assert error["details"]["rows_without_file"] == ["img/9.png"]
+    elif case == "unnamed image":
+        assert error["details"]["files_without_row"] == ["img/extra.png"]
+    else:
+        assert error["details"]["field"] == "labels"
+    assert not _stored(tenant, name)
+
+
+def test_the_same_bytes_twice_are_kept_once_and_reported(tenant) -> None:
+    files = labelled(2)
+    files["bees/copy-of-ants0.jpg"] = files["ants/ants0.jpeg"]
+    response = _upload(tenant, "twice", zip_of(files))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["rows"] == 4 and body["profile"]["labels"] == {"ants": 2, "bees": 2}
+    (report,) = body["profile"]["files"]
+    assert (report["path"], report["status"], report["reason"]) == ("bees/copy-of-ants0.jpg", "duplicate", "same_bytes")
+
+
+def test_a_labels_part_over_its_limit_is_413_and_stores_nothing(tenant) -> None:
+    files, table = _posters()
+    table += b"".join(b"img/%06d.png,drama\n" % i for i in range(20_000))  # ~400 KiB
+    with tenant.client() as client:
+        response = client.post(f"/api/v1/orgs/{tenant.org}/datasets",
+                               files={"file": ("posters.zip", zip_of(files)), "labels": ("labels.csv", table)},
+                               data={"name": "posters-huge-table", "kind": "images"})
+    assert response.status_code == 413, response.text
+    assert "labels" in response.json()["error"]["message"]
+    assert not _stored(tenant, "posters-huge-table")

@@ -39,11 +39,15 @@ DATASET_COLUMNS = [("name", lambda d: d.name), ("kind", lambda d: d.kind), ("lat
 @datasets_app.command("upload")
 def upload(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
-                                         help="CSV, TSV, JSON Lines or Parquet file")],
+                                         help="CSV, TSV, JSON Lines or Parquet file; for images, a zip or tar")],
     name: Annotated[str, typer.Option("--name", "-n", help="dataset name; an existing one gets a new version")],
     kind: Annotated[DatasetKind, typer.Option("--kind", "-k", help="what the table holds")],
     description: Annotated[str | None, typer.Option(help="what this dataset is")] = None,
     target: Annotated[str | None, typer.Option(help="tabular: the label column, if not named target")] = None,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="images: keep the readable pictures when "
+                                                                      "some are not (default: refuse)")] = False,
+    labels: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, readable=True,
+                                                help="images: a path,label CSV for the archive's pictures")] = None,
     org: OrgOpt = None, json_out: JsonOpt = False, url: UrlOpt = None, api_key: ApiKeyOpt = None,
 ) -> None:
     """Upload a file as the next version of a dataset (streamed, with a progress bar)."""
@@ -51,7 +55,7 @@ def upload(
         owner = org_of(client, org)
         with upload_progress(file) as on_progress:
             version = client.datasets.upload(owner, file, name, kind, description=description, target=target,
-                                             on_progress=on_progress)
+                                             skip_invalid=skip_invalid, labels=labels, on_progress=on_progress)
     if json_out:
         print_json(version)
         return

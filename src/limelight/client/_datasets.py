@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,14 +25,20 @@ def _datasets(org: str) -> str:
 
 
 def _upload(org: str, reader: ProgressReader, filename: str, name: str, kind: DatasetKind | str,
-            description: str | None, target: str | None) -> Call[DatasetVersionRead]:
+            description: str | None, target: str | None, skip_invalid: bool = False,
+            labels: str | Path | None = None) -> Call[DatasetVersionRead]:
     fields = {"name": name, "kind": str(kind)}
     if description is not None:
         fields["description"] = description
     if target is not None:
         fields["target"] = target
-    return Call("POST", _datasets(org), as_model(DatasetVersionRead), data=fields,
-                files={"file": multipart_file(reader, filename)}, timeout=UPLOAD_TIMEOUT)
+    if skip_invalid:
+        fields["skip_invalid"] = "true"
+    files: dict[str, Any] = {"file": multipart_file(reader, filename)}
+    if labels is not None:
+        files["labels"] = ("labels.csv", Path(labels).read_bytes())
+    return Call("POST", _datasets(org), as_model(DatasetVersionRead), data=fields, files=files,
+                timeout=UPLOAD_TIMEOUT)
 
 
 def _list(org: str, kind: DatasetKind | str | None, limit: int | None, cursor: str | None) -> Call[Page[DatasetRead]]:
@@ -64,8 +71,8 @@ def _forget(org: str, user_id: str) -> Call[ForgetResult]:
 
 class Datasets(SyncResource):
     def upload(self, org: str, file: SourceFile, name: str, kind: DatasetKind | str, *,
-               description: str | None = None, target: str | None = None,
-               on_progress: UploadProgress | None = None) -> DatasetVersionRead:
+               description: str | None = None, target: str | None = None, skip_invalid: bool = False,
+               labels: str | Path | None = None, on_progress: UploadProgress | None = None) -> DatasetVersionRead:
         """Upload a file (path or binary file object) as a new version of dataset ``name``.
 
         The file is streamed, never read whole; ``on_progress(bytes_sent, total_bytes)`` is called
@@ -73,7 +80,7 @@ class Datasets(SyncResource):
         A rejected file raises `DatasetInvalid` and leaves nothing behind.
         """
         with upload_source(file, on_progress) as (reader, filename):
-            return self._run(_upload(org, reader, filename, name, kind, description, target))
+            return self._run(_upload(org, reader, filename, name, kind, description, target, skip_invalid, labels))
 
     def list(self, org: str, *, kind: DatasetKind | str | None = None, limit: int | None = None,
              cursor: str | None = None) -> Page[DatasetRead]:
@@ -106,11 +113,11 @@ class Events(SyncResource):
 
 class AsyncDatasets(AsyncResource):
     async def upload(self, org: str, file: SourceFile, name: str, kind: DatasetKind | str, *,
-                     description: str | None = None, target: str | None = None,
-                     on_progress: UploadProgress | None = None) -> DatasetVersionRead:
+                     description: str | None = None, target: str | None = None, skip_invalid: bool = False,
+                     labels: str | Path | None = None, on_progress: UploadProgress | None = None) -> DatasetVersionRead:
         """As `Datasets.upload`; the file is read in 64 KiB chunks on the event loop."""
         with upload_source(file, on_progress) as (reader, filename):
-            return await self._run(_upload(org, reader, filename, name, kind, description, target))
+            return await self._run(_upload(org, reader, filename, name, kind, description, target, skip_invalid, labels))
 
     async def list(self, org: str, *, kind: DatasetKind | str | None = None, limit: int | None = None,
                    cursor: str | None = None) -> Page[DatasetRead]:

@@ -24,7 +24,10 @@ _UPLOAD_BODY = {"requestBody": {"content": {"multipart/form-data": {"schema": {
                    "description": {"type": "string"},
                    "target": {"type": "string", "description": "label column of a tabular dataset"},
                    "skip_invalid": {"type": "boolean", "description": "images: keep the valid pictures when some "
-                                                                    "are not (default: refuse the upload)"}}}}}}}
+                                                                    "are not (default: refuse the upload)"},
+                   "labels": {"type": "string", "format": "binary",
+                              "description": "images: a path,label CSV naming every picture of the archive "
+                                             "(instead of a labels.csv inside it; at most 256 KiB)"}}}}}}}
 
 
 @router.post("", response_model=DatasetVersionRead, status_code=201, openapi_extra=_UPLOAD_BODY,

@@ -21,7 +21,10 @@ def store_upload(state: AppState, principal: Principal, org: str, upload: Upload
     with state.artifacts.stage(suffix=".parquet") as normalized:
         if kind is DatasetKind.images:  # pictures are decoded in a confined child, never here
             result = ingest_images(upload.staged.path, filename=upload.filename, dest=normalized.path,
-                                   options=ImageArchiveOptions(skip_invalid=_flag(upload.fields.get("skip_invalid"))))
+                                   options=ImageArchiveOptions.from_settings(
+                                       state.settings.image_datasets,
+                                       skip_invalid=_flag(upload.fields.get("skip_invalid"))),
+                                   labels_csv=upload.fields.get("labels"))
         else:
             options = IngestOptions(target=upload.fields.get("target") or None)
             result = ingest(upload.staged.path, kind=kind.value, filename=upload.filename,

@@ -61,7 +61,8 @@ class ImageRows:
 
 
 def read_image_archive(file: BinaryIO, filename: str | None, archive_limits: ArchiveLimits,
-                       image_limits: ImageLimits, skip_invalid: bool) -> ImageRows:
+                       image_limits: ImageLimits, skip_invalid: bool, labels_csv: str | None = None) -> ImageRows:
+    """``labels_csv``: the labels table sent beside the archive (the upload's ``labels`` part)."""
     head = file.read(512)
     file.seek(0)
     kind = archive_kind(head, filename)
@@ -69,9 +70,14 @@ def read_image_archive(file: BinaryIO, filename: str | None, archive_limits: Arc
         raise UnsupportedMediaType("An images dataset is uploaded as a zip or tar archive of pictures.",
                                    details={"field": "file", "accepted": ["zip", "tar", "tar.gz"]})
     skipped: list[dict[str, str]] = []
-    members = _without_common_top(list(read_members(file, kind, archive_limits, skipped)))
+    raw = list(read_members(file, kind, archive_limits, skipped))
+    members = _without_common_top(raw)
     result = ImageRows(format=kind, files=skipped)
-    table = _labels_table(members)
+    table = _labels_table(members, labels_csv)
+    # A table sent beside the archive may name the paths with the folder that holds everything.
+    if table is not None and labels_csv is not None and members is not raw and \
+            len(set(table) & {m.path for m in raw}) > len(set(table) & {m.path for m in members}):
+        members = raw
     images = [m for m in members if m.path != LABELS_CSV]
     labelled = _labelled_by_csv(images, table) if table is not None else [(m, *_labels_by_folder(m.path))
                                                                           for m in images]
@@ -79,8 +85,11 @@ def read_image_archive(file: BinaryIO, filename: str | None, archive_limits: Arc
     refused = 0
     for member, labels, split in labelled:
         if not labels:
-            result.files.append(_report(member.path, "refused", "not_in_a_label_folder",
-                                        "put each image in a folder named after its label"))
+            if table is not None:
+                result.files.append(_report(member.path, "refused", "no_label", f"its {LABELS_CSV} row names no label"))
+            else:
+                result.files.append(_report(member.path, "refused", "not_in_a_label_folder",
+                                            "put each image in a folder named after its label"))
             refused += 1
             continue
         digest = hashlib.sha256(member.data).hexdigest()
@@ -122,12 +131,16 @@ def _labels_by_folder(path: str) -> tuple[list[str], str | None]:
     return [], None
 
 
-def _labels_table(members: list[Member]) -> dict[str, list[str]] | None:
+def _labels_table(members: list[Member], sent: str | None) -> dict[str, list[str]] | None:
     found = next((m for m in members if m.path == LABELS_CSV), None)
-    if found is None:
+    if found is not None and sent is not None:
+        raise DatasetInvalid(f"The archive holds a {LABELS_CSV} and a labels part was sent too; send one of them.",
+                             details={"field": "labels", "file": LABELS_CSV})
+    if found is None and sent is None:
         return None
     try:
-        rows = list(csv.DictReader(io.StringIO(found.data.decode("utf-8-sig"))))
+        text = found.data.decode("utf-8-sig") if found is not None else str(sent).lstrip("\ufeff")
+        rows = list(csv.DictReader(io.StringIO(text)))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DatasetInvalid(f"{LABELS_CSV} cannot be read: {exc}", details={"file": LABELS_CSV}) from None
     if not rows or not {"path", "label"} <= set(rows[0]):
@@ -135,8 +148,14 @@ def _labels_table(members: list[Member]) -> dict[str, list[str]] | None:
     table: dict[str, list[str]] = {}
     for row in rows:
         labels = [part.strip() for part in (row.get("label") or "").split("|") if part.strip()]
-        table[(row.get("path") or "").strip().lstrip("./")] = labels
+        table[_table_path(row.get("path") or "")] = labels
     return table
+
+
+def _table_path(path: str) -> str:
+    """A table's path spelt the way archive members are (``./a.jpg``, ``ants\\a.jpg``); a path that
+    climbs (``../a.jpg``) keeps its ``..`` and so names no member and is reported."""
+    return "/".join(p for p in path.strip().replace("\\", "/").split("/") if p not in ("", "."))
 
 
 def _labelled_by_csv(images: list[Member], table: dict[str, list[str]]) -> list[tuple[Member, list[str], None]]:

@@ -24,7 +24,8 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
 
     with open(request["archive"], "rb") as file:
         result = read_image_archive(file, request.get("filename"), ArchiveLimits(**request["archive_limits"]),
-                                    ImageLimits(**request["image_limits"]), bool(request.get("skip_invalid")))
+                                    ImageLimits(**request["image_limits"]), bool(request.get("skip_invalid")),
+                                    request.get("labels_csv"))
     write_parquet(result, Path(request["dest"]))
     warnings = [f"{len(result.files)} file(s) refused, skipped or duplicated; see profile.files."] if result.files else []
     return {"rows": len(result.rows), "profile": profile(result), "format": result.format, "warnings": warnings}

@@ -9,11 +9,13 @@ sha256``); a refusal, a crash or a timeout there leaves nothing behind and answe
 
 from __future__ import annotations
 
+import logging
 import signal
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from limelight.config import ImageDatasetSettings
 from limelight.datasets.ingest.archive import ArchiveLimits
 from limelight.datasets.ingest.options import ColumnInfo, IngestResult
 from limelight.errors import DatasetInvalid, LimelightError, error_class_for_code
@@ -24,6 +26,7 @@ CHILD = "limelight.datasets.ingest.image_child"
 COLUMNS = [("image_id", "string"), ("label", "string"), ("labels", "list<item: string>"), ("split", "string"),
            ("image", "binary"), ("format", "string"), ("width", "int32"), ("height", "int32"),
            ("sha256", "string")]
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -35,9 +38,20 @@ class ImageArchiveOptions:
     cpu_s: int = 600
     timeout_s: float = 900.0
 
+    @classmethod
+    def from_settings(cls, settings: ImageDatasetSettings, *, skip_invalid: bool) -> ImageArchiveOptions:
+        return cls(archive=ArchiveLimits(max_files=settings.max_images, max_total_bytes=settings.max_total_bytes,
+                                         max_ratio=settings.max_ratio),
+                   image=ImageLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_pixels),
+                   skip_invalid=skip_invalid, memory_bytes=settings.memory_bytes,
+                   cpu_s=max(1, int(settings.timeout_s * 2 / 3)), timeout_s=settings.timeout_s)
 
-def ingest_images(archive: Path, *, filename: str | None, dest: Path, options: ImageArchiveOptions) -> IngestResult:
+
+def ingest_images(archive: Path, *, filename: str | None, dest: Path, options: ImageArchiveOptions,
+                  labels_csv: str | None = None) -> IngestResult:
+    """``labels_csv``: a ``path,label`` table sent beside the archive instead of a labels.csv in it."""
     request = {"archive": str(Path(archive).resolve()), "filename": filename, "dest": str(Path(dest).resolve()),
+               "labels_csv": labels_csv,
                "archive_limits": asdict(options.archive), "image_limits": asdict(options.image),
                "skip_invalid": options.skip_invalid, "memory_bytes": options.memory_bytes, "cpu_s": options.cpu_s}
     code, out, err_tail = run_confined(CHILD, request, options.timeout_s)
@@ -63,5 +77,6 @@ def _refusal(reply: dict[str, Any] | None, code: int | None, err_tail: str) -> L
         how = f"crashed ({signal.Signals(-code).name if -code in signal.valid_signals() else code})"
     else:
         how = f"failed (exit status {code})"
-    return DatasetInvalid(f"Reading the image archive {how}; nothing was stored.",
-                          details={"reason": "reader_failed", "stderr_tail": err_tail[-300:].strip()})
+    # The child's stderr may hold a traceback or codec chatter: the operator's log gets it, the client does not.
+    logger.warning("image archive reader %s: %s", how, err_tail[-2000:].strip())
+    return DatasetInvalid(f"Reading the image archive {how}; nothing was stored.", details={"reason": "reader_failed"})
