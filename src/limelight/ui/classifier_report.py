@@ -3,7 +3,9 @@ calibration. Built from the metrics a ``classify-text`` recipe stores on the ver
 
 * ``confusion_matrix``: ``{"labels": [...], "matrix": [[count, ...], ...]}`` (rows: true label);
 * ``per_class``: ``{label: {"precision", "recall", "f1", "support"}}``;
-* ``calibration``: ``{"bins": [{"lower", "upper", "confidence", "accuracy", "count"}], "ece"}``.
+* ``calibration``: ``{"bins": [{"lower", "upper", "confidence", "accuracy", "count"}], "ece"}``;
+* ``mistakes`` (image classifiers): ``[{"image_id", "true", "predicted", "score", "thumbnail"}]`` with
+  the thumbnail a ``data:image/jpeg`` URI.
 
 Anything missing or malformed is left out rather than failing the page.
 """
@@ -43,12 +45,22 @@ class CalibrationBin:
 
 
 @dataclass(frozen=True)
+class Mistake:
+    image_id: str
+    true: str
+    predicted: str
+    score: float | None
+    thumbnail: str  # a data:image/jpeg URI
+
+
+@dataclass(frozen=True)
 class ClassifierReport:
     labels: list[str]
     matrix: list[tuple[str, list[MatrixCell]]]
     per_class: list[ClassScore]
     calibration: list[CalibrationBin]
     ece: float | None
+    mistakes: list[Mistake]
 
 
 def classifier_report(metrics: dict[str, Any] | None) -> ClassifierReport | None:
@@ -60,7 +72,21 @@ def classifier_report(metrics: dict[str, Any] | None) -> ClassifierReport | None
     bins, ece = _calibration(metrics.get("calibration"))
     if not matrix and not per_class and not bins:
         return None
-    return ClassifierReport(labels, matrix, per_class, bins, ece)
+    return ClassifierReport(labels, matrix, per_class, bins, ece, _mistakes(metrics.get("mistakes")))
+
+
+def _mistakes(raw: Any) -> list[Mistake]:
+    if not isinstance(raw, list):
+        return []
+    out = []
+    for m in raw:
+        thumbnail = m.get("thumbnail") if isinstance(m, dict) else None
+        if not isinstance(thumbnail, str) or not thumbnail.startswith("data:image/jpeg;base64,"):
+            continue  # only our own thumbnails, never a link a version's metrics could smuggle in
+        true, said = m.get("true"), m.get("predicted")
+        out.append(Mistake(str(m.get("image_id", "")), ", ".join(true) if isinstance(true, list) else str(true),
+                           ", ".join(said) if isinstance(said, list) else str(said), _num(m.get("score")), thumbnail))
+    return out
 
 
 def _matrix(raw: Any) -> tuple[list[str], list[tuple[str, list[MatrixCell]]]]:
