@@ -86,3 +86,18 @@ def test_a_booster_without_feature_names_still_takes_numbers(tmp_path: Path) -> 
     assert len(runtime.predict_batch([runtime.validate_input([0.1, 0.2, 0.3])])) == 1
     with pytest.raises(ValidationFailed):
         runtime.validate_input({"a": 1})
+
+
+def test_a_number_may_be_missing_at_serving_only_where_training_had_missing_numbers() -> None:
+    table = churn_table(rows=60)
+    complete, _, _ = spec_from_table(table, "target")
+    spec = FeatureSpec.from_params(complete.to_params())  # as stored on the version
+    with pytest.raises(ValidationFailed) as refused:
+        spec.encode({"plan": "basic", "tenure": None})
+    assert refused.value.details["problems"] == [{"field": "tenure", "reason": "missing_value"}]
+    assert math.isnan(spec.encode({"plan": None, "tenure": 4})[0])  # a category may always be missing
+    tenure = table.column("tenure").to_pylist()
+    gappy = table.set_column(2, "tenure", pa.array([None, *tenure[1:]], pa.float64()))
+    with_gaps, matrix, _ = spec_from_table(gappy, "target")
+    assert math.isnan(matrix[0, 1])
+    assert math.isnan(FeatureSpec.from_params(with_gaps.to_params()).encode({"plan": "basic", "tenure": None})[1])

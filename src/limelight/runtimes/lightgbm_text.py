@@ -3,7 +3,9 @@
 A version trained by ``classify/lightgbm`` carries its features in its params (names, and the
 category list of each text column): it then takes ``{"plan": "family", "tenure": 3}`` objects as
 well as lists of values, and reports unknown, missing and mistyped features by name. A booster
-uploaded without them takes lists of numbers, as before.
+without them (uploaded, or trained before text columns were encoded) takes lists of numbers as
+before; if its text model names its features (LightGBM stores ``feature_names``), it takes them by
+name too, all numeric.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from limelight.errors import InvalidParams, UnsafeArtifactFormat
 from limelight.runtimes.base import LoadContext, check_float_row, int_param, io_spec, refuse_pickle
-from limelight.runtimes.tabular_features import FeatureSpec
+from limelight.runtimes.tabular_features import Feature, FeatureSpec
 
 
 class LightGBMRuntime:
@@ -21,10 +23,11 @@ class LightGBMRuntime:
 
     def __init__(
         self, booster: Any, *, num_threads: int, memory_bytes: int, max_batch_size: int = 512,
-        features: FeatureSpec | None = None,
+        features: FeatureSpec | None = None, trained_features: bool = True,
     ) -> None:
         self._booster = booster
         self.features = features
+        self._trained_features = trained_features
         self._num_threads = num_threads
         self.n_features = int(booster.num_feature())
         self.n_outputs = int(booster.num_model_per_iteration())
@@ -58,7 +61,8 @@ class LightGBMRuntime:
             booster,
             num_threads=int_param(params, "num_threads", 1, 1, 64),
             memory_bytes=3 * size_bytes + (1 << 20),
-            features=features,
+            features=features if features is not None else _named_in_model(booster),
+            trained_features=features is not None,
         )
 
     def predict_batch(self, inputs: list[Any]) -> list[Any]:
@@ -77,9 +81,19 @@ class LightGBMRuntime:
         return {"inputs": [inputs], "outputs": [io_spec("prediction", "float64", shape)]}
 
     def validate_input(self, item: Any) -> list[float]:
-        if self.features is not None:
+        if self.features is not None and (self._trained_features or isinstance(item, dict)):
             return self.features.encode(item)
+        # lists for a booster without params.features keep the checks (and messages) they always had
         return check_float_row(item, self.n_features, field="features")
 
     def close(self) -> None:
         self._booster = None
+
+
+def _named_in_model(booster: Any) -> FeatureSpec | None:
+    """Numeric features by the names the text model carries; None when LightGBM made them up
+    (``Column_0``…), as it does for a matrix trained without names."""
+    names = [str(n) for n in booster.feature_name()]
+    if not names or names == [f"Column_{i}" for i in range(len(names))] or len(set(names)) != len(names):
+        return None
+    return FeatureSpec(tuple(Feature(name) for name in names))

@@ -3,7 +3,8 @@
 Numbers and booleans are used as they are; text columns become LightGBM categoricals, coded by
 their position in a category list that is stored with the version (``FeatureSpec.to_params``), so
 serving encodes a value exactly as training did. A category never seen in training, and a missing
-value, are coded as missing (LightGBM's own handling of unknowns), never as an error. Columns that
+value, are coded as missing (LightGBM's own handling of unknowns), never as an error; a number may
+be missing only if it was in training (otherwise LightGBM would read it as 0). Columns that
 cannot help (an identifier with a distinct value per row, a constant, too many categories) are
 left out with the reason, never silently.
 """
@@ -26,6 +27,8 @@ _ID_LIKE_MIN_ROWS = 50
 class Feature:
     name: str
     categories: tuple[str, ...] | None = None  # None: numeric
+    # LightGBM learns where missing numbers go only if training had some; else it reads them as 0
+    allows_missing: bool = True
 
     @property
     def categorical(self) -> bool:
@@ -45,7 +48,8 @@ class FeatureSpec:
         return [f.name for f in self.features if f.categorical]
 
     def to_params(self) -> list[dict[str, Any]]:
-        return [{"name": f.name, **({"categories": list(f.categories)} if f.categories is not None else {})}
+        return [{"name": f.name, **({"categories": list(f.categories)} if f.categories is not None else {}),
+                 **({} if f.allows_missing else {"missing": False})}
                 for f in self.features]
 
     @classmethod
@@ -61,7 +65,9 @@ class FeatureSpec:
                                                and all(isinstance(c, str) for c in categories)):
                 raise InvalidParams(f"categories of {entry['name']!r} must be a list of strings",
                                     details={"field": "params.features"})
-            features.append(Feature(entry["name"], tuple(categories) if categories is not None else None))
+            # versions stored before "missing" was recorded allowed it everywhere
+            features.append(Feature(entry["name"], tuple(categories) if categories is not None else None,
+                                    allows_missing=entry.get("missing", True) is not False))
         return cls(tuple(features))
 
     def encode(self, item: Any) -> list[float]:
@@ -100,6 +106,8 @@ class FeatureSpec:
 
 def _code(feature: Feature, value: Any) -> float:
     if value is None:
+        if not feature.allows_missing:
+            raise ValueError("missing_value")
         return math.nan  # missing: LightGBM's own handling
     if feature.categories is not None:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
@@ -122,7 +130,8 @@ def _number_text(value: float) -> str:
 
 def _summary(problems: list[dict[str, str]]) -> str:
     words = {"unknown_feature": "unknown feature", "missing_feature": "missing feature",
-             "expected_number": "expects a number", "expected_text": "expects text"}
+             "expected_number": "expects a number", "expected_text": "expects text",
+             "missing_value": "needs a value (training had none missing)"}
     return "; ".join(f"{p['field']}: {words.get(p['reason'], p['reason'])}" for p in problems[:10])
 
 
@@ -145,7 +154,7 @@ def spec_from_table(table: Any, target: str) -> tuple[FeatureSpec, np.ndarray, l
             if finite.size == 0 or finite.min() == finite.max():
                 left_out.append({"column": name, "reason": "constant: the same value in every row"})
                 continue
-            features.append(Feature(name))
+            features.append(Feature(name, allows_missing=bool(np.isnan(values).any())))
             columns.append(values)
         elif t.is_string(column.type) or t.is_large_string(column.type) or t.is_dictionary(column.type):
             texts = [None if v is None else str(v) for v in column.to_pylist()]
