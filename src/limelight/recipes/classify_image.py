@@ -19,6 +19,8 @@ from limelight.recipes.base import JobContext, RecipeParams, RecipeResult
 
 class ImageTransferParams(RecipeParams):
     time_budget_s: int = Field(600, ge=10, le=86_400, description="wall-clock seconds for both stages")
+    head_views: int = Field(4, ge=0, le=32, description="augmented views of each training picture the new head "
+                            "also learns from (besides the picture and its mirror image)")
     fine_tune: bool = Field(True, description="after the new head, fine-tune the last blocks (time allowing)")
     unfreeze_blocks: int = Field(4, ge=0, le=16, description="how many of Lite0's 16 blocks stage 2 trains")
     max_epochs: int = Field(12, ge=1, le=200, description="stage 2 epochs at most (early stopping may end sooner)")
@@ -63,7 +65,8 @@ class ImageTransferRecipe:
         settings = TrainSettings(time_budget_s=params.time_budget_s - (time.monotonic() - started),
                                  fine_tune=params.fine_tune, unfreeze_blocks=params.unfreeze_blocks,
                                  max_epochs=params.max_epochs, batch_size=params.batch_size,
-                                 learning_rate=params.learning_rate, patience=params.patience, seed=params.seed)
+                                 learning_rate=params.learning_rate, patience=params.patience, seed=params.seed,
+                                 head_views=params.head_views)
         trained = train(pretrained(), split, prep, settings, report=lambda v, step, epoch: ctx.metric(v, step, epoch),
                         log=ctx.log, check_cancelled=ctx.check_cancelled)
         ctx.progress(90, "evaluating and exporting")

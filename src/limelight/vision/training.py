@@ -42,6 +42,7 @@ class TrainSettings:
     learning_rate: float
     patience: int
     seed: int
+    head_views: int = 4  # augmented views of each training picture the head also learns from
 
 
 @dataclass
@@ -92,7 +93,7 @@ def train(backbone: EfficientNetLite0, split: Split, prep: Preprocessing, settin
     model = Classifier(backbone, len(split.classes), split.multi_label).eval()
     y_train = targets(split.train, split.classes, split.multi_label)
     y_valid = targets(split.valid, split.classes, split.multi_label)
-    head_accuracy = _fit_head(model, split, prep, y_train, y_valid, log)
+    head_accuracy = _fit_head(model, split, prep, y_train, y_valid, settings, log)
     report({"valid_accuracy": head_accuracy}, 0, 0)
     log(f"stage 1 (new head on frozen features): validation accuracy {head_accuracy:.4f} "
         f"in {time.monotonic() - started:.0f} s")
@@ -112,15 +113,19 @@ def train(backbone: EfficientNetLite0, split: Split, prep: Preprocessing, settin
 
 
 def _fit_head(model: Classifier, split: Split, prep: Preprocessing, y_train: np.ndarray, y_valid: np.ndarray,
-              log: Callable[[str], None]) -> float:
-    """A logistic head on frozen features of each training picture and its mirror image."""
+              settings: TrainSettings, log: Callable[[str], None]) -> float:
+    """A logistic head on frozen features of each training picture, its mirror image and a few
+    augmented views (more, varied examples for the same cost as a forward pass each)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.multiclass import OneVsRestClassifier
 
+    rng = np.random.default_rng(settings.seed + 1)
     train_pixels = split.train.eval_pixels
-    mirrored = train_pixels[:, :, ::-1, :]
-    features = _features(model.backbone, np.concatenate([train_pixels, mirrored]), prep)
-    labels = np.concatenate([y_train, y_train])
+    views = [train_pixels, train_pixels[:, :, ::-1, :]]
+    views += [np.stack([augmented(image, prep.size, rng) for image in split.train.images])
+              for _ in range(settings.head_views)] if len(train_pixels) else []
+    features = _features(model.backbone, np.concatenate(views), prep)
+    labels = np.concatenate([y_train] * len(views))
     valid_features = _features(model.backbone, split.valid.eval_pixels, prep)
     best: tuple[float, Any] | None = None
     for c in (0.1, 0.3, 1.0):  # a small grid; validation picks
