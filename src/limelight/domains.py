@@ -68,7 +68,7 @@ DOMAINS: tuple[Domain, ...] = (
         # the ONNX graph, and Pillow's codecs in the decode pool's children
         "image-classifier": Runtime("limelight.vision.runtime:ImageClassifierRuntime",
                                     ("onnx", "onnxruntime", "numpy", "pillow")),
-    }, verbs=("limelight.vision.verbs",)),
+    }, verbs=("limelight.vision.verbs",), recipes=("limelight.recipes.classify_image:ImageTransferRecipe",)),
 )
 
 RUNTIMES: Mapping[str, Runtime] = MappingProxyType({name: runtime for domain in DOMAINS
