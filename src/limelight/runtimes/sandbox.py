@@ -40,6 +40,7 @@ __all__ = [
     "SandboxLimits",
     "Verdict",
     "library_versions",
+    "parse_reply",
     "run_confined",
     "validate_in_sandbox",
     "verdict_is_current",
@@ -117,7 +118,7 @@ def validate_in_sandbox(
                "org": org, "memory_bytes": limits.memory_bytes, "cpu_s": limits.cpu_s}
     started = time.monotonic()
     returncode, out, err_tail = _run_child(request, limits.timeout_s)
-    reply = _parse(out)
+    reply = parse_reply(out)
     if reply is None or "error" in reply:
         raise _refusal(reply, returncode, err_tail, limits)
     ok = reply["ok"]
@@ -159,7 +160,8 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
     process.communicate()
 
 
-def _parse(out: bytes) -> dict[str, Any] | None:
+def parse_reply(out: bytes) -> dict[str, Any] | None:
+    """A confined child's ``{"ok": ...}`` or ``{"error": ...}`` answer, or None for anything else."""
     try:
         reply = json.loads(out)
     except ValueError:

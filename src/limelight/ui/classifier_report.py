@@ -1,25 +1,22 @@
-"""A classifier's evaluation as the model page shows it: confusion matrix, per-class scores,
-calibration, example mistakes. Built from the metrics a ``classify-text`` or ``classify-image``
-recipe stores on the version:
+"""A text classifier's evaluation as the model page shows it: confusion matrix, per-class scores,
+calibration. Built from the metrics a ``classify-text`` recipe stores on the version:
 
 * ``confusion_matrix``: ``{"labels": [...], "matrix": [[count, ...], ...]}`` (rows: true label);
 * ``per_class``: ``{label: {"precision", "recall", "f1", "support"}}``;
 * ``calibration``: ``{"bins": [{"lower", "upper", "confidence", "accuracy", "count"}], "ece"}``;
-* ``mistakes`` (images): ``[{"image_id", "true", "predicted", "score"?, "thumbnail"}]``, the true and
-  predicted label each a string (single-label) or a list (multi-label), the thumbnail a JPEG data: URI.
+* ``mistakes`` (image classifiers): ``[{"image_id", "true", "predicted", "score", "thumbnail"}]`` with
+  the thumbnail a ``data:image/jpeg`` URI.
 
 Anything missing or malformed is left out rather than failing the page.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 HEAT_LEVELS = 5  # css classes heat-0 … heat-4
 MAX_LABELS = 50  # a wider matrix is not readable; the per-class table still lists every label
-MAX_MISTAKES = 12
-_THUMBNAIL_PREFIX = "data:image/jpeg;base64,"  # the only picture a report shows: what the recipe made
 
 
 @dataclass(frozen=True)
@@ -53,7 +50,7 @@ class Mistake:
     true: str
     predicted: str
     score: float | None
-    thumbnail: str  # a data: URI
+    thumbnail: str  # a data:image/jpeg URI
 
 
 @dataclass(frozen=True)
@@ -63,7 +60,7 @@ class ClassifierReport:
     per_class: list[ClassScore]
     calibration: list[CalibrationBin]
     ece: float | None
-    mistakes: list[Mistake] = field(default_factory=list)
+    mistakes: list[Mistake]
 
 
 def classifier_report(metrics: dict[str, Any] | None) -> ClassifierReport | None:
@@ -76,6 +73,20 @@ def classifier_report(metrics: dict[str, Any] | None) -> ClassifierReport | None
     if not matrix and not per_class and not bins:
         return None
     return ClassifierReport(labels, matrix, per_class, bins, ece, _mistakes(metrics.get("mistakes")))
+
+
+def _mistakes(raw: Any) -> list[Mistake]:
+    if not isinstance(raw, list):
+        return []
+    out = []
+    for m in raw:
+        thumbnail = m.get("thumbnail") if isinstance(m, dict) else None
+        if not isinstance(thumbnail, str) or not thumbnail.startswith("data:image/jpeg;base64,"):
+            continue  # only our own thumbnails, never a link a version's metrics could smuggle in
+        true, said = m.get("true"), m.get("predicted")
+        out.append(Mistake(str(m.get("image_id", "")), ", ".join(true) if isinstance(true, list) else str(true),
+                           ", ".join(said) if isinstance(said, list) else str(said), _num(m.get("score")), thumbnail))
+    return out
 
 
 def _matrix(raw: Any) -> tuple[list[str], list[tuple[str, list[MatrixCell]]]]:
@@ -114,27 +125,6 @@ def _calibration(raw: Any) -> tuple[list[CalibrationBin], float | None]:
                            _num(b.get("accuracy")), _int(b.get("count")) or 0)
             for b in raw["bins"] if isinstance(b, dict)]
     return [b for b in bins if b.count > 0], _num(raw.get("ece"))
-
-
-def _mistakes(raw: Any) -> list[Mistake]:
-    if not isinstance(raw, list):
-        return []
-    out = []
-    for item in raw[:MAX_MISTAKES]:
-        if not isinstance(item, dict):
-            continue
-        thumbnail = item.get("thumbnail")
-        if not isinstance(thumbnail, str) or not thumbnail.startswith(_THUMBNAIL_PREFIX):
-            continue
-        out.append(Mistake(str(item.get("image_id", "")), _labels(item.get("true")), _labels(item.get("predicted")),
-                           _num(item.get("score")), thumbnail))
-    return out
-
-
-def _labels(value: Any) -> str:
-    if isinstance(value, list):  # multi-label: the set, or none at all
-        return ", ".join(str(v) for v in value) or "(none)"
-    return "" if value is None else str(value)
 
 
 def _is_number(value: Any) -> bool:

@@ -3,31 +3,28 @@ preprocessing serving must apply), checked like an uploaded artifact and against
 
 from __future__ import annotations
 
-import json
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
 from limelight.errors import ArtifactInvalid
+from limelight.vision.manifest import ImageClassifierManifest, attach
 from limelight.vision.preprocess import Preprocessing
 
-MANIFEST_KEY = "limelight.image-classifier"
-MANIFEST_FORMAT = "limelight.image-classifier/1"
 TOLERANCE = 1e-4  # largest difference in a probability allowed between torch and onnxruntime
 
 
 def manifest(classes: list[str], multi_label: bool, prep: Preprocessing,
-             thresholds: dict[str, float] | None = None) -> dict[str, Any]:
-    return {"format": MANIFEST_FORMAT, "labels": classes, "multi_label": multi_label,
-            "thresholds": thresholds if multi_label else None, "preprocessing": prep.to_json(),
-            "architecture": "efficientnet-lite0"}
+             thresholds: dict[str, float] | None = None) -> ImageClassifierManifest:
+    return ImageClassifierManifest(labels=tuple(classes), multi_label=multi_label,
+                                   thresholds=thresholds if multi_label else None, preprocessing=prep,
+                                   architecture="efficientnet-lite0")
 
 
-def export(model: torch.nn.Module, prep: Preprocessing, meta: dict[str, Any], dest: Path,
+def export(model: torch.nn.Module, prep: Preprocessing, meta: ImageClassifierManifest, dest: Path,
            check_pixels: np.ndarray) -> float:
     """Writes ``dest`` and returns the largest probability difference torch vs onnxruntime on
     ``check_pixels`` (normalised inputs); refuses the export past ``TOLERANCE``."""
@@ -46,9 +43,7 @@ def export(model: torch.nn.Module, prep: Preprocessing, meta: dict[str, Any], de
                           dynamic_axes={"pixels": {0: "batch"}, "probabilities": {0: "batch"}},
                           opset_version=17, dynamo=False)
         proto = onnx.load_model(str(raw))
-    entry = proto.metadata_props.add()
-    entry.key, entry.value = MANIFEST_KEY, json.dumps(meta, separators=(",", ":"))
-    onnx.save_model(proto, str(dest))
+    onnx.save_model(attach(proto, meta), str(dest))
     check_onnx(dest, dest.stat().st_size, DEFAULT_POLICY)
     if len(check_pixels) == 0:
         return 0.0

@@ -9,7 +9,6 @@ sha256``); a refusal, a crash or a timeout there leaves nothing behind and answe
 
 from __future__ import annotations
 
-import json
 import signal
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from limelight.datasets.ingest.archive import ArchiveLimits
 from limelight.datasets.ingest.options import ColumnInfo, IngestResult
 from limelight.errors import DatasetInvalid, LimelightError, error_class_for_code
 from limelight.imaging.decode import ImageLimits
-from limelight.runtimes.sandbox import run_confined
+from limelight.runtimes.sandbox import parse_reply, run_confined
 
 CHILD = "limelight.datasets.ingest.image_child"
 COLUMNS = [("image_id", "string"), ("label", "string"), ("labels", "list<item: string>"), ("split", "string"),
@@ -42,21 +41,13 @@ def ingest_images(archive: Path, *, filename: str | None, dest: Path, options: I
                "archive_limits": asdict(options.archive), "image_limits": asdict(options.image),
                "skip_invalid": options.skip_invalid, "memory_bytes": options.memory_bytes, "cpu_s": options.cpu_s}
     code, out, err_tail = run_confined(CHILD, request, options.timeout_s)
-    reply = _parse(out)
+    reply = parse_reply(out)
     if reply is None or "error" in reply:
         Path(dest).unlink(missing_ok=True)
         raise _refusal(reply, code, err_tail)
     ok = reply["ok"]
     return IngestResult(rows=int(ok["rows"]), columns=[ColumnInfo(n, t, None, False) for n, t in COLUMNS],
                         profile=ok["profile"], format=str(ok["format"]), warnings=list(ok.get("warnings") or []))
-
-
-def _parse(out: bytes) -> dict[str, Any] | None:
-    try:
-        reply = json.loads(out)
-    except ValueError:
-        return None
-    return reply if isinstance(reply, dict) and ("ok" in reply or "error" in reply) else None
 
 
 def _refusal(reply: dict[str, Any] | None, code: int | None, err_tail: str) -> LimelightError:
