@@ -41,3 +41,14 @@ def test_a_trained_image_model_is_registered_and_classifies(app: InProcessApp) -
     assert answer.status_code == 200, answer.text
     prediction = answer.json()["predictions"][0]
     assert prediction["label"] == "squares" and {p["label"] for p in prediction["labels"]} == {"circles", "squares"}
+
+
+def test_a_dataset_of_another_kind_is_refused_when_the_job_is_asked_for(app: InProcessApp) -> None:
+    uploaded = app.client.post(f"/api/v1/orgs/{app.org}/datasets", files={"file": ("rows.csv", b"text,label\na,x\nb,y\n")},
+                               data={"name": "rows", "kind": "labeled_text"})
+    assert uploaded.status_code == 201, uploaded.text
+    refused = app.client.post(f"/api/v1/orgs/{app.org}/jobs", json={
+        "recipe": "classify-image/transfer", "dataset": "rows", "model": "other", "params": {}})
+    assert 400 <= refused.status_code < 500, refused.text
+    assert refused.json()["error"]["code"], refused.text
+    assert app.client.get(f"/api/v1/orgs/{app.org}/jobs").json()["items"] == []  # nothing queued

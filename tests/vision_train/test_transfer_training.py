@@ -16,8 +16,11 @@ from PIL import Image
 from limelight.recipes import get_recipe
 from limelight.vision.augment import augmented
 from limelight.vision.efficientnet import EfficientNetLite0, packaged_weights_path, pretrained
+from limelight.vision.evaluation import evaluate, fit_thresholds
+from limelight.vision.manifest import KEY as MANIFEST_KEY
+from limelight.vision.manifest import ImageClassifierManifest
 from tests.behaviour.local_context import LocalJobContext
-from tests.vision_train.pictures import shapes_dataset
+from tests.vision_train.pictures import shape_picture, shapes_dataset
 
 
 def test_the_packaged_imagenet_weights_load_strictly_and_give_7x7_maps() -> None:
@@ -78,10 +81,35 @@ def test_a_tight_budget_keeps_the_head_and_skips_fine_tuning(tmp_path: Path) -> 
 def test_labels_csv_with_several_labels_trains_a_multi_label_model(tmp_path: Path) -> None:
     rows = ["path,label"] + [f"{kind}/{i}.png,{kind}|{'even' if i % 2 == 0 else 'odd'}"
                              for kind in ("circles", "squares") for i in range(8)]
-    _, result = _run(tmp_path, shapes_dataset(tmp_path, labels_csv="\n".join(rows) + "\n"), fine_tune=False)
+    ctx, result = _run(tmp_path, shapes_dataset(tmp_path, labels_csv="\n".join(rows) + "\n"), fine_tune=False)
     assert result.signature["multi_label"] is True
     assert set(result.metrics["per_class"]) == {"circles", "squares", "even", "odd"}
     assert "confusion_matrix" not in result.metrics
+    thresholds = result.metrics["thresholds"]  # fitted per label on validation, served from the manifest
+    assert set(thresholds) == {"circles", "squares", "even", "odd"}
+    assert all(0.0 < cut < 1.0 for cut in thresholds.values())
+    path = ctx.output_path(".onnx")
+    manifest = ImageClassifierManifest.from_json(
+        json.loads({p.key: p.value for p in onnx.load_model(str(path)).metadata_props}[MANIFEST_KEY]))
+    assert manifest.multi_label and manifest.thresholds == thresholds
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    out = session.run(["probabilities"], {"pixels": np.zeros((2, 3, 96, 96), np.float32)})[0]
+    assert out.shape == (2, 4) and np.all((out > 0) & (out < 1))  # sigmoid per label, not a softmax
+
+
+def test_thresholds_are_each_labels_best_f1_cut() -> None:
+    y = np.array([[1, 0], [1, 0], [0, 1], [0, 0]], np.float32)
+    probabilities = np.array([[0.3, 0.5], [0.35, 0.6], [0.1, 0.8], [0.05, 0.2]], np.float32)
+    cuts = fit_thresholds(probabilities, y, ["a", "b"])
+    assert 0.1 < cuts["a"] <= 0.3  # below 0.5: label a is only ever scored low, yet separable
+    assert 0.6 < cuts["b"] <= 0.8
+    pictures = [shape_picture("circles", i) for i in range(4)]
+    metrics = evaluate(probabilities, y, ["a", "b"], True, ["1", "2", "3", "4"], pictures, cuts)
+    assert metrics["accuracy"] == 1.0 and metrics["mistakes"] == [] and metrics["thresholds"] == cuts
+    plain = evaluate(probabilities, y, ["a", "b"], True, ["1", "2", "3", "4"], pictures)  # 0.5 for every label
+    assert plain["accuracy"] < 1.0
+    assert plain["mistakes"][0]["true"] == ["a"] and plain["mistakes"][0]["predicted"] == ["b"]
+    assert plain["mistakes"][0]["thumbnail"].startswith("data:image/jpeg;base64,")
 
 
 def test_an_image_size_not_divisible_by_32_is_refused() -> None:

@@ -49,7 +49,7 @@ class ImageTransferRecipe:
 
     def run(self, ctx: JobContext, params: RecipeParams) -> RecipeResult:
         from limelight.vision.efficientnet import pretrained
-        from limelight.vision.evaluation import evaluate
+        from limelight.vision.evaluation import evaluate, fit_thresholds
         from limelight.vision.export import export, manifest
         from limelight.vision.images_data import load_split
         from limelight.vision.preprocess import Preprocessing
@@ -72,10 +72,12 @@ class ImageTransferRecipe:
         ctx.progress(90, "evaluating and exporting")
         probabilities = predict(trained.model, split.valid.eval_pixels, prep)
         y_valid = targets(split.valid, split.classes, split.multi_label)
+        # multi-label: each label's cut fitted on validation, written into the manifest serving reads
+        thresholds = fit_thresholds(probabilities, y_valid, split.classes) if split.multi_label else None
         metrics: dict[str, Any] = evaluate(probabilities, y_valid, split.classes, split.multi_label,
-                                           split.valid.ids, split.valid.data)
+                                           split.valid.ids, split.valid.data, thresholds)
         check = _normalised(split.valid.eval_pixels[:16], prep)
-        difference = export(trained.model, prep, manifest(split.classes, split.multi_label, prep),
+        difference = export(trained.model, prep, manifest(split.classes, split.multi_label, prep, thresholds),
                             ctx.output_path(".onnx"), check)
         metrics |= {"stage": trained.stage, "head_accuracy": round(trained.head_accuracy, 6),
                     "fine_tuned_accuracy": None if trained.fine_tuned_accuracy is None
