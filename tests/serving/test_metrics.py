@@ -60,8 +60,9 @@ def test_metrics_count_requests_batches_models_and_rejections(sklearn_model: Ser
         for _ in range(5):
             ok(predict(client, sklearn_model, [[0.1, 0.2, 0.3], [0.0, 0.0, 0.0]]))
         assert predict(client, sklearn_model, [[1.0]]).status_code == 422
-        # gauges are sampled every second: wait for the sample that saw the loaded model
-        text = _scrape_until(scrape, lambda t: metric_value(t, "limelight_loaded_models", state="ready") >= 1)
+        # gauges are sampled every second: wait for the sample that saw this model loaded
+        text = _scrape_until(scrape, lambda t: metric_value(t, "limelight_model_load_seconds_count", model=ref,
+                                                            version="1") >= 1)
     assert metric_value(text, "limelight_requests_total", model=ref, route="v1:predict", status="200",
                         version="1") == before + 5
     assert metric_value(text, "limelight_requests_total", model=ref, route="v1:predict", status="422") >= 1
