@@ -25,7 +25,7 @@ class ImageTransferParams(RecipeParams):
     unfreeze_blocks: int = Field(4, ge=0, le=16, description="how many of Lite0's 16 blocks stage 2 trains")
     max_epochs: int = Field(12, ge=1, le=200, description="stage 2 epochs at most (early stopping may end sooner)")
     batch_size: int = Field(16, ge=1, le=256)
-    learning_rate: float = Field(3e-4, gt=0, le=0.1, description="the head's; the unfrozen blocks get a third")
+    learning_rate: float = Field(1e-4, gt=0, le=0.1, description="the head's; the unfrozen blocks get a third")
     patience: int = Field(3, ge=1, le=50, description="epochs without a better validation accuracy before stopping")
     validation_fraction: float = Field(0.2, gt=0, lt=0.9, description="when the archive has no split of its own")
     image_size: int = Field(224, ge=96, le=384, description="input side in pixels (a multiple of 32)")

@@ -11,7 +11,7 @@ import numpy as np
 if TYPE_CHECKING:
     from PIL import Image
 
-SCALE = (0.35, 1.0)  # share of the picture's area a crop keeps
+SCALE = (0.5, 1.0)  # share of the picture's area a crop keeps
 RATIO = (3 / 4, 4 / 3)
 JITTER = 0.2  # brightness, contrast and saturation each move by up to this share
 
