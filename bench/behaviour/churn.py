@@ -19,50 +19,14 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from limelight.recipes.base import LiveEvents
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests.support.local_context
 
 DATA = Path(os.environ.get("LIMELIGHT_BENCH_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
 MOVIELENS = DATA / "movielens-latest-small"
 DEFAULT_CUTOFFS = "2015-01-01,2016-01-01,2017-01-01,2018-01-01"
-
-
-@dataclass
-class BenchContext:
-    """The JobContext a recipe sees, backed by a scratch folder; logs go to stderr."""
-
-    workdir: Path
-    inputs: dict[str, Path]
-    job_id: str = "bench"
-    org: str = "bench"
-    points: list[dict[str, Any]] = field(default_factory=list)
-
-    def dataset_path(self, role: str = "main") -> Path:
-        return self.inputs[role]
-
-    def has_dataset(self, role: str) -> bool:
-        return role in self.inputs
-
-    def output_path(self, suffix: str) -> Path:
-        return self.workdir / f"model{suffix}"
-
-    def progress(self, percent: float, message: str = "") -> None:
-        return None
-
-    def log(self, message: str, level: str = "info") -> None:
-        print(f"  [{level}] {message}", file=sys.stderr)
-
-    def metric(self, values: dict[str, float], step: int, epoch: int | None = None) -> None:
-        self.points.append(values)
-
-    def check_cancelled(self) -> None:
-        return None
-
-    def live_events(self) -> LiveEvents:
-        return LiveEvents(rows=[], max_seq=0)
 
 
 def _inputs(workdir: Path) -> dict[str, Path]:
@@ -86,13 +50,14 @@ def _inputs(workdir: Path) -> dict[str, Path]:
 
 def run(cutoffs: list[str], horizon_days: int, rounds: int, extra: dict[str, Any]) -> list[dict[str, Any]]:
     from limelight.recipes import get_recipe
+    from tests.support.local_context import LocalJobContext
 
     recipe = get_recipe("predict-behaviour/churn")
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-behaviour-") as tmp:
         inputs = _inputs(Path(tmp))
         for cutoff in cutoffs:
-            ctx = BenchContext(Path(tmp), inputs)
+            ctx = LocalJobContext(Path(tmp), inputs)
             started = time.perf_counter()
             result = recipe.run(ctx, recipe.Params.model_validate(
                 {"cutoff": cutoff, "horizon_days": horizon_days, "num_boost_round": rounds, "include_live_events": False, **extra}))

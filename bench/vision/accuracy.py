@@ -21,7 +21,7 @@ import time
 import zipfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests.behaviour.local_context
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests.support.local_context
 
 DATA = Path(os.environ.get("LIMELIGHT_BENCH_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
 HYMENOPTERA = DATA / "images" / "hymenoptera"
@@ -47,7 +47,7 @@ def main() -> int:
         return 0
     from limelight.datasets.ingest.images import ImageArchiveOptions, ingest_images
     from limelight.recipes.classify_image import ImageTransferRecipe
-    from tests.behaviour.local_context import LocalJobContext
+    from tests.support.local_context import LocalJobContext
 
     with tempfile.TemporaryDirectory(prefix="bench-vision-") as tmp:
         work = Path(tmp)

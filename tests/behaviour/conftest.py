@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.behaviour.data import audience, profiles
-from tests.behaviour.local_context import LocalJobContext, parquet_file
+from tests.support.local_context import LocalJobContext, parquet_file
 
 
 @dataclass

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.behaviour.data import audience, profiles
-from tests.behaviour.local_context import parquet_bytes
 from tests.support.factories import error_code, new_tenant, ok, wait_for_job
+from tests.support.local_context import parquet_bytes
 
 
 @pytest.fixture(scope="module")

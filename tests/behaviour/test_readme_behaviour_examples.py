@@ -4,9 +4,9 @@ and score with the others (only the address, org and key are this test's)."""
 from __future__ import annotations
 
 from tests.behaviour.data import audience, profiles
-from tests.behaviour.local_context import parquet_bytes
 from tests.recommend_api.test_readme_examples import BEHAVIOUR_SECTION, readme_curl_commands, run_curl
 from tests.support.factories import new_tenant, ok, wait_for_job
+from tests.support.local_context import parquet_bytes
 
 
 def test_the_behaviour_section_runs_as_written(sqlite_server):

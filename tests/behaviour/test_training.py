@@ -155,7 +155,7 @@ def test_next_action_predicts_an_event_type_and_refuses_an_absent_one(tmp_path):
     from limelight.errors import ValidationFailed
     from limelight.recipes import get_recipe
     from tests.behaviour.data import audience
-    from tests.behaviour.local_context import LocalJobContext, parquet_file
+    from tests.support.local_context import LocalJobContext, parquet_file
 
     catalog = audience(n_users=200, seed=5)
     ctx = LocalJobContext(tmp_path, {"main": parquet_file(tmp_path / "events.parquet", catalog.interactions)})

@@ -6,9 +6,9 @@ import io
 
 from limelight.schemas import JobState
 from tests.behaviour.data import audience
-from tests.behaviour.local_context import parquet_bytes
 from tests.cli.conftest import Cli
 from tests.support.factories import unique
+from tests.support.local_context import parquet_bytes
 
 
 def test_score_users_stores_the_ranked_list_as_a_dataset(cli: Cli) -> None:

@@ -15,7 +15,7 @@ from limelight.errors import ValidationFailed
 from limelight.recipes import get_recipe
 from limelight.runtimes import LoadContext, load_runtime
 from limelight.runtimes.tabular_features import FeatureSpec, spec_from_table
-from tests.behaviour.local_context import LocalJobContext
+from tests.support.local_context import LocalJobContext
 
 PLANS = ("basic", "family", "premium")
 

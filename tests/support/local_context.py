@@ -1,5 +1,5 @@
-"""A JobContext that runs a recipe in-process on local files: inputs by role, one output path, and
-the logs, progress and metric points kept in lists so tests can read them."""
+"""A JobContext that runs a recipe in-process on local files, for tests and benchmarks: inputs by
+role, one output path, and the logs, progress and metric points kept in lists so tests can read them."""
 
 from __future__ import annotations
 

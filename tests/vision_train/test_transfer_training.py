@@ -19,7 +19,7 @@ from limelight.vision.efficientnet import EfficientNetLite0, packaged_weights_pa
 from limelight.vision.evaluation import evaluate, fit_thresholds
 from limelight.vision.manifest import KEY as MANIFEST_KEY
 from limelight.vision.manifest import ImageClassifierManifest
-from tests.behaviour.local_context import LocalJobContext
+from tests.support.local_context import LocalJobContext
 from tests.vision_train.pictures import shape_picture, shapes_dataset
 
 

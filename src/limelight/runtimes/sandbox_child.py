@@ -25,12 +25,16 @@ _CLONE_NEWUSER = 0x10000000
 _OPEN_FILES = 256
 
 
-def confine(memory_bytes: int, cpu_s: int) -> bool:
-    """Apply the rlimits and leave the network; True if the network is gone."""
+def confine(memory_bytes: int, cpu_s: int | None, open_files: int = _OPEN_FILES) -> bool:
+    """Apply the rlimits and leave the network; True if the network is gone. ``cpu_s`` None leaves
+    CPU time to the caller (a long-lived child that budgets it per task)."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (_OPEN_FILES, _OPEN_FILES))
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    if cpu_s is not None:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
     return _leave_network()
 
 

@@ -9,7 +9,6 @@ is pointed at stderr, so nothing a library prints can forge a reply.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import resource
@@ -17,20 +16,17 @@ import struct
 import sys
 from typing import Any
 
+from limelight.runtimes import sandbox_child
+
 OK, ERROR = b"K", b"E"
 FRAME = struct.Struct("<I")
 _OPEN_FILES = 32
-_CLONE_NEWNET = 0x40000000
 
 
 def confine(memory_bytes: int) -> None:
-    """No core dumps, a capped address space and few files; no network where the kernel lets us."""
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    cap = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (_OPEN_FILES, _OPEN_FILES))
-    ctypes.CDLL(None, use_errno=True).unshare(_CLONE_NEWNET)  # works as root; elsewhere it is unused anyway
+    """No core dumps, a capped address space and few files; no network where the kernel lets us.
+    CPU time is budgeted per picture (``allow_cpu``)."""
+    sandbox_child.confine(memory_bytes, None, open_files=_OPEN_FILES)
 
 
 def allow_cpu(cpu_s: int) -> None:

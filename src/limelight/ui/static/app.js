@@ -90,7 +90,22 @@
     });
   }
 
-  window.limelight = { api, ApiError, meta };
+  // A label with its probability as a bar: the classifier playgrounds (text and images) answer so.
+  function scoreRow(label, score) {
+    const row = document.createElement("div");
+    row.className = "label-score";
+    const name = document.createElement("span");
+    name.className = "chip";
+    name.textContent = label;
+    const meter = document.createElement("meter");
+    meter.min = 0; meter.max = 1; meter.value = score;
+    const value = document.createElement("span");
+    value.textContent = score.toFixed(3);
+    row.append(name, meter, value);
+    return row;
+  }
+
+  window.limelight = { api, ApiError, meta, scoreRow };
   document.addEventListener("DOMContentLoaded", () => {
     setupMenu();
     setupConfirmations();

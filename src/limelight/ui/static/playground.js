@@ -164,20 +164,6 @@
     });
   }
 
-  function scoreRow(label, score) {
-    const row = document.createElement("div");
-    row.className = "label-score";
-    const name = document.createElement("span");
-    name.className = "chip";
-    name.textContent = label;
-    const meter = document.createElement("meter");
-    meter.min = 0; meter.max = 1; meter.value = score;
-    const value = document.createElement("span");
-    value.textContent = score.toFixed(3);
-    row.append(name, meter, value);
-    return row;
-  }
-
   // ":classify" answers {"predictions": [{"label", "score", "labels": [{"label", "score"}], "truncated"}]}
   function setupClassifier(root) {
     const url = `/v1/models/${encodeURIComponent(root.dataset.org)}/${encodeURIComponent(root.dataset.model)}:classify`;
@@ -195,7 +181,7 @@
           const text = document.createElement("div");
           text.className = "prediction-text";
           text.textContent = texts[i] + (p.truncated ? " (truncated to the model's limit)" : "");
-          li.append(text, ...(p.labels || [{ label: p.label, score: p.score }]).map((l) => scoreRow(l.label, l.score)));
+          li.append(text, ...(p.labels || [{ label: p.label, score: p.score }]).map((l) => window.limelight.scoreRow(l.label, l.score)));
           li.dataset.label = p.label;
           return li;
         });

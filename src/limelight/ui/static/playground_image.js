@@ -5,20 +5,6 @@
 (function () {
   const $ = (id) => document.getElementById(id);
 
-  function scoreRow(label, score) {
-    const row = document.createElement("div");
-    row.className = "label-score";
-    const name = document.createElement("span");
-    name.className = "chip";
-    name.textContent = label;
-    const meter = document.createElement("meter");
-    meter.min = 0; meter.max = 1; meter.value = score;
-    const value = document.createElement("span");
-    value.textContent = score.toFixed(3);
-    row.append(name, meter, value);
-    return row;
-  }
-
   function thumbnail(file) {
     const img = document.createElement("img");
     img.alt = file.name;
@@ -77,7 +63,7 @@
           const head = document.createElement("div");
           head.className = "prediction-text";
           head.textContent = chosen[i] ? chosen[i].name : `picture ${i + 1}`;
-          li.append(head, ...(p.labels || [{ label: p.label, score: p.score }]).map((l) => scoreRow(l.label, l.score)));
+          li.append(head, ...(p.labels || [{ label: p.label, score: p.score }]).map((l) => window.limelight.scoreRow(l.label, l.score)));
           return li;
         });
         $("image-predictions").replaceChildren(...items);
