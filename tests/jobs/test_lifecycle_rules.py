@@ -67,6 +67,19 @@ def test_a_failed_attempt_is_requeued_while_attempts_remain_then_the_job_fails(s
     assert (job.state, job.error, job.attempts) == ("failed", "boom two", 2)
 
 
+def test_an_attempt_that_fails_after_a_cancel_request_ends_cancelled_not_retried(studio: Database) -> None:
+    # the cancel's SIGTERM can land inside a library's own `except Exception` and come back as an error
+    job_id = _queued_job(studio, max_attempts=3)
+    lifecycle.claim(studio, "w1", 60)
+    with studio.transaction() as session:
+        session.get(Job, job_id).cancel_requested = True  # type: ignore[union-attr]
+    assert lifecycle.fail(studio, job_id, "w1", "JobCancelled: inside a fit") == "cancelled"
+    job, logs = _job(studio, job_id)
+    assert (job.state, job.error, job.attempts) == ("cancelled", "cancelled", 1)
+    assert logs[-1] == "cancelled"
+    assert lifecycle.claim(studio, "w2", 60) is None
+
+
 def test_a_worker_that_lost_its_lease_cannot_fail_the_job(studio: Database) -> None:
     job_id = _queued_job(studio, max_attempts=1)
     lifecycle.claim(studio, "w1", 60)

@@ -66,9 +66,7 @@ def succeed(db: Database, job_id: str, worker_id: str, result: RecipeResult, sha
         if job is None or job.lease_owner != worker_id or job.state != "running":
             return "lost"
         if job.cancel_requested:
-            repository.add_log(session, job.id, "cancelled", "warning")
-            repository.finish(session, job, "cancelled", error="cancelled")
-            return "cancelled"
+            return _end_cancelled(session, job)
         principal = job_principal(session, job)
         model_name = job.model_name or job.recipe.replace("/", "-")
         registry.ensure_model(session, principal, principal.org_name, model_name, Task(get_recipe(job.recipe).task))
@@ -103,13 +101,21 @@ def cancelled(db: Database, job_id: str, worker_id: str) -> str:
         job = session.get(Job, job_id, with_for_update=True)
         if job is None or job.lease_owner != worker_id:
             return "lost"
-        repository.add_log(session, job_id, "cancelled", "warning")
-        repository.finish(session, job, "cancelled", error="cancelled")
+        return _end_cancelled(session, job)
+
+
+def _end_cancelled(session: Any, job: Job) -> str:
+    repository.add_log(session, job.id, "cancelled", "warning")
+    repository.finish(session, job, "cancelled", error="cancelled")
     return "cancelled"
 
 
 def _retry_or_fail(session: Any, job: Job, *, requeued: str, error: str) -> str:
-    """The one rule for a failed attempt (the caller logged why): re-queue while attempts remain, else fail."""
+    """The one rule for a failed attempt (the caller logged why): a job somebody asked to cancel ends
+    cancelled (the attempt may have failed only because the cancel interrupted it, e.g. a SIGTERM that
+    landed inside a library's ``except Exception``); otherwise re-queue while attempts remain, else fail."""
+    if job.cancel_requested:
+        return _end_cancelled(session, job)
     if job.attempts < job.max_attempts:
         job.state, job.lease_owner, job.lease_expires_at = "queued", None, None
         job.message = requeued
