@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.factories import new_tenant, ok, tabular_csv
+from tests.support.job_events import ENDED, follow_job
 
 HEARTBEAT_S = 1.0  # bound on lease 1.8 s (tests/support/live_server.py), renewed every 0.6 s
 
@@ -24,14 +25,8 @@ def tenant(server):  # type: ignore[no-untyped-def]
     return tenant
 
 
-def _wait(client, org: str, job_id: str, timeout_s: float = 120, until=("succeeded", "failed", "cancelled")) -> dict:  # type: ignore[no-untyped-def, type-arg]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        job = ok(client.get(f"/api/v1/orgs/{org}/jobs/{job_id}"))
-        if job["state"] in until:
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still {job['state']} after {timeout_s}s")
+def _wait(client, org: str, job_id: str, timeout_s: float = 120, until=ENDED) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    return follow_job(client, org, job_id, until=until, timeout_s=timeout_s)
 
 
 def test_lightgbm_job_trains_and_registers_a_version_with_holdout_metrics(tenant):
@@ -74,10 +69,7 @@ def _slow_job(client, org: str, name: str, attempts: int = 1) -> dict:  # type: 
 
 
 def _wait_running(client, org: str, job_id: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
-    job = _wait(client, org, job_id, until=("running",))
-    while ok(client.get(f"/api/v1/orgs/{org}/jobs/{job_id}"))["progress"] < 6:
-        time.sleep(0.05)
-    return job
+    return follow_job(client, org, job_id, until=("running",), min_progress=6)
 
 
 def test_cancel_stops_a_running_job(tenant):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ from tests.support.factories import Tenant, ok
 from tests.support.live_server import LiveServer
 
 ROW = [1.0, 0.0, 0.0]
+MAX_REQUESTS_PER_CLIENT = 20_000  # a bound: the alias cache moves traffic within about a second
 
 
 def test_canary_split_is_weighted_and_sticky_by_header_or_body_field(tenant: Tenant) -> None:
@@ -66,35 +68,50 @@ def test_shadow_route_mirrors_requests_and_discards_answers(sqlite_server: LiveS
     assert mirrored == 10
 
 
-def test_moving_an_alias_under_load_fails_no_request(tenant: Tenant) -> None:
+def test_moving_an_alias_under_load_fails_no_request_and_waits_for_no_load(tenant: Tenant) -> None:
+    """Six clients send requests back to back while the alias moves from v1 to v2. The order of
+    events comes from one shared counter (a tick at each send and each answer), not from the clock:
+    nothing sent before the move is answered by v2, nothing sent after the first v2 answer arrived
+    is answered by v1 (the server swaps its routing at once), and no request waited for v2 to load
+    (the server preloads it before it moves traffic, and counts every request that waited)."""
     model = create_model(tenant)
     add_onnx_versions(model, 2)
     set_alias(model, "production", 1)
     with model.client() as client:
         assert ok(predict(client, model, [ROW]))["version"] == 1  # v1 loaded; v2 is not
-    results: list[tuple[float, int, int, float]] = []  # (sent at, status, version, seconds)
-    stop = threading.Event()
+    tick = itertools.count()
+    results: list[tuple[int, int, int, int]] = []  # (sent tick, answered tick, status, version)
+    warmed, moved = threading.Event(), threading.Event()
 
     def hammer() -> None:
+        seen_v2 = 0
         with model.client() as client:
-            while not stop.is_set():
-                started = time.monotonic()
+            for _ in range(MAX_REQUESTS_PER_CLIENT):
+                sent = next(tick)
                 r = predict(client, model, [ROW])
                 version = r.json().get("version", -1) if r.status_code == 200 else -1
-                results.append((started, r.status_code, version, time.monotonic() - started))
+                results.append((sent, next(tick), r.status_code, version))
+                if len(results) >= 60:
+                    warmed.set()
+                seen_v2 += version == 2
+                if moved.is_set() and seen_v2 >= 20:
+                    return
 
     threads = [threading.Thread(target=hammer) for _ in range(6)]
     for t in threads:
         t.start()
-    time.sleep(0.5)
-    moved_at = time.monotonic()
+    assert warmed.wait(60), "the clients never got going"
+    moved_at = next(tick)
     set_alias(model, "production", 2)
-    time.sleep(3.0)
-    stop.set()
+    moved.set()
     for t in threads:
-        t.join()
-    assert len(results) > 100 and {status for _, status, _, _ in results} == {200}
-    assert {v for sent, _, v, _ in results if sent < moved_at} == {1}
-    late = {v for sent, _, v, _ in results if sent > moved_at + 2.0}
-    assert late == {2}, "traffic moved within ~1 s (alias cache) plus the preload"
-    assert max(seconds for *_, seconds in results) < 2.0  # v2 was loaded before traffic moved
+        t.join(120)
+    assert not any(t.is_alive() for t in threads)
+    ref = f"{model.org}/{model.name}"
+    cold_starts = metric_value(model.tenant.server.scrape(), "limelight_cold_starts_total", model=ref, version="2")
+    assert {status for _, _, status, _ in results} == {200}
+    assert {v for sent, _, _, v in results if sent < moved_at} == {1}
+    assert sum(v == 2 for *_, v in results) >= 6 * 20, "traffic never moved to v2"
+    first_v2 = min(answered for _, answered, _, v in results if v == 2)
+    assert {v for sent, _, _, v in results if sent > first_v2} == {2}
+    assert cold_starts == 0, "a request waited for v2 to load: it was not preloaded before traffic moved"

@@ -1,8 +1,10 @@
+"""The Batcher without HTTP, on a fake event-loop clock (tests/support/loop_time.py): waits and
+deadlines are asserted exactly in loop time, and a model thread is held or released with events."""
+
 from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -16,14 +18,14 @@ from limelight.errors import (
     ValidationFailed,
 )
 from limelight.serving.batching import Batcher
+from tests.support.loop_time import loop_now, run_in_loop_time
 
 
 class Model:
     """Doubles numbers; records every batch it saw; can be held mid-batch with ``gate``."""
 
-    def __init__(self, delay_s: float = 0.0, gated: bool = False) -> None:
+    def __init__(self, gated: bool = False) -> None:
         self.batches: list[list[Any]] = []
-        self.delay_s = delay_s
         self.gate = threading.Event()
         self.started = threading.Event()
         if not gated:
@@ -35,7 +37,6 @@ class Model:
         self.batches.append(list(items))
         self.started.set()
         assert self.gate.wait(5)
-        time.sleep(self.delay_s)
         if "boom" in items:
             raise ValueError("boom")
         if "invalid" in items:
@@ -65,13 +66,17 @@ def make(model: Model, **kw: Any) -> Batcher:
 
 
 async def wait_started(model: Model) -> None:
+    """Polls in loop time, in steps of 0.1 s that are instant while no model thread runs (a wait in
+    a thread would make the loop's timers keep pace with the wall clock)."""
+    deadline = loop_now() + 5
     while not model.started.is_set():
-        await asyncio.sleep(0.001)
+        assert loop_now() < deadline, "the model never started a batch"
+        await asyncio.sleep(0.1)
 
 
 def test_batches_form_under_concurrency() -> None:
     async def main() -> None:
-        model = Model(delay_s=0.01)
+        model = Model()
         b = make(model, max_batch_size=16)
         out = await asyncio.gather(*(b.submit(i) for i in range(50)))
         assert out == [2 * i for i in range(50)]
@@ -81,7 +86,7 @@ def test_batches_form_under_concurrency() -> None:
         assert threading.get_ident() not in model.threads  # ran off the event loop
         await b.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_greedy_takes_the_queue_as_soon_as_the_model_is_free() -> None:
@@ -92,14 +97,14 @@ def test_greedy_takes_the_queue_as_soon_as_the_model_is_free() -> None:
         await wait_started(model)  # model busy with [0] (after its 1 s idle wait)
         rest = [asyncio.ensure_future(b.submit(i)) for i in range(1, 6)]
         await asyncio.sleep(0.01)
-        started = time.perf_counter()
+        started = loop_now()
         model.gate.set()
         assert await asyncio.gather(first, *rest) == [0, 2, 4, 6, 8, 10]
-        assert time.perf_counter() - started < 0.5  # no second 1 s wait
+        assert loop_now() - started == 0  # no second 1 s wait: the queued batch ran at once
         assert [len(x) for x in model.batches] == [1, 5]
         await b.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_idle_model_waits_for_company_but_not_past_a_full_batch() -> None:
@@ -111,23 +116,23 @@ def test_idle_model_waits_for_company_but_not_past_a_full_batch() -> None:
         assert model.batches == []  # still waiting for company
         assert await asyncio.gather(first, b.submit(2)) == [2, 4]
         assert model.batches == [[1, 2]]
-        started = time.perf_counter()
+        started = loop_now()
         assert await asyncio.gather(*(b.submit(i) for i in range(4))) == [0, 2, 4, 6]
-        assert time.perf_counter() - started < 0.4  # a full batch does not wait 600 ms
+        assert loop_now() - started == 0  # a full batch does not wait the 600 ms
         await b.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_no_wait_answers_a_lone_request_at_once() -> None:
     async def main() -> None:
         b = make(Model(), max_wait_ms=0)
-        started = time.perf_counter()
+        started = loop_now()
         assert await b.submit(21) == 42
-        assert time.perf_counter() - started < 0.25
+        assert loop_now() - started == 0
         await b.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_an_error_fails_every_request_of_its_batch_and_only_that_batch() -> None:
@@ -148,7 +153,7 @@ def test_an_error_fails_every_request_of_its_batch_and_only_that_batch() -> None
             await b.submit("invalid")
         await b.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_output_length_mismatch_is_an_error() -> None:
@@ -163,7 +168,7 @@ def test_output_length_mismatch_is_an_error() -> None:
         await b.close()
         await b2.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_full_queue_is_refused_at_once() -> None:
@@ -175,10 +180,10 @@ def test_full_queue_is_refused_at_once() -> None:
         await wait_started(model)
         queued = [asyncio.ensure_future(b.submit(i)) for i in (1, 2, 3)]
         await asyncio.sleep(0)
-        started = time.perf_counter()
+        started = loop_now()
         with pytest.raises(Overloaded) as info:
             await b.submit(4)
-        assert time.perf_counter() - started < 0.1
+        assert loop_now() - started == 0
         assert info.value.retry_after_s > 0 and info.value.details["queue_depth"] == 3
         with pytest.raises(Overloaded):
             await b.submit_many([5, 6])
@@ -188,7 +193,7 @@ def test_full_queue_is_refused_at_once() -> None:
         assert 4 not in model.seen
         await b.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_timed_out_request_is_dropped_not_computed() -> None:
@@ -198,10 +203,10 @@ def test_timed_out_request_is_dropped_not_computed() -> None:
         b = make(model, observer=obs)
         running = asyncio.ensure_future(b.submit(1))
         await wait_started(model)
-        started = time.perf_counter()
+        started = loop_now()
         with pytest.raises(DeadlineExceeded):
             await b.submit(7, timeout_s=0.05)
-        assert 0.04 < time.perf_counter() - started < 1.0
+        assert loop_now() - started == pytest.approx(0.05)
         with pytest.raises(DeadlineExceeded):
             await b.submit_many([8, 9], timeout_s=0.02)
         model.gate.set()
@@ -211,7 +216,7 @@ def test_timed_out_request_is_dropped_not_computed() -> None:
         assert obs.shed.count("deadline") == 3
         await b.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_cancelled_caller_is_dropped_not_computed() -> None:
@@ -229,7 +234,7 @@ def test_cancelled_caller_is_dropped_not_computed() -> None:
         assert model.seen == [1]
         await b.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_close_drains_the_queue_then_refuses() -> None:
@@ -247,7 +252,7 @@ def test_close_drains_the_queue_then_refuses() -> None:
         await closing
         assert [p.result() for p in pending] == [0, 2, 4, 6, 8]
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_close_without_drain_fails_the_queued() -> None:
@@ -264,21 +269,25 @@ def test_close_without_drain_fails_the_queued() -> None:
         assert results[0] == 0 and all(isinstance(r, NotReady) for r in results[1:])
         assert model.seen == [0]
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_drain_waits_for_queued_and_running() -> None:
     async def main() -> None:
-        model = Model(delay_s=0.02)
+        model = Model(gated=True)
         b = make(model, max_batch_size=2)
         pending = [asyncio.ensure_future(b.submit(i)) for i in range(6)]
-        await asyncio.sleep(0)
-        await b.drain()
+        await wait_started(model)
+        draining = asyncio.ensure_future(b.drain())
+        await asyncio.sleep(0.01)
+        assert not draining.done() and b.busy  # the first batch is still held
+        model.gate.set()
+        await draining
         assert all(p.done() for p in pending) and not b.busy
         assert await b.submit(1) == 2  # drain does not close
         await b.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_submit_many_keeps_order_and_bounds_size() -> None:
@@ -291,7 +300,7 @@ def test_submit_many_keeps_order_and_bounds_size() -> None:
             await b.submit_many(list(range(11)))
         await b.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_inline_runs_on_the_loop_without_a_thread() -> None:
@@ -310,7 +319,7 @@ def test_inline_runs_on_the_loop_without_a_thread() -> None:
         with pytest.raises(NotReady):
             await b.submit(1)
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_observer_sees_batch_sizes_and_queue_depth() -> None:
@@ -328,7 +337,7 @@ def test_observer_sees_batch_sizes_and_queue_depth() -> None:
         assert obs.batches == [(1, 3), (2, 1), (1, 0)]
         await b.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_inline_when_idle_batches_in_a_thread_under_load() -> None:
@@ -348,7 +357,7 @@ def test_inline_when_idle_batches_in_a_thread_under_load() -> None:
         assert len(model.threads) == 2 and model.batches[-1] == [4, 5, 6]
         await b.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_a_cancelled_worker_still_answers_its_batch() -> None:
@@ -363,4 +372,4 @@ def test_a_cancelled_worker_still_answers_its_batch() -> None:
         assert all(isinstance(r, NotReady) for r in results)
         model.gate.set()
 
-    asyncio.run(main())
+    run_in_loop_time(main)

@@ -1,8 +1,10 @@
+"""The ModelHost without HTTP, on a fake event-loop clock (tests/support/loop_time.py): loads and
+batches are held and released with events, waits are bounded in loop time, never slept through."""
+
 from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from limelight.errors import DeadlineExceeded, ModelUnavailable, NotReady, Valid
 from limelight.runtimes import load_runtime
 from limelight.serving.host import BatchConfig, ModelHost, VersionState
 from limelight.verbs import VersionKey
+from tests.support.loop_time import loop_now, run_in_loop_time
 
 A, B, C = (VersionKey("acme", "m", v) for v in (1, 2, 3))
 
@@ -47,10 +50,12 @@ class Doubler:
 
 
 class Loader:
-    def __init__(self, delay_s: float = 0.0, memory_bytes: int = 10) -> None:
+    """Loads Doublers and records each call; ``load_gate`` holds every load until it is set."""
+
+    def __init__(self, memory_bytes: int = 10, load_gate: threading.Event | None = None) -> None:
         self.calls: list[VersionKey] = []
         self.lock = threading.Lock()
-        self.delay_s = delay_s
+        self.load_gate = load_gate
         self.memory_bytes = memory_bytes
         self.fail: dict[VersionKey, Exception] = {}
         self.gates: dict[VersionKey, threading.Event] = {}
@@ -59,7 +64,8 @@ class Loader:
     def __call__(self, key: VersionKey) -> Doubler:
         with self.lock:
             self.calls.append(key)
-        time.sleep(self.delay_s)
+        if self.load_gate is not None:
+            assert self.load_gate.wait(5)
         if key in self.fail:
             raise self.fail[key]
         rt = Doubler(key, self.memory_bytes, self.gates.get(key))
@@ -68,25 +74,34 @@ class Loader:
 
 
 async def eventually(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    deadline = time.perf_counter() + timeout_s
+    """Waits in loop time for what a thread (a load, a batch, a close) is about to do."""
+    deadline = loop_now() + timeout_s
     while not condition():
-        assert time.perf_counter() < deadline, "condition not reached in time"
+        assert loop_now() < deadline, "condition not reached in time"
         await asyncio.sleep(0.005)
 
 
 def test_fifty_concurrent_first_requests_trigger_one_load() -> None:
     async def main() -> None:
-        loader = Loader(delay_s=0.1)
-        host = ModelHost(loader, memory_budget_bytes=100)
-        out = await asyncio.gather(*(host.predict(A, [i]) for i in range(50)))
+        gate, now, cold = threading.Event(), [100.0], []
+        loader = Loader(load_gate=gate)
+        host = ModelHost(loader, memory_budget_bytes=100, clock=lambda: now[0], on_cold_start=cold.append)
+        requests = asyncio.gather(*(host.predict(A, [i]) for i in range(50)))
+        await eventually(lambda: loader.calls == [A])  # every request has arrived while it loads
+        now[0] += 0.1  # the load takes 0.1 s of the host's clock
+        gate.set()
+        out = await requests
         assert out == [[(1, 2 * i)] for i in range(50)]
         assert loader.calls == [A]
         status = host.states()[A]
-        assert status.state is VersionState.READY and status.load_s is not None and status.load_s >= 0.1
+        assert status.state is VersionState.READY and status.load_s == pytest.approx(0.1)
+        assert cold == [A] * 50  # every one of them waited for the load
+        await host.runtime(B)  # a preload (or a signature lookup) is not a request: no cold start
+        assert await host.predict(B, [1]) == [(2, 2)] and cold == [A] * 50
         assert sum(loader.runtimes[0].batches) == 50 and len(loader.runtimes[0].batches) < 50  # batched
         await host.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_least_recently_used_idle_version_is_evicted() -> None:
@@ -111,7 +126,7 @@ def test_least_recently_used_idle_version_is_evicted() -> None:
         assert host.states()[A].state is VersionState.EVICTED
         await host.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_a_busy_version_is_never_evicted() -> None:
@@ -133,7 +148,7 @@ def test_a_busy_version_is_never_evicted() -> None:
         assert sum(s.memory_bytes for s in states.values()) <= 100
         await host.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_an_acquired_runtime_is_not_evicted_until_released() -> None:
@@ -153,7 +168,7 @@ def test_an_acquired_runtime_is_not_evicted_until_released() -> None:
         await eventually(lambda: runtime.closed)  # type: ignore[attr-defined]
         await host.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_failed_load_is_reported_with_reason_and_retried_after_backoff() -> None:
@@ -179,7 +194,7 @@ def test_failed_load_is_reported_with_reason_and_retried_after_backoff() -> None
         assert loader.calls == [A, A] and host.states()[A].failures == 0
         await host.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_a_version_bigger_than_the_budget_fails_to_load() -> None:
@@ -190,7 +205,7 @@ def test_a_version_bigger_than_the_budget_fails_to_load() -> None:
         assert "memory budget" in info.value.details["reason"]
         await host.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_validation_errors_name_the_item() -> None:
@@ -203,21 +218,25 @@ def test_validation_errors_name_the_item() -> None:
             await host.predict(A, [])
         await host.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_load_timeout_leaves_the_load_running() -> None:
     async def main() -> None:
-        loader = Loader(delay_s=0.2)
+        gate = threading.Event()
+        loader = Loader(load_gate=gate)
         host = ModelHost(loader, memory_budget_bytes=100)
+        started = loop_now()
         with pytest.raises(DeadlineExceeded):
             await host.predict(A, [1], timeout_s=0.05)
+        assert loop_now() - started == pytest.approx(0.05)
         assert host.states()[A].state is VersionState.LOADING
+        gate.set()
         assert await host.predict(A, [1]) == [(1, 2)]
         assert loader.calls == [A]
         await host.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_warmup_runs_before_ready_and_its_failure_fails_the_load() -> None:
@@ -239,7 +258,7 @@ def test_warmup_runs_before_ready_and_its_failure_fails_the_load() -> None:
         assert "NaN" in info.value.details["reason"] and loader.runtimes[1].closed
         await host.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_per_version_batch_config() -> None:
@@ -258,7 +277,7 @@ def test_per_version_batch_config() -> None:
         assert loader.runtimes[0].batches[-5:] == [2, 2, 2, 2, 2]
         await host.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_unload_drains_then_releases_and_close_refuses() -> None:
@@ -282,7 +301,7 @@ def test_unload_drains_then_releases_and_close_refuses() -> None:
         with pytest.raises(NotReady):
             await host.predict(A, [1])
 
-    asyncio.run(main())
+    run_in_loop_time(main)
 
 
 def test_host_serves_a_real_skops_artifact(tmp_path: Path) -> None:
@@ -306,4 +325,4 @@ def test_host_serves_a_real_skops_artifact(tmp_path: Path) -> None:
         assert info.value.details["field"] == "features"
         await host.close()
 
-    asyncio.run(main())
+    run_in_loop_time(main)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 
 from limelight.auth.principal import Permission
 from limelight.errors import Unauthenticated
@@ -65,10 +66,13 @@ def readyz(state: StateDep) -> JSON:
 @router.get("/metrics", dependencies=[Depends(MetricsAccess())],
             response_class=Response, responses={200: {"content": {"text/plain": {}}},
                                                 401: {"model": ErrorBody, "description": "not the scrape token"}})
-def metrics(state: StateDep) -> Response:
+async def metrics(state: StateDep) -> Response:
     """Prometheus metrics of every API process (see ``limelight.serving.metrics``)."""
     engine = state.serving
     if engine is None:
         return Response(b"", media_type="text/plain; version=0.0.4; charset=utf-8")
-    body, content_type = engine.metrics.render()
+    # this process's gauges as of now (on the loop, which owns the host's state); the other
+    # processes' are at most one sampling period old
+    engine.metrics.record_states(engine.version_states())
+    body, content_type = await run_in_threadpool(engine.metrics.render)
     return Response(body, media_type=content_type)

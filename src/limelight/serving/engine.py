@@ -149,6 +149,7 @@ class ServingEngine:
             default_batch=self._default_batch(False),
             warmup=warm_up,
             observer_factory=self._observer_for,
+            on_cold_start=lambda key: self.metrics.cold_start(f"{key.org}/{key.model}", key.version),
         )
 
     # ---- auth and limits --------------------------------------------------------------------

@@ -106,6 +106,7 @@ class ModelHost:
         load_executor: Executor | None = None,
         inference_executor: Executor | None = None,
         observer_factory: Callable[[VersionKey], BatchObserver] | None = None,
+        on_cold_start: Callable[[VersionKey], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._loader = loader
@@ -121,6 +122,7 @@ class ModelHost:
         )
         self._inference_executor = inference_executor  # None: one thread per loaded version
         self._observer_factory = observer_factory
+        self._on_cold_start = on_cold_start  # a request had to wait for its version to load
         self._clock = clock
         self._entries: OrderedDict[VersionKey, _Entry] = OrderedDict()  # least recently used first
         self._tasks: set[asyncio.Task[None]] = set()
@@ -138,7 +140,7 @@ class ModelHost:
         deadline = None if timeout_s is None else self._clock() + timeout_s
         entry = self._entries.get(key)
         if entry is None or entry.state is not VersionState.READY:
-            entry = await self._ready_entry(key, timeout_s)
+            entry = await self._ready_entry(key, timeout_s, request=True)
         runtime, batcher = entry.runtime, entry.batcher
         assert runtime is not None and batcher is not None  # READY implies both
         validated = _validated(runtime, items)
@@ -164,7 +166,7 @@ class ModelHost:
         """The loaded runtime of ``key`` and the function that lets it go: until that is called the
         version is in use and never evicted (for verbs that call the runtime themselves, e.g.
         ``similar``, rather than through the batcher). Call it once, on the event loop."""
-        entry = await self._ready_entry(key, timeout_s)
+        entry = await self._ready_entry(key, timeout_s, request=True)
         assert entry.runtime is not None
         self._hold(entry)
         released = False
@@ -205,7 +207,10 @@ class ModelHost:
 
     # ---- loading ----------------------------------------------------------------------------
 
-    async def _ready_entry(self, key: VersionKey, timeout_s: float | None) -> _Entry:
+    async def _ready_entry(self, key: VersionKey, timeout_s: float | None, *, request: bool = False) -> _Entry:
+        """The READY entry of ``key``, loading it if needed; ``request``: a request waits on it (not a
+        preload or a signature lookup), so a wait for a load is reported as its cold start."""
+        cold = False
         for _ in range(_MAX_LOAD_ATTEMPTS_PER_REQUEST):
             if self._closed:
                 raise NotReady("the model host is shutting down")
@@ -215,6 +220,9 @@ class ModelHost:
             if entry is None or entry.state in (VersionState.FAILED, VersionState.EVICTED):
                 entry = self._start_load(key, entry)
             if entry.state is VersionState.LOADING:
+                if request and not cold and self._on_cold_start is not None:
+                    cold = True
+                    self._on_cold_start(key)
                 await _wait(entry.loaded, timeout_s, key)
             if entry.state is VersionState.READY:
                 return entry

@@ -17,6 +17,8 @@ names cannot grow the label set; ``route`` is ``protocol:verb`` such as ``v1:pre
 * ``limelight_queue_depth{model,version}``, ``limelight_loaded_models{state}`` (gauges, summed
   over live processes);
 * ``limelight_model_load_seconds{model,version}`` (histogram);
+* ``limelight_cold_starts_total{model,version}``: requests that waited for their version to load
+  (a version preloaded before an alias or deployment moved to it causes none);
 * ``limelight_rejected_requests_total{model,reason}``: ``rate_limited``, ``queue_full``,
   ``deadline``, ``closed``, ``too_large``, ``predicted_timeout`` (refused at once: the queue ahead
   would outlast the request's timeout).
@@ -127,6 +129,12 @@ class ServingMetrics:
             buckets=_LOAD_BUCKETS_S,
             registry=reg,
         )
+        self.cold_starts = Counter(
+            "limelight_cold_starts",
+            "Requests that waited for their model version to load.",
+            ("model", "version"),
+            registry=reg,
+        )
         self._rejected = Counter(
             "limelight_rejected_requests",
             "Requests refused or dropped, by reason.",
@@ -156,6 +164,9 @@ class ServingMetrics:
 
     def rejected(self, model: str, reason: str) -> None:
         self._rejected.labels(model, reason).inc()
+
+    def cold_start(self, model: str, version: int) -> None:
+        self.cold_starts.labels(model, str(version)).inc()
 
     def observer_for(self, model: str, version: int) -> VersionObserver:
         return VersionObserver(self, model, str(version))
