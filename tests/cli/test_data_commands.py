@@ -74,6 +74,20 @@ def test_failed_job_exits_1_with_its_error(cli: Cli, dataset: str) -> None:
     assert "failed" in failed.err and "no_such_column" in failed.err
 
 
+def test_a_failed_job_is_retried_as_its_next_attempt(cli: Cli, dataset: str) -> None:
+    model = unique("m")
+    cli("jobs", "submit", "classify/lightgbm", "--model", model, "--dataset", dataset,
+        "--param", "target=no_such_column", "--wait", expect=1)
+    job = cli("jobs", "list", "--model", model, "--json").json()["items"][0]
+    assert (job["state"], job["attempts"]) == ("failed", 1)
+    again = cli("jobs", "retry", job["id"], "--follow", "--json", expect=1).json()
+    assert (again["id"], again["state"], again["attempts"]) == (job["id"], "failed", 2)
+    assert again["recipe"] == job["recipe"] and again["params"] == job["params"]
+    assert again["dataset_version_id"] == job["dataset_version_id"]
+    refused = cli("jobs", "retry", unique("no-such-job"), expect=1)
+    assert "not found" in refused.err.lower()
+
+
 def test_models_registry_marketplace_and_deployments(cli: Cli, files: dict[str, Path],
                                                     sqlite_server: LiveServer) -> None:
     model, tag = unique("recs"), unique("tag")

@@ -13,7 +13,7 @@ from limelight.cli.main import app
 GROUPS = {
     "orgs": {"create", "list"}, "users": {"create"}, "members": {"add", "list", "remove"},
     "keys": {"create", "list", "revoke"}, "datasets": {"upload", "import-movielens", "list", "show", "delete"},
-    "jobs": {"submit", "list", "show", "logs", "cancel", "wait"}, "recipes": {"list"},
+    "jobs": {"submit", "list", "show", "logs", "cancel", "retry", "wait"}, "recipes": {"list"},
     "models": {"create", "update", "list", "show", "versions", "upload", "alias", "unalias", "fork", "search"},
     "deployments": {"set", "show"}, "audit": {"list", "verify"},
 }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from tests.support.job_events import follow_job
 from tests.support.live_server import LiveServer
 
 ADMIN_SCOPES = ["read", "predict", "write", "admin"]
@@ -173,11 +173,5 @@ def minilm_weights() -> bytes:
 
 
 def wait_for_job(client: httpx.Client, org: str, job_id: str, timeout_s: float = 180) -> dict:  # type: ignore[type-arg]
-    """The job once it reached a final state (succeeded, failed or cancelled), polled through the API."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        job = ok(client.get(f"/api/v1/orgs/{org}/jobs/{job_id}"))
-        if job["state"] in ("succeeded", "failed", "cancelled"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish")
+    """The job once it reached a final state (succeeded, failed or cancelled), from its event stream."""
+    return follow_job(client, org, job_id, timeout_s=timeout_s)

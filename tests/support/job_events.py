@@ -8,8 +8,6 @@ from typing import Any
 import httpx
 from httpx_sse import connect_sse
 
-from tests.support.factories import ok
-
 ENDED = ("succeeded", "failed", "cancelled")
 
 
@@ -24,7 +22,9 @@ def follow_job(client: httpx.Client, org: str, job_id: str, *, until: tuple[str,
                 continue
             seen = event.json()
             if seen["state"] in until and (seen.get("progress") or 0) >= min_progress:
-                return ok(client.get(f"/api/v1/orgs/{org}/jobs/{job_id}"))
+                job = client.get(f"/api/v1/orgs/{org}/jobs/{job_id}")
+                assert job.status_code == 200, job.text
+                return dict(job.json())
             if event.event == "end":
                 break
     raise AssertionError(f"job {job_id} ended {seen['state']} without reaching {until}")

@@ -159,6 +159,20 @@ def cancel(job_id: str, org: OrgOpt = None, json_out: JsonOpt = False, url: UrlO
     _show(job, json_out)
 
 
+@jobs_app.command("retry")
+def retry(job_id: str, follow: Annotated[bool, typer.Option("--follow", "-f", help="live progress until it ends")] = False,
+          org: OrgOpt = None, json_out: JsonOpt = False, url: UrlOpt = None, api_key: ApiKeyOpt = None) -> None:
+    """Run a failed or cancelled job again: the same recipe, parameters and data version, as its next attempt."""
+    with connect(url, api_key) as client:
+        owner = org_of(client, org)
+        job = client.jobs.retry(owner, job_id)
+        if follow:
+            job = _follow(client, owner, job_id, timeout_s=24 * 3600.0, poll_interval_s=1.0, quiet=json_out)
+    _show(job, json_out)
+    if follow:
+        _exit_for(job)
+
+
 @recipes_app.command("list")
 def recipes_list(json_out: JsonOpt = False, url: UrlOpt = None, api_key: ApiKeyOpt = None) -> None:
     """Recipes with their task and the dataset kind they train on."""

@@ -122,3 +122,9 @@ def job_curve(request: Request, job_id: Annotated[str, Path(max_length=64)], vie
 def cancel_job(job_id: str, viewer: FormWriter, session: SessionDep) -> Response:
     jobs.cancel(session, viewer.principal, viewer.org, job_id)
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+@router.post("/jobs/{job_id}/retry")
+def retry_job(job_id: str, viewer: FormWriter, session: SessionDep) -> Response:
+    jobs.retry(session, viewer.principal, viewer.org, job_id)
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
