@@ -50,3 +50,26 @@ def test_named_features_are_served_and_problems_answer_422_by_name(trained: InPr
     version = trained.client.get(f"/api/v1/orgs/{trained.org}/models/churn/versions/1").json()
     assert version["signature"]["inputs"][0]["names"] == ["plan", "tenure"]
     assert version["metrics"]["feature_importance"]["plan"] > 0
+
+
+def test_kserve_v2_takes_one_named_tensor_per_feature(trained: InProcessApp) -> None:
+    url = f"/v2/models/{trained.org}.churn/infer"
+    native = trained.client.post(f"/v1/models/{trained.org}/churn:predict",
+                                 json={"inputs": [{"tenure": 3, "plan": "basic"}, {"tenure": 30, "plan": "family"}]})
+    assert native.status_code == 200, native.text
+    columns = trained.client.post(url, json={"inputs": [
+        {"name": "plan", "datatype": "BYTES", "shape": [2], "data": ["basic", "family"]},
+        {"name": "tenure", "datatype": "FP64", "shape": [2, 1], "data": [3, 30]}]})
+    assert columns.status_code == 200, columns.text
+    assert columns.json()["outputs"][0]["data"] == pytest.approx(native.json()["outputs"])
+    missing = trained.client.post(url, json={"inputs": [
+        {"name": "plan", "datatype": "BYTES", "shape": [1], "data": ["basic"]}]})
+    assert missing.status_code == 422 and "tenure" in missing.text
+    unknown = trained.client.post(url, json={"inputs": [
+        {"name": "plan", "datatype": "BYTES", "shape": [1], "data": ["basic"]},
+        {"name": "age", "datatype": "FP64", "shape": [1], "data": [40]}]})
+    assert unknown.status_code == 422 and "age" in unknown.text
+    wide = trained.client.post(url, json={"inputs": [
+        {"name": "tenure", "datatype": "FP64", "shape": [1, 2], "data": [3, 4]},
+        {"name": "plan", "datatype": "BYTES", "shape": [1], "data": ["basic"]}]})
+    assert wide.status_code == 422 and "one value per row" in wide.text

@@ -142,6 +142,9 @@ def items_from_tensors(signature: Mapping[str, Any], tensors: list[Tensor]) -> l
     specs = {s["name"]: s for s in signature.get("inputs") or []}
     if not tensors:
         raise _invalid("inputs", "must not be empty")
+    features = _feature_names(specs)
+    if features and not any(t.name in specs for t in tensors):
+        return _rows_by_feature(features, tensors)
     batch = tensors[0].shape[0]
     columns: dict[str, list[Any]] = {}
     for index, tensor in enumerate(tensors):
@@ -157,6 +160,35 @@ def items_from_tensors(signature: Mapping[str, Any], tensors: list[Tensor]) -> l
         return next(iter(columns.values()))
     names = list(columns)
     return [{name: columns[name][i] for name in names} for i in range(batch)]
+
+
+def _feature_names(specs: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The named features of a tabular model (its one input lists them), else none."""
+    if len(specs) != 1:
+        return []
+    return [str(n) for n in next(iter(specs.values())).get("names") or []]
+
+
+def _rows_by_feature(features: list[str], tensors: list[Tensor]) -> list[dict[str, Any]]:
+    """One tensor per feature, named after it (the column-wise form KServe's pandas codec sends):
+    numbers as FP/INT, categories as BYTES. Each row becomes ``{feature: value}``, which the runtime
+    checks by name like a native request (a missing or unknown feature is named in the 422)."""
+    batch = tensors[0].shape[0]
+    columns: dict[str, list[Any]] = {}
+    for index, tensor in enumerate(tensors):
+        if tensor.name not in features:
+            raise _invalid(f"inputs[{index}].name", f"unknown feature {tensor.name!r}; the model takes {features}",
+                           expected=features)
+        if tensor.name in columns:
+            raise _invalid(f"inputs[{index}].name", f"feature {tensor.name!r} is sent twice")
+        if len(tensor.shape) > 2 or (len(tensor.shape) == 2 and tensor.shape[1] != 1):
+            raise _invalid(f"inputs[{index}].shape", f"feature {tensor.name!r} takes one value per row: shape [N] or "
+                           f"[N, 1], got {list(tensor.shape)}")
+        if tensor.shape[0] != batch:
+            raise _invalid(f"inputs[{index}].shape", "every input needs the same batch size (first dimension)")
+        values = _rows(index, tensor, None)
+        columns[tensor.name] = [v[0] if isinstance(v, list) else v for v in values]
+    return [{name: column[i] for name, column in columns.items()} for i in range(batch)]
 
 
 def _check_against(index: int, tensor: Tensor, spec: Mapping[str, Any]) -> None:
