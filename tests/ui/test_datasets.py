@@ -104,3 +104,26 @@ def test_an_image_archive_from_the_form_shows_its_labels_and_thumbnails(pages, u
     expect(page.locator(".label-count")).to_have_count(2)
     expect(page.locator("#image-files")).to_contain_text("ants/bad.jpg")
     assert org_api(org).get(f"/api/v1/orgs/{org}/datasets/insects").json()["latest"]["rows"] == 6
+
+
+def test_a_labels_csv_from_the_form_gives_pictures_several_labels(pages, ui_server, new_org, org_api):
+    from tests.datasets_images.archives import picture, zip_of
+
+    org = new_org()
+    page, _ = pages.new()
+    sign_in(page, ui_server.url, "admin", ADMIN_PASSWORD, org)
+    page.goto("/datasets")
+    expect(page.get_by_label("Labels CSV")).to_be_hidden()  # only images take one
+    pictures = {f"img/{i}.png": picture((i * 20, 100, 100), "PNG", seed=i) for i in range(6)}
+    rows = ["path,label"] + [f"img/{i}.png,{'poster|drama' if i % 2 else 'poster|comedy'}" for i in range(6)]
+    page.get_by_label("File").set_input_files({"name": "posters.zip", "mimeType": "application/zip",
+                                               "buffer": zip_of(pictures)})
+    page.get_by_label("Name", exact=True).fill("posters")
+    page.get_by_label("Kind").select_option("images")
+    page.get_by_label("Labels CSV").set_input_files({"name": "labels.csv", "mimeType": "text/csv",
+                                                     "buffer": ("\n".join(rows) + "\n").encode()})
+    page.get_by_role("button", name="Upload").click()
+    page.locator("#upload-result-link").click()
+    expect(page.locator(".label-count")).to_have_count(3)
+    profile = org_api(org).get(f"/api/v1/orgs/{org}/datasets/posters").json()["latest"]["profile"]
+    assert profile["multi_label"] is True and profile["labels"] == {"comedy": 3, "drama": 3, "poster": 6}

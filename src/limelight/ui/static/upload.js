@@ -46,6 +46,8 @@
     const target = el("upload-target").value.trim();
     if (el("upload-kind").value === "tabular" && target) data.append("target", target);
     if (el("upload-kind").value === "images" && el("upload-skip-invalid").checked) data.append("skip_invalid", "true");
+    const labels = el("upload-labels").files[0];
+    if (el("upload-kind").value === "images" && labels) data.append("labels", labels, labels.name);
     data.append("file", file, file.name);  // the file part last: the fields are known before it streams
 
     const xhr = new XMLHttpRequest();
@@ -108,6 +110,7 @@
       el("upload-kind-help").textContent = kind.selectedOptions[0].dataset.help || "";
       el("upload-target-field").hidden = kind.value !== "tabular";  // only tabular data has a target
       el("upload-skip-field").hidden = kind.value !== "images";
+      el("upload-labels-field").hidden = kind.value !== "images";
     };
     kind.addEventListener("change", showKind);
     showKind();
