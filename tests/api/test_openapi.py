@@ -23,6 +23,9 @@ def test_openapi_document_is_valid_and_declares_errors(sqlite_server):
             continue
         assert "401" in op["responses"], f"{method.upper()} {path} does not document 401"
     assert "ErrorBody" in spec["components"]["schemas"]
+    verb_body = spec["paths"]["/v1/models/{org}/{name}:{verb}"]["post"]["requestBody"]["content"]
+    assert set(verb_body) == {"application/json", "multipart/form-data"}  # curl -F image=@cat.jpg is documented
+    assert verb_body["multipart/form-data"]["schema"]["properties"]["image"]["format"] == "binary"
 
 
 def test_fuzzing_every_operation_finds_no_server_error(tmp_path: Path):

@@ -105,9 +105,20 @@ PATH = re.compile(r"^/v1/models/(?P<org>[^/]+)/(?P<name>[^/:]+):(?P<verb>[A-Za-z
 ENDPOINTS = [Endpoint("v1", "POST", PATH, call_verb)]
 
 router = APIRouter(tags=["inference"])
-_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-    "type": "object", "description": "`predict`: {\"inputs\": [...]}; other verbs: see the verb",
-    "properties": {"inputs": {"type": "array", "items": {}}}}}}}}
+_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {
+        "type": "object", "description": "`predict`: {\"inputs\": [...]}; other verbs: see the verb",
+        "properties": {"inputs": {"type": "array", "items": {}}}}},
+    "multipart/form-data": {"schema": {
+        "type": "object", "additionalProperties": True,
+        "description": "the same object as a form, for verbs that take bytes: each file part arrives as bytes, "
+                       "each field as JSON when it parses (`top_k=3` is 3) else as text, and a name sent several "
+                       "times as a list (`curl -F image=@cat.jpg …:classify`)",
+        "properties": {"image": {"type": "string", "format": "binary",
+                                 "description": "`classify` on an image classifier: the picture"},
+                       "images": {"type": "array", "items": {"type": "string", "format": "binary"},
+                                  "description": "`classify`: several pictures, one answer each"},
+                       "top_k": {"type": "integer", "minimum": 1, "description": "`classify`: labels per answer"}}}}}}}
 
 
 @router.post("/v1/models/{org}/{name}:{verb}", openapi_extra=_BODY,
