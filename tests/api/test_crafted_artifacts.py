@@ -25,7 +25,10 @@ REFUSAL_CODES = {"unsafe_artifact_format", "artifact_invalid", "validation_faile
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     home = tmp_path_factory.mktemp("crafted")
     server = start_live_server(home, f"sqlite:///{home / 'meta.db'}", LIMELIGHT_WORKER__PROCESSES="0",
-                               LIMELIGHT_SANDBOX__CPU_S="8", LIMELIGHT_SANDBOX__TIMEOUT_S="30")
+                               # tight enough that an endless graph is cut quickly, loose enough for a
+                               # valid skops file: importing scikit-learn alone costs 6-7 s of CPU on
+                               # a slow 2-core machine, more while the suite loads it
+                               LIMELIGHT_SANDBOX__CPU_S="30", LIMELIGHT_SANDBOX__TIMEOUT_S="60")
     try:
         yield server
     finally:
