@@ -67,6 +67,11 @@ class VersionKey:
     def __str__(self) -> str:
         return f"{self.org}/{self.model}@{self.version}"
 
+    @property
+    def model_ref(self) -> str:
+        """``org/name``: the model label of metrics and replies."""
+        return f"{self.org}/{self.model}"
+
 
 @dataclass(frozen=True)
 class Served:
@@ -81,7 +86,7 @@ class Served:
 
     @property
     def model_ref(self) -> str:
-        return f"{self.key.org}/{self.key.model}"
+        return self.key.model_ref
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,7 @@ class ServingEngine:
             default_batch=self._default_batch(False),
             warmup=warm_up,
             observer_factory=self._observer_for,
-            on_cold_start=lambda key: self.metrics.cold_start(f"{key.org}/{key.model}", key.version),
+            on_cold_start=lambda key: self.metrics.cold_start(key.model_ref, key.version),
         )
 
     # ---- auth and limits --------------------------------------------------------------------
@@ -379,7 +379,7 @@ class ServingEngine:
                              details={"model": str(key), "queue_wait_s": round(wait_s, 3)})
 
     def _observer_for(self, key: VersionKey) -> VersionObserver:
-        observer = self.metrics.observer_for(f"{key.org}/{key.model}", key.version)
+        observer = self.metrics.observer_for(key.model_ref, key.version)
         self._observers[key] = observer
         return observer
 
@@ -419,7 +419,7 @@ class ServingEngine:
             except Exception:  # noqa: BLE001 - a shadow never affects the caller
                 status = 500
             self.metrics.observe_request(
-                f"{key.org}/{key.model}",
+                key.model_ref,
                 str(key.version),
                 "shadow:predict",
                 status,
@@ -434,7 +434,7 @@ class ServingEngine:
 
     def version_states(self) -> list[tuple[str, str, str, int, float | None]]:
         return [
-            (f"{k.org}/{k.model}", str(k.version), s.state.value, s.queue_depth, s.load_s)
+            (k.model_ref, str(k.version), s.state.value, s.queue_depth, s.load_s)
             for k, s in self.host.states().items()
         ]
 
