@@ -3,6 +3,9 @@ one user or many, live events move the answer, ``:score`` ranks everyone, and ba
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 
 from tests.behaviour.data import audience, profiles
@@ -77,20 +80,85 @@ def test_a_live_event_moves_the_prediction(churn_tenant):
     assert "days_since_last" not in recency or recency["days_since_last"]["value"] > 100
 
 
-def test_score_ranks_every_known_user_and_the_list_uploads_as_a_dataset(churn_tenant, tmp_path):
-    from limelight.cli.scoring import write_ranked
+def test_score_ranks_every_known_user(churn_tenant):
+    with churn_tenant.client() as client:
+        scored = ok(client.post(f"/v1/models/{churn_tenant.org}/churn:score", json={"limit": 10}))
+    assert len(scored["users"]) == 10 and scored["total"] >= 200
+    probabilities = [u["probability"] for u in scored["users"]]
+    assert probabilities == sorted(probabilities, reverse=True) and scored["users"][0]["rank"] == 1
+
+
+def _score_job(client, org: str, **fields):  # type: ignore[no-untyped-def]
+    return client.post(f"/api/v1/orgs/{org}/jobs", json={"recipe": "predict-behaviour/score-users", **fields})
+
+
+def test_a_scoring_job_stores_the_ranked_list_as_a_dataset_that_downloads(churn_tenant):
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
 
     org = churn_tenant.org
     with churn_tenant.client() as client:
-        scored = ok(client.post(f"/v1/models/{org}/churn:score", json={"limit": 10}))
-        assert len(scored["users"]) == 10 and scored["total"] >= 200
-        probabilities = [u["probability"] for u in scored["users"]]
-        assert probabilities == sorted(probabilities, reverse=True) and scored["users"][0]["rank"] == 1
-        path = write_ranked(scored["users"], tmp_path / "at-risk.csv", "csv")
-        uploaded = ok(client.post(f"/api/v1/orgs/{org}/datasets", files={"file": ("at-risk.csv", path.read_bytes())},
-                                  data={"name": "at-risk", "kind": "users"}))
-    assert uploaded["rows"] == 10
-    assert {"user_id", "rank", "probability", "top_reason"} <= {c["name"] for c in uploaded["columns"]}
+        job = ok(_score_job(client, org, model="churn", params={"output_dataset": "at-risk"}))
+        done = wait_for_job(client, org, job["id"], timeout_s=240)
+        assert done["state"] == "succeeded", done["error"]
+        everyone = ok(client.post(f"/v1/models/{org}/churn:score", json={"limit": 100_000}))
+        stored = ok(client.get(f"/api/v1/orgs/{org}/datasets/at-risk/versions/{done['result']['dataset_version']}"))
+        download = f"/api/v1/orgs/{org}/datasets/at-risk/versions/{stored['version']}/download"
+        as_csv = client.get(download, params={"format": "csv"})
+        as_parquet = client.get(download)
+        top = ok(_score_job(client, org, model="churn", params={"output_dataset": "at-risk", "limit": 5,
+                                                                 "version": 1}))
+        top_done = wait_for_job(client, org, top["id"], timeout_s=240)
+    assert done["result"] == {**done["result"], "dataset": "at-risk", "model": f"{org}/churn", "version": 1,
+                              "rows": everyone["total"]}
+    assert stored["kind"] == "users" and stored["rows"] == everyone["total"]
+    assert {"rank", "user_id", "probability", "top_reason", "reasons"} <= {c["name"] for c in stored["columns"]}
+    # the worker's list is the one :score answers: same users, same order, same probabilities
+    assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
+    assert f'filename="{org}-at-risk-v{stored["version"]}.csv"' in as_csv.headers["content-disposition"]
+    table = pacsv.read_csv(io.BytesIO(as_csv.content))
+    assert table.column("user_id").to_pylist() == [u["user_id"] for u in everyone["users"]]
+    assert table.column("probability").to_pylist() == pytest.approx([u["probability"] for u in everyone["users"]])
+    assert table.column("rank").to_pylist() == list(range(1, everyone["total"] + 1))
+    assert as_parquet.status_code == 200
+    assert pq.read_table(io.BytesIO(as_parquet.content)).column("user_id").to_pylist() == \
+        table.column("user_id").to_pylist()
+    assert top_done["state"] == "succeeded" and top_done["result"]["dataset_version"] == stored["version"] + 1
+    assert top_done["result"]["rows"] == 5 and top_done["result"]["summary"]["users_scored"] == everyone["total"]
+
+
+@pytest.mark.parametrize(("fields", "status", "code"), [
+    ({"model": "churn", "params": {}}, 400, "invalid_params"),
+    ({"model": "churn", "params": {"output_dataset": "At Risk"}}, 400, "invalid_params"),
+    ({"model": "churn", "params": {"output_dataset": "x", "as_of": "last tuesday"}}, 400, "invalid_params"),
+    ({"model": "churn", "params": {"output_dataset": "x", "version": 99}}, 404, "not_found"),
+    ({"model": "churn", "params": {"output_dataset": "x", "alias": "nightly"}}, 404, "not_found"),
+    ({"model": "no-such-model", "params": {"output_dataset": "x"}}, 404, "not_found"),
+    ({"model": "churn", "dataset": "events", "params": {"output_dataset": "x"}}, 400, "invalid_params"),
+    ({"model": "churn", "promote": "production", "params": {"output_dataset": "x"}}, 400, "invalid_params"),
+    ({"model": "churn", "params": {"output_dataset": "events"}}, 409, "conflict"),
+])
+def test_bad_scoring_jobs_are_refused_before_anything_is_queued(churn_tenant, fields, status, code):
+    org = churn_tenant.org
+    with churn_tenant.client() as client:
+        before = ok(client.get(f"/api/v1/orgs/{org}/jobs"))["items"]
+        response = _score_job(client, org, **fields)
+        after = ok(client.get(f"/api/v1/orgs/{org}/jobs"))["items"]
+    assert response.status_code == status and error_code(response) == code, response.text
+    assert [j["id"] for j in after] == [j["id"] for j in before]
+
+
+def test_downloads_refuse_unknown_versions_and_formats(churn_tenant):
+    org = churn_tenant.org
+    with churn_tenant.client() as client:
+        missing = client.get(f"/api/v1/orgs/{org}/datasets/events/versions/9/download")
+        odd = client.get(f"/api/v1/orgs/{org}/datasets/events/versions/1/download", params={"format": "xlsx"})
+        events = client.get(f"/api/v1/orgs/{org}/datasets/events/versions/1/download", params={"format": "csv"})
+    assert missing.status_code == 404 and error_code(missing) == "not_found"
+    assert odd.status_code == 422
+    rows = list(csv.DictReader(io.StringIO(events.text)))
+    assert events.status_code == 200 and len(rows) == len(churn_tenant.catalog.interactions)
+    assert {r["user_id"] for r in rows} == {e["user_id"] for e in churn_tenant.catalog.interactions}
 
 
 @pytest.mark.parametrize("body", [{}, {"user_id": 5}, {"user_id": ""}, {"user_id": "u1", "colour": "red"},

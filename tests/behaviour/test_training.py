@@ -104,8 +104,7 @@ def test_batch_scoring_ranks_every_known_user_and_writes_a_table(trained_churn, 
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    from limelight.behaviour.scoring import ranked
-    from limelight.cli.scoring import write_ranked
+    from limelight.behaviour.scoring import ranked, ranked_table
 
     runtime = load_runtime("behaviour", trained_churn.artifact, {}, LoadContext())
     rows = ranked(runtime)
@@ -113,8 +112,10 @@ def test_batch_scoring_ranks_every_known_user_and_writes_a_table(trained_churn, 
     assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
     probabilities = [r["probability"] for r in rows]
     assert probabilities == sorted(probabilities, reverse=True) and rows[0]["top_reason"]
-    csv_table = pacsv.read_csv(write_ranked(rows, tmp_path / "at-risk.csv", "csv"))
-    parquet_table = pq.read_table(write_ranked(rows, tmp_path / "at-risk.parquet", "parquet"))
+    pacsv.write_csv(ranked_table(rows), tmp_path / "at-risk.csv")
+    pq.write_table(ranked_table(rows), tmp_path / "at-risk.parquet")
+    csv_table = pacsv.read_csv(tmp_path / "at-risk.csv")
+    parquet_table = pq.read_table(tmp_path / "at-risk.parquet")
     assert csv_table.column("user_id").to_pylist() == parquet_table.column("user_id").to_pylist() == \
         [r["user_id"] for r in rows]
     assert ranked(runtime, limit=5) == rows[:5]

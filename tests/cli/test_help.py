@@ -12,7 +12,7 @@ from limelight.cli.main import app
 
 GROUPS = {
     "orgs": {"create", "list"}, "users": {"create"}, "members": {"add", "list", "remove"},
-    "keys": {"create", "list", "revoke"}, "datasets": {"upload", "import-movielens", "list", "show", "delete"},
+    "keys": {"create", "list", "revoke"}, "datasets": {"upload", "import-movielens", "list", "show", "download", "delete"},
     "jobs": {"submit", "list", "show", "logs", "cancel", "retry", "wait"}, "recipes": {"list"},
     "models": {"create", "update", "list", "show", "versions", "upload", "alias", "unalias", "fork", "search"},
     "deployments": {"set", "show"}, "audit": {"list", "verify"},

@@ -48,7 +48,7 @@ def run_curl(command: str, url: str, org: str, key: str, timeout_s: float = 120)
     done = subprocess.run([*args, "-w", "\n%{http_code}"], capture_output=True, text=True, timeout=timeout_s,
                           check=False)
     body, _, status = done.stdout.rpartition("\n")
-    return int(status), json.loads(body)
+    return int(status), json.loads(body) if body.strip() else {}  # {}: the body went to a file (-o)
 
 
 def test_the_readme_has_curl_examples():

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from limelight.recipes.base import RecipeParams
+from limelight.schemas.common import Name, VersionNumber
 
 
 class BehaviourParams(RecipeParams):
@@ -43,3 +44,32 @@ class BehaviourParams(RecipeParams):
 
 class NextActionParams(BehaviourParams):
     event_type: str = Field(..., min_length=1, max_length=64, description="the action to predict, e.g. purchase")
+
+
+class ScoreUsersParams(RecipeParams):
+    output_dataset: Name = Field(..., description="the users dataset the ranked list is stored as (a new version if "
+                                            "it exists)")
+    version: VersionNumber | None = Field(None, description="the model version to score with; default: the alias, "
+                                                        "else production, else the latest (fixed at submission)")
+    alias: Name | None = None
+    limit: int | None = Field(None, ge=1, le=10_000_000, description="keep only the most likely users")
+    as_of: str | None = Field(None, max_length=40, description="the moment to predict from, an ISO date or epoch "
+                                                                "seconds; default: as :predict chooses")
+    min_probability: float = Field(0.0, ge=0, le=1, description="keep only users at least this likely")
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _epoch_as_text(cls, value: Any) -> Any:
+        return BehaviourParams._epochs_as_text(value)
+
+    @field_validator("as_of")
+    @classmethod
+    def _a_moment(cls, value: str | None) -> str | None:
+        if value is not None:
+            from limelight.behaviour.snapshots import parse_moment
+
+            try:
+                parse_moment(value, "as_of")
+            except Exception as exc:  # noqa: BLE001 - re-raised as the params' own validation error
+                raise ValueError(getattr(exc, "message", str(exc))) from None
+        return value

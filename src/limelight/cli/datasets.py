@@ -1,4 +1,4 @@
-"""``limelight datasets upload|list|show|delete``."""
+"""``limelight datasets upload|list|show|download|delete``."""
 
 from __future__ import annotations
 
@@ -148,6 +148,26 @@ def _show_version(version: DatasetVersionRead) -> None:
                   ("created", f"{version.created_at:%Y-%m-%d %H:%M:%S} by {version.created_by}")],
                  title=f"{version.org}/{version.dataset} v{version.version}")
     print_table(version.columns, [("column", lambda c: c.name), ("type", lambda c: c.type)])
+
+
+@datasets_app.command("download")
+def download(
+    name: str,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="file to write (default: "
+                                                "ORG-NAME-vN.FORMAT here)")] = None,
+    version: Annotated[int | None, typer.Option(min=1, help="a version (default: latest)")] = None,
+    file_format: Annotated[str, typer.Option("--format", help="parquet (as stored) or csv")] = "parquet",
+    org: OrgOpt = None, url: UrlOpt = None, api_key: ApiKeyOpt = None,
+) -> None:
+    """Save a dataset version's rows as Parquet or CSV (a ranked list from score-users, say)."""
+    if file_format not in ("parquet", "csv"):
+        raise typer.BadParameter("parquet or csv", param_hint="--format")
+    with connect(url, api_key) as client:
+        owner = org_of(client, org)
+        number = version or client.datasets.get(owner, name).latest_version
+        dest = output or Path(f"{owner}-{name}-v{number}.{file_format}")
+        client.datasets.download(owner, name, number, dest, file_format=file_format)
+    stderr().print(f"Saved {owner}/{name} version {number} to {dest} ({dest.stat().st_size} bytes).")
 
 
 @datasets_app.command("delete")

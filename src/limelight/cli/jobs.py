@@ -86,7 +86,7 @@ def submit(
         if not json_out:
             stderr().print(f"Queued job {job.id} ({job.recipe} → {owner}/{job.model}).")
         if wait:
-            job = _follow(client, owner, job.id, timeout_s=24 * 3600.0, poll_interval_s=1.0, quiet=json_out)
+            job = follow_job(client, owner, job.id, timeout_s=24 * 3600.0, poll_interval_s=1.0, quiet=json_out)
     if json_out:
         print_json(job)
     elif wait:
@@ -94,7 +94,7 @@ def submit(
     else:
         print(job.id)  # alone on stdout, for JOB=$(limelight jobs submit ...)
     if wait:
-        _exit_for(job)
+        exit_for(job)
 
 
 @jobs_app.command("list")
@@ -119,7 +119,7 @@ def show(job_id: str, follow: Annotated[bool, typer.Option("--follow", "-f", hel
     with connect(url, api_key) as client:
         owner = org_of(client, org)
         if follow:
-            job = _follow(client, owner, job_id, timeout_s=24 * 3600.0, poll_interval_s=1.0, quiet=json_out)
+            job = follow_job(client, owner, job_id, timeout_s=24 * 3600.0, poll_interval_s=1.0, quiet=json_out)
         else:
             job = client.jobs.get(owner, job_id)
     _show(job, json_out)
@@ -130,10 +130,10 @@ def wait(job_id: str, timeout_s: TimeoutOpt = 3600.0, interval_s: IntervalOpt = 
          json_out: JsonOpt = False, url: UrlOpt = None, api_key: ApiKeyOpt = None) -> None:
     """Wait for a job with a live progress bar; exit 0 if it succeeded, 1 if it failed, was cancelled or timed out."""
     with connect(url, api_key) as client:
-        job = _follow(client, org_of(client, org), job_id, timeout_s=timeout_s, poll_interval_s=interval_s,
+        job = follow_job(client, org_of(client, org), job_id, timeout_s=timeout_s, poll_interval_s=interval_s,
                       quiet=json_out)
     _show(job, json_out)
-    _exit_for(job)
+    exit_for(job)
 
 
 @jobs_app.command("logs")
@@ -167,10 +167,10 @@ def retry(job_id: str, follow: Annotated[bool, typer.Option("--follow", "-f", he
         owner = org_of(client, org)
         job = client.jobs.retry(owner, job_id)
         if follow:
-            job = _follow(client, owner, job_id, timeout_s=24 * 3600.0, poll_interval_s=1.0, quiet=json_out)
+            job = follow_job(client, owner, job_id, timeout_s=24 * 3600.0, poll_interval_s=1.0, quiet=json_out)
     _show(job, json_out)
     if follow:
-        _exit_for(job)
+        exit_for(job)
 
 
 @recipes_app.command("list")
@@ -186,7 +186,7 @@ def recipes_list(json_out: JsonOpt = False, url: UrlOpt = None, api_key: ApiKeyO
                           ("params", lambda r: sorted(r.params_schema.get("properties", {})))])
 
 
-def _follow(client: Client, org: str, job_id: str, *, timeout_s: float, poll_interval_s: float,
+def follow_job(client: Client, org: str, job_id: str, *, timeout_s: float, poll_interval_s: float,
             quiet: bool) -> JobRead:
     """`jobs.wait` behind a live Rich progress bar on stderr (nothing drawn with --json)."""
     if quiet:
@@ -227,7 +227,7 @@ def _candidate_columns(rows: list[dict[str, Any]]) -> list[tuple[str, Any]]:
     return columns
 
 
-def _exit_for(job: JobRead) -> None:
+def exit_for(job: JobRead) -> None:
     if job.state != JobState.succeeded:
         stderr().print(f"[red]Job {job.id} {job.state.value}[/red]" + (f": {escape(job.error)}" if job.error else ""))
         raise typer.Exit(1)

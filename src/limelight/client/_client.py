@@ -148,6 +148,16 @@ class Client(BaseClient):
         finally:
             response.close()
 
+    def _stream_bytes(self, call: Call[Any]) -> Iterator[bytes]:
+        response = self._http.send(self._build(self._http, call), stream=True)
+        try:
+            if response.is_error:
+                response.read()
+                raise error_from_response(response)
+            yield from response.iter_bytes()
+        finally:
+            response.close()
+
     def close(self) -> None:
         self._http.close()
 
@@ -255,6 +265,17 @@ class AsyncClient(BaseClient):
                 raise error_from_response(response)
             async for event in EventSource(response).aiter_sse():
                 yield event
+        finally:
+            await response.aclose()
+
+    async def _stream_bytes(self, call: Call[Any]) -> AsyncIterator[bytes]:
+        response = await self._http.send(self._build(self._http, call), stream=True)
+        try:
+            if response.is_error:
+                await response.aread()
+                raise error_from_response(response)
+            async for chunk in response.aiter_bytes():
+                yield chunk
         finally:
             await response.aclose()
 

@@ -54,6 +54,18 @@ def _get_version(org: str, name: str, version: int) -> Call[DatasetVersionRead]:
     return Call("GET", f"{_datasets(org)}/{segment(name)}/versions/{int(version)}", as_model(DatasetVersionRead))
 
 
+def _download(org: str, name: str, version: int, file_format: str) -> Call[None]:
+    if file_format not in ("parquet", "csv"):
+        raise ValueError(f"file_format is parquet or csv, not {file_format!r}")
+    return Call("GET", f"{_datasets(org)}/{segment(name)}/versions/{int(version)}/download", as_none,
+                params={"format": file_format}, timeout=UPLOAD_TIMEOUT)
+
+
+def _part_of(dest: Path) -> Path:
+    """Written beside ``dest`` and renamed onto it when complete: a broken download leaves no file."""
+    return dest.with_name(dest.name + ".part")
+
+
 def _delete(org: str, name: str) -> Call[None]:
     return Call("DELETE", f"{_datasets(org)}/{segment(name)}", as_none)
 
@@ -95,6 +107,20 @@ class Datasets(SyncResource):
     def get_version(self, org: str, name: str, version: int) -> DatasetVersionRead:
         return self._run(_get_version(org, name, version))
 
+    def download(self, org: str, name: str, version: int, dest: str | Path, *,
+                 file_format: str = "parquet") -> Path:
+        """Save one version's rows to ``dest`` as Parquet (the stored file) or CSV; streamed, and
+        written in place only when complete."""
+        dest, part = Path(dest), _part_of(Path(dest))
+        try:
+            with part.open("wb") as out:
+                for chunk in self._client._stream_bytes(_download(org, name, version, file_format)):
+                    out.write(chunk)
+            part.replace(dest)
+        finally:
+            part.unlink(missing_ok=True)
+        return dest
+
     def delete(self, org: str, name: str) -> None:
         self._run(_delete(org, name))
 
@@ -132,6 +158,19 @@ class AsyncDatasets(AsyncResource):
 
     async def get_version(self, org: str, name: str, version: int) -> DatasetVersionRead:
         return await self._run(_get_version(org, name, version))
+
+    async def download(self, org: str, name: str, version: int, dest: str | Path, *,
+                       file_format: str = "parquet") -> Path:
+        """As `Datasets.download`."""
+        dest, part = Path(dest), _part_of(Path(dest))
+        try:
+            with part.open("wb") as out:
+                async for chunk in self._client._stream_bytes(_download(org, name, version, file_format)):
+                    out.write(chunk)
+            part.replace(dest)
+        finally:
+            part.unlink(missing_ok=True)
+        return dest
 
     async def delete(self, org: str, name: str) -> None:
         await self._run(_delete(org, name))

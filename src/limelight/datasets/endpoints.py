@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import FileResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from limelight.auth.principal import Principal
 from limelight.datasets import service
+from limelight.datasets.download import csv_chunks
 from limelight.datasets.upload import store_upload
 from limelight.pagination import Cursor, Limit, decode_cursor, page_of
 from limelight.schemas.common import NAME_PATTERN, ErrorBody, Name, Page
@@ -16,6 +20,9 @@ from limelight.server.uploads import receive_upload
 
 router = APIRouter(prefix="/api/v1/orgs/{org}/datasets", tags=["datasets"],
                    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}})
+
+PARQUET_MEDIA_TYPE = "application/vnd.apache.parquet"
+DownloadFormat = Annotated[Literal["parquet", "csv"], Query(alias="format", description="parquet or csv")]
 
 _UPLOAD_BODY = {"requestBody": {"content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file", "name", "kind"],
@@ -62,6 +69,20 @@ def get_dataset(org: Name, name: Name, principal: Reader, session: SessionDep) -
 @router.get("/{name}/versions/{version}", response_model=DatasetVersionRead)
 def get_dataset_version(org: Name, name: Name, version: VersionPath, principal: Reader, session: SessionDep) -> DatasetVersionRead:
     return service.get_version(session, principal, org, name, version)
+
+
+@router.get("/{name}/versions/{version}/download", response_class=Response,
+            responses={200: {"content": {PARQUET_MEDIA_TYPE: {}, "text/csv": {}},
+                             "description": "the version's rows, as normalised at upload"},
+                       422: {"model": ErrorBody}})
+def download_dataset_version(org: Name, name: Name, version: VersionPath, principal: Reader, session: SessionDep,
+                             state: StateDep, file_format: DownloadFormat = "parquet") -> Response:
+    """The version's rows as Parquet (the stored file) or CSV (nested values as JSON text)."""
+    path, filename = service.download(session, principal, state.artifacts, org, name, version, file_format)
+    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if file_format == "csv":
+        return StreamingResponse(csv_chunks(path), media_type="text/csv; charset=utf-8", headers=disposition)
+    return FileResponse(path, media_type=PARQUET_MEDIA_TYPE, headers=disposition)
 
 
 @router.delete("/{name}", status_code=204)

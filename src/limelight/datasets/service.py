@@ -83,6 +83,20 @@ def resolve_version(session: Session, principal: Principal, org: str, name: str,
     return row, dataset
 
 
+def download(session: Session, principal: Principal, artifacts: ArtifactStore, org: str, name: str, number: int,
+             fmt: str) -> tuple[Path, str]:
+    """The stored file of one version and the name to save it as; CSV only when every column has a
+    text form."""
+    from limelight.datasets.download import has_binary_columns
+
+    row, dataset = resolve_version(session, principal, org, name, number)
+    path = normalized_path(artifacts, row.blob_sha256)
+    if fmt == "csv" and has_binary_columns(path):
+        raise InvalidParams(f"Dataset {org}/{name} ({dataset.kind}) holds binary columns; it downloads as "
+                            "Parquet only.", details={"field": "format", "allowed": ["parquet"]})
+    return path, f"{org}-{name}-v{row.version}.{fmt}"
+
+
 def list_datasets(session: Session, principal: Principal, org: str, *, after: str | None, limit: int,
                   kind: str | None = None) -> list[DatasetRead]:
     authorize(principal, Permission.org_read, org)

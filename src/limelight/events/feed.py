@@ -64,12 +64,18 @@ class EventFeed:
     # ---- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.catch_up()
+        self._thread = threading.Thread(target=self._run, name="event-feed", daemon=True)
+        self._thread.start()
+
+    def catch_up(self, *, to_the_end: bool = False) -> None:
+        """Reads from ``preload`` events back: one poll's worth, or ``to_the_end`` every stored event up
+        to now (a batch job's fixed view, with no tail after it)."""
         with self._db.transaction(write=False) as session:
             self._last_seq = max(0, repository.max_seq(session) - self._preload)
             self._last_audit_seq = audit_repository.last_seq(session)  # older erasures: their events are gone
-        self._tail_once()
-        self._thread = threading.Thread(target=self._run, name="event-feed", daemon=True)
-        self._thread.start()
+        while self._tail_once() and to_the_end:
+            pass
 
     def stop(self) -> None:
         self._stop.set()
@@ -83,7 +89,8 @@ class EventFeed:
             except Exception as exc:  # noqa: BLE001 - keep tailing through a busy database
                 log.warning("event feed poll failed: %s", exc)
 
-    def _tail_once(self) -> None:
+    def _tail_once(self) -> int:
+        """Folds in the next page of stored events; how many it read."""
         with self._db.transaction(write=False) as session:
             rows = repository.after_seq(session, self._last_seq)
             erasures = audit_repository.actions_after(session, FORGET_ACTION, self._last_audit_seq)
@@ -101,6 +108,7 @@ class EventFeed:
             self._last_seq = rows[-1].seq
         if erasures:
             self._last_audit_seq = erasures[-1][0]
+        return len(rows)
 
     # ---- writes ---------------------------------------------------------------------------------
 

@@ -10,12 +10,15 @@ from typing import Any
 
 from limelight.auth.delegation import acting_for
 from limelight.auth.principal import Principal
+from limelight.datasets import service as datasets
 from limelight.db.models import Job
 from limelight.db.session import Database
+from limelight.errors import LimelightError
 from limelight.jobs import repository
 from limelight.recipes import get_recipe
 from limelight.recipes.base import RecipeResult
 from limelight.registry import service as registry
+from limelight.schemas.datasets import DatasetKind
 from limelight.schemas.registry import Task, VersionMeta
 
 
@@ -68,6 +71,16 @@ def succeed(db: Database, job_id: str, worker_id: str, result: RecipeResult, sha
         if job.cancel_requested:
             return _end_cancelled(session, job)
         principal = job_principal(session, job)
+        if result.dataset is not None:
+            try:  # checked before anything is written: a refusal leaves the transaction clean
+                outcome = _register_dataset(session, principal, job, result, sha256, size)
+            except LimelightError as exc:  # e.g. a dataset of another kind took the name meanwhile
+                error = f"{exc.code}: {exc.message}"
+                repository.add_log(session, job.id, error, "error")
+                repository.finish(session, job, "failed", error=error)
+                return "failed"
+            repository.finish(session, job, "succeeded", result=outcome)
+            return "succeeded"
         model_name = job.model_name or job.recipe.replace("/", "-")
         registry.ensure_model(session, principal, principal.org_name, model_name, Task(get_recipe(job.recipe).task))
         meta = VersionMeta(runtime=result.runtime, format=result.format, signature=result.signature,
@@ -84,6 +97,22 @@ def succeed(db: Database, job_id: str, worker_id: str, result: RecipeResult, sha
         repository.add_log(session, job.id, f"registered {outcome['model']} version {version.version}")
         repository.finish(session, job, "succeeded", result=outcome)
     return "succeeded"
+
+
+def _register_dataset(session: Any, principal: Principal, job: Job, result: RecipeResult, sha256: str,
+                      size: int) -> dict[str, Any]:
+    """A scoring job's table becomes a version of its output dataset, like an upload would."""
+    out = result.dataset
+    assert out is not None
+    version = datasets.add_version(
+        session, principal, principal.org_name, out.name, DatasetKind(out.kind), sha256=sha256, size_bytes=size,
+        source_format="parquet", source_filename=out.source_filename, rows=out.rows, columns=out.columns,
+        profile=out.profile, description=out.description)
+    repository.add_log(session, job.id, f"stored dataset {principal.org_name}/{out.name} version {version.version}"
+                                        f" ({out.rows} rows)")
+    return {"dataset": out.name, "dataset_version": version.version, "rows": out.rows,
+            "model": f"{principal.org_name}/{job.model_name}", "version": job.params.get("version"),
+            "metrics": result.metrics, "summary": result.summary}
 
 
 def fail(db: Database, job_id: str, worker_id: str, error: str) -> str:

@@ -12,7 +12,10 @@ from limelight.db.models import Job
 from limelight.errors import Conflict, InvalidParams, NotFound
 from limelight.jobs import repository
 from limelight.recipes import all_recipes, get_recipe
+from limelight.recipes.base import Recipe
 from limelight.registry import repository as registry_repo
+from limelight.registry import service as registry
+from limelight.schemas.datasets import DatasetKind
 from limelight.schemas.jobs import TERMINAL_STATES, JobCreate, JobLogRead, JobRead, JobState, RecipeRead
 
 
@@ -20,6 +23,8 @@ def submit(session: Session, principal: Principal, org: str, body: JobCreate) ->
     authorize(principal, Permission.org_write, org)
     recipe = get_recipe(body.recipe)
     params = validate_params(recipe.Params, body.params)
+    if getattr(recipe, "consumes", "dataset") == "model":
+        return _submit_scoring(session, principal, org, body, recipe, params)
     if body.dataset is None:
         raise InvalidParams("This recipe needs a dataset.", details={"field": "dataset"})
     version, dataset = datasets.resolve_version(session, principal, org, body.dataset, body.dataset_version)
@@ -54,6 +59,38 @@ def submit(session: Session, principal: Principal, org: str, body: JobCreate) ->
     session.flush()
     audit.record(session, principal, "job.submit", "job", job.id,
                  {"recipe": recipe.name, "dataset": f"{body.dataset}/{version.version}", "model": body.model})
+    return job_read(job, org)
+
+
+def _submit_scoring(session: Session, principal: Principal, org: str, body: JobCreate, recipe: Recipe,
+                    params: dict[str, object]) -> JobRead:
+    """A job that reads a version of ``body.model`` and writes a dataset (``params.output_dataset``):
+    the version is fixed now, so a retry or a later promotion scores with the same one."""
+    for field, given in (("dataset", body.dataset), ("items_dataset", body.items_dataset),
+                         ("users_dataset", body.users_dataset), ("promote", body.promote)):
+        if given is not None:
+            raise InvalidParams(f"{recipe.name} reads the model's version and writes params.output_dataset; "
+                                f"{field} does not apply.", details={"field": field})
+    model = registry_repo.model_by_name(session, principal.org_id, body.model)
+    if model is None:
+        raise NotFound(f"Model {org}/{body.model} not found.")
+    if model.task != recipe.task:
+        raise Conflict(f"{recipe.name} reads {recipe.task!r} models; {org}/{body.model} is {model.task!r}.",
+                       details={"field": "model"})
+    version = registry.resolve(session, model, org, version=params.get("version"),  # type: ignore[arg-type]
+                               alias=params.get("alias"))  # type: ignore[arg-type]
+    if (version.validation or {}).get("status", "passed") != "passed":
+        raise Conflict(f"Version {version.version} of {org}/{body.model} did not pass validation.",
+                       details={"field": "model"})
+    output = str(params["output_dataset"])
+    datasets.check_can_upload(session, principal, org, output, DatasetKind(recipe.dataset_kind))
+    params = {**params, "version": version.version}
+    job = Job(org_id=principal.org_id, recipe=recipe.name, params=params, dataset_version_id=None,
+              model_name=body.model, max_attempts=body.max_attempts, created_by=principal.username)
+    session.add(job)
+    session.flush()
+    audit.record(session, principal, "job.submit", "job", job.id,
+                 {"recipe": recipe.name, "model": f"{body.model}/{version.version}", "output_dataset": output})
     return job_read(job, org)
 
 
@@ -108,7 +145,8 @@ def logs(session: Session, principal: Principal, org: str, job_id: str, after_se
 
 def recipes() -> list[RecipeRead]:
     return [RecipeRead(name=r.name, task=r.task, dataset_kind=r.dataset_kind, description=r.description,
-                       params_schema=r.Params.model_json_schema()) for r in all_recipes().values()]
+                       params_schema=r.Params.model_json_schema(), consumes=getattr(r, "consumes", "dataset"),
+                       produces=getattr(r, "produces", "model")) for r in all_recipes().values()]
 
 
 def _own(session: Session, principal: Principal, org: str, job_id: str) -> Job:

@@ -49,6 +49,21 @@ class JobContext(Protocol):
         """The events received through the events API for this job's dataset (only those)."""
         ...
 
+    def model_input(self) -> ModelInput:
+        """The model version a scoring job reads (recipes with ``consumes = "model"``)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """A registered version, as a scoring job's child sees it: its artifact and how to load it."""
+
+    ref: str  # "org/name"
+    version: int
+    artifact: Path
+    runtime_params: dict[str, Any]
+    services: dict[str, Any]  # what a runtime may borrow (``event_feed``), as ``LoadContext.services``
+
 
 @dataclass
 class LiveEvents:
@@ -66,6 +81,20 @@ class RecipeResult:
     params: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     gate_metric: str | None = None  # a metric that must not drop for the new version to be promoted
+    dataset: DatasetOutput | None = None  # set by recipes that produce a dataset version, not a model
+
+
+@dataclass
+class DatasetOutput:
+    """The validated table a dataset-producing recipe wrote as its artifact (normalised Parquet)."""
+
+    name: str
+    kind: str
+    rows: int
+    columns: list[dict[str, str]]
+    profile: dict[str, Any]
+    source_filename: str
+    description: str = ""
 
 
 class Recipe(Protocol):
@@ -82,7 +111,9 @@ class Recipe(Protocol):
     @property
     def description(self) -> str: ...
 
-    # optional: ``also_accepts: tuple[str, ...]``, further dataset kinds the recipe trains on
+    # optional: ``also_accepts: tuple[str, ...]``, further dataset kinds the recipe trains on;
+    # ``consumes = "model"`` and ``produces = "dataset"`` for a job that reads the version of the job's
+    # ``model`` and writes a dataset of kind ``dataset_kind`` (batch scoring) instead of training
 
     @property
     def Params(self) -> type[RecipeParams]: ...  # noqa: N802 - the params model, named like a class

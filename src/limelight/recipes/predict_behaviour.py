@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from limelight.behaviour.params import BehaviourParams, NextActionParams
+from limelight.behaviour.params import BehaviourParams, NextActionParams, ScoreUsersParams
 from limelight.errors import InvalidParams
 from limelight.recipes.base import JobContext, RecipeParams, RecipeResult
 
@@ -61,7 +61,28 @@ class NextActionRecipe(_BehaviourRecipe):
     Params: ClassVar[type[RecipeParams]] = NextActionParams
 
 
+class ScoreUsersRecipe:
+    """Not a training: reads a version of the job's ``model`` and stores every user it knows, ranked,
+    as a version of ``params.output_dataset`` (``rank``, ``user_id``, ``probability``, ``top_reason``,
+    ``reasons``). The version is fixed when the job is submitted."""
+
+    name: ClassVar[str] = "predict-behaviour/score-users"
+    task: ClassVar[str] = "predict-behaviour"
+    dataset_kind: ClassVar[str] = "users"  # what it writes
+    consumes: ClassVar[str] = "model"
+    produces: ClassVar[str] = "dataset"
+    description: ClassVar[str] = ("Batch scoring: every user a churn or next-action model knows, most likely first, "
+                                  "with reasons, stored as a users dataset (downloads as CSV or Parquet).")
+    Params: ClassVar[type[RecipeParams]] = ScoreUsersParams
+
+    def run(self, ctx: JobContext, params: RecipeParams) -> RecipeResult:
+        from limelight.behaviour.scoring import score_to_dataset
+
+        assert isinstance(params, ScoreUsersParams)
+        return score_to_dataset(ctx, params)
+
+
 def behaviour_recipes() -> list[Any]:
-    return [ChurnRecipe(), NextActionRecipe()]
+    return [ChurnRecipe(), NextActionRecipe(), ScoreUsersRecipe()]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -70,3 +70,7 @@ class RecipeRead(ReadSchema):
     dataset_kind: str
     description: str
     params_schema: dict[str, Any]
+    consumes: Literal["dataset", "model"] = Field(
+        "dataset", description="what a job reads: a dataset (training), or a version of its model (batch scoring)")
+    produces: Literal["model", "dataset"] = Field(
+        "model", description="what a job registers: a model version, or a dataset version of kind dataset_kind")

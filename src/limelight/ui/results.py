@@ -37,6 +37,9 @@ class JobResults:
     model_ref: str | None
     version: int | None
     promotion: dict[str, Any] | None
+    dataset: str | None = None  # a scoring job stored this dataset version (read ``version`` of ``model_ref``)
+    dataset_version: int | None = None
+    rows: int | None = None
 
 
 def job_results(job: JobRead) -> JobResults | None:
@@ -58,7 +61,9 @@ def job_results(job: JobRead) -> JobResults | None:
         chart = bar_chart([(k, v) for k, v in _numeric(metrics).items() if 0 <= v <= 1], title="holdout metrics")
     return JobResults(metrics=metrics, candidates=candidates, metric_names=names, chart=chart,
                       chart_metric=chart_metric if candidates else None, model_ref=result.get("model"),
-                      version=result.get("version"), promotion=result.get("promotion"))
+                      version=result.get("version"), promotion=result.get("promotion"),
+                      dataset=result.get("dataset"), dataset_version=result.get("dataset_version"),
+                      rows=result.get("rows"))
 
 
 def _candidates(raw: Any, best: Any) -> list[Candidate]:

@@ -44,6 +44,7 @@ class JobSpec:
     artifacts_url: str
     supervisor_pid: int
     dataset: str | None = None  # the main dataset's name: its event stream is the job's live events
+    model: dict[str, Any] | None = None  # a scoring job's model version (its artifact is inputs["model"])
 
 
 def main(spec: JobSpec, control: Connection, results: Connection) -> None:
@@ -87,7 +88,8 @@ def _compute(spec: JobSpec, cancel: threading.Event) -> tuple[Any, ...]:
         with tempfile.TemporaryDirectory(prefix="limelight-job-") as tmp, store.stage() as staged:
             ctx = WorkerJobContext(job_id=spec.job_id, org=spec.org, org_id=spec.org_id, workdir=Path(tmp), db=db,
                                    worker_id=spec.worker_id, inputs={k: Path(v) for k, v in spec.inputs.items()},
-                                   output=staged.path, cancel_event=cancel, dataset=spec.dataset)
+                                   output=staged.path, cancel_event=cancel, dataset=spec.dataset,
+                                   model=spec.model)
             try:
                 ctx.log(f"started {spec.recipe} on worker {spec.worker_id} (process {os.getpid()})")
                 recipe = get_recipe(spec.recipe)

@@ -8,11 +8,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from limelight.db.session import Database
 from limelight.errors import InvalidParams
 from limelight.jobs import repository
-from limelight.recipes.base import JobCancelled, LiveEvents
+from limelight.recipes.base import JobCancelled, LiveEvents, ModelInput
 
 PROGRESS_MIN_INTERVAL_S = 0.5
 
@@ -28,6 +29,7 @@ class WorkerJobContext:
     inputs: dict[str, Path]
     output: Path
     dataset: str | None = None  # the main dataset's name: its event stream is the job's live events
+    model: dict[str, Any] | None = None  # a scoring job's model version: ref, version, runtime_params
     cancel_event: threading.Event = field(default_factory=threading.Event)
     lost_event: threading.Event = field(default_factory=threading.Event)
     _last_progress_at: float = 0.0
@@ -75,6 +77,17 @@ class WorkerJobContext:
                 rows += [(e.user_id, e.item_id, e.type, e.value, e.ts) for e in batch]
                 last = batch[-1].seq
         return LiveEvents(rows=rows, max_seq=last, dataset=self.dataset)
+
+    def model_input(self) -> ModelInput:
+        from limelight.events.feed import EventFeed
+
+        if self.model is None or "model" not in self.inputs:
+            raise InvalidParams("This job reads no model version.", details={"field": "model"})
+        feed = EventFeed(self.db, preload=1 << 62)  # every stored event, read once: the job's fixed view
+        feed.catch_up(to_the_end=True)
+        return ModelInput(ref=self.model["ref"], version=int(self.model["version"]), artifact=self.inputs["model"],
+                          runtime_params=dict(self.model.get("runtime_params") or {}),
+                          services={"event_feed": feed})
 
     def check_cancelled(self) -> None:
         if self.cancel_event.is_set():

@@ -29,6 +29,8 @@ from limelight.db.session import Database
 from limelight.errors import LimelightError
 from limelight.jobs import lifecycle
 from limelight.jobs.lifecycle import Standing
+from limelight.recipes import get_recipe
+from limelight.registry import repository as registry_repo
 from limelight.workers import child
 
 log = logging.getLogger("limelight.worker")
@@ -56,11 +58,27 @@ def _spec(db: Database, store: ArtifactStore, settings: Settings, job_id: str, w
         job = session.get(Job, job_id)
         assert job is not None
         org = session.get(Org, job.org_id)
+        org_name = org.name if org else ""
         inputs = {role: str(path) for role, path in _input_paths(session, store, job).items()}
-        return child.JobSpec(job_id=job_id, org=org.name if org else "", org_id=job.org_id, worker_id=worker_id,
+        model = _model_input(session, store, job, org_name)
+        if model is not None:
+            inputs["model"] = model.pop("artifact")
+        return child.JobSpec(job_id=job_id, org=org_name, org_id=job.org_id, worker_id=worker_id,
                              recipe=job.recipe, params=dict(job.params), inputs=inputs,
                              database_url=settings.database_url, artifacts_url=settings.artifacts_url,
-                             supervisor_pid=os.getpid(), dataset=_main_dataset_name(session, job))
+                             supervisor_pid=os.getpid(), dataset=_main_dataset_name(session, job), model=model)
+
+
+def _model_input(session: Any, store: ArtifactStore, job: Job, org: str) -> dict[str, Any] | None:
+    """The version a scoring job reads (fixed at submission as ``params.version``), else None."""
+    if getattr(get_recipe(job.recipe), "consumes", "dataset") != "model":
+        return None
+    model = registry_repo.model_by_name(session, job.org_id, job.model_name or "")
+    version = registry_repo.version(session, model.id, int(job.params["version"])) if model else None
+    if version is None:
+        raise LimelightError(f"Version {job.params.get('version')} of {org}/{job.model_name} was deleted.")
+    return {"ref": f"{org}/{job.model_name}", "version": version.version, "runtime_params": dict(version.params),
+            "artifact": str(store.local_path(version.blob_sha256))}
 
 
 def _main_dataset_name(session: Any, job: Job) -> str | None:

@@ -9,10 +9,12 @@ from fastapi.responses import RedirectResponse
 
 from limelight.datasets import repository as datasets_repo
 from limelight.deployments import service as deployments
-from limelight.errors import NotFound
+from limelight.errors import InvalidParams, NotFound
+from limelight.jobs import service as jobs
 from limelight.marketplace import service as marketplace
 from limelight.registry import service as registry
 from limelight.schemas.common import Name
+from limelight.schemas.jobs import JobCreate
 from limelight.schemas.registry import ForkRequest, ModelUpdate, ModelVersionRead, Task, Visibility
 from limelight.server.deps import SessionDep
 from limelight.ui.access import PageRoute
@@ -25,6 +27,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 COMMON_ALIASES = ("production", "staging", "canary")
 OPTIONAL_NAME = r"^([a-z0-9][a-z0-9_-]{0,63})?$"
+SCORE_RECIPE = "predict-behaviour/score-users"
 
 
 @router.get("/models")
@@ -108,6 +111,24 @@ def save_card(org: Name, name: Name, viewer: FormWriter, session: SessionDep,
               card: Annotated[str, Form(max_length=100_000)] = "") -> Response:
     registry.update_model(session, viewer.principal, org, name, ModelUpdate.model_validate({"card": card}))
     return _back(org, name, "card-saved")
+
+
+@router.post("/models/{org}/{name}/score-users")
+def score_users(org: Name, name: Name, viewer: FormWriter, session: SessionDep,
+                output_dataset: Annotated[str, Form(max_length=64)],
+                version: Annotated[int, Form(ge=1)], limit: Annotated[str, Form(max_length=12)] = "") -> Response:
+    """Queues the batch-scoring job of a behaviour model and opens its page."""
+    params: dict[str, Any] = {"output_dataset": output_dataset, "version": version}
+    if limit.strip():
+        params["limit"] = _positive(limit)
+    job = jobs.submit(session, viewer.principal, org, JobCreate(recipe=SCORE_RECIPE, model=name, params=params))
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+
+def _positive(raw: str) -> int:
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise InvalidParams("Top must be a whole number of users, at least 1.", details={"field": "limit"})
+    return int(raw)
 
 
 @router.post("/models/{org}/{name}/fork")

@@ -35,7 +35,8 @@ def train_page(request: Request, viewer: ReaderPage, session: SessionDep,
 
 def _train_form(request: Request, viewer: Viewer, session: Any, recipe_name: str | None,
                 values: Mapping[str, Any], error: LimelightError | None = None) -> Response:
-    recipes = sorted(jobs.recipes(), key=lambda r: (r.task != "recommend", r.name))
+    # scoring recipes read a model, not a dataset: they start from the model page, not this form
+    recipes = sorted((r for r in jobs.recipes() if r.consumes == "dataset"), key=lambda r: (r.task != "recommend", r.name))
     chosen = next((r for r in recipes if r.name == recipe_name), recipes[0] if recipes else None)
     return render(request, "train.html", {
         "viewer": viewer, "recipes": recipes, "chosen": chosen, "values": values, "error": error,
