@@ -33,11 +33,12 @@ def set_alias(api: httpx.Client, org: str, model: str, alias: str, version: int)
     assert response.status_code == 200, response.text
 
 
-def register_small_version(api: httpx.Client, org: str, model: str, accuracy: float = 0.9) -> int:
+def register_small_version(api: httpx.Client, org: str, model: str, accuracy: float = 0.9,
+                           **metrics: float) -> int:
     """A version from a small servable model (the registry's rules do not depend on what it holds)."""
     from tests.support.factories import lightgbm_model_bytes
 
-    meta = {"runtime": "lightgbm", "metrics": {"accuracy": accuracy}}
+    meta = {"runtime": "lightgbm", "metrics": {"accuracy": accuracy, **metrics}}
     response = api.post(f"/api/v1/orgs/{org}/models/{model}/versions", data={"meta": json.dumps(meta)},
                         files={"file": ("model.txt", lightgbm_model_bytes(), "text/plain")})
     assert response.status_code == 201, response.text

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.live_server import ADMIN_PASSWORD
-from tests.ui.browser import confirm_dialog, sign_in
+from tests.ui.browser import confirm_dialog, screenshot, sign_in
 from tests.ui.setup_api import create_model, register_small_version, set_alias
 
 pytestmark = pytest.mark.browser
@@ -52,3 +52,40 @@ def test_fork_a_public_model_from_the_marketplace(pages, ui_server, new_org, org
     expect(page).to_have_url(re.compile(rf"/models/{other}/genre-recs$"))
     expect(page.get_by_text(f"Forked from {owner}/genre-recs@1")).to_be_visible()
     expect(page.locator("#alias-list")).to_contain_text("production → version 1")
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_chosen_versions_compare_side_by_side_with_their_changes(viewport, pages, ui_server, new_org, org_api):
+    org = new_org()
+    api = org_api(org)
+    create_model(api, org, "ranker")
+    register_small_version(api, org, "ranker", accuracy=0.8, log_loss=0.5)
+    register_small_version(api, org, "ranker", accuracy=0.7, log_loss=0.45, recall=0.6)
+    register_small_version(api, org, "ranker", accuracy=0.85, log_loss=0.6)
+    set_alias(api, org, "ranker", "production", 1)
+    page, _ = pages.new(viewport)
+    sign_in(page, ui_server.url, "admin", ADMIN_PASSWORD, org)
+    page.goto(f"/models/{org}/ranker")
+    page.get_by_label("compare v3").check()
+    page.get_by_label("compare v1").check()
+    page.get_by_role("button", name="Compare").click()
+    expect(page).to_have_url(re.compile(r"/models/.+/ranker/compare\?v=3&v=1$"))
+    table = page.locator("#compare-table")
+    expect(table.locator("thead th")).to_have_text(["Metric", "v1", "v3"])  # oldest first: the baseline
+    accuracy, log_loss = table.locator('tr[data-metric="accuracy"]'), table.locator('tr[data-metric="log_loss"]')
+    expect(accuracy.locator(".delta.better")).to_have_text("+0.05")
+    expect(log_loss.locator(".delta.worse")).to_have_text("+0.1")  # a loss that grew is worse
+    expect(page.locator("figure.chart")).to_have_count(2)
+    expect(page.locator("figure.chart").first.locator(".bar-best")).to_have_count(1)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1, f"the comparison scrolls sideways by {overflow}px"
+    screenshot(page, f"{viewport}-model-compare")
+
+    page.goto(f"/models/{org}/ranker/compare")  # nothing chosen: production against the latest
+    expect(page.locator("#compare-table thead th")).to_have_text(["Metric", "v1", "v3"])
+    page.goto(f"/models/{org}/ranker/compare?v=1&v=2")
+    expect(page.locator('#compare-table tr[data-metric="recall"] td').first).to_have_text("–")
+    expect(page.locator('#compare-table tr[data-metric="log_loss"] .delta.better')).to_have_text("-0.05")
+    pages.watches[-1].expect(404, "/compare")
+    missing = page.goto(f"/models/{org}/ranker/compare?v=1&v=9")
+    assert missing is not None and missing.status == 404

@@ -125,3 +125,25 @@ def test_job_results_read_candidates_and_pick_the_ranking_metric():
     assert results.chart_metric == "ndcg@10"
     assert results.metric_names == ["ndcg@10", "recall@10", "train_seconds"]  # no bare twins, counts or search time
     assert results.chart is not None and [b.best for b in results.chart.bars] == [False, True]
+
+
+def test_a_version_comparison_knows_which_way_is_better_and_leaves_gaps_alone():
+    from datetime import UTC, datetime
+
+    from limelight.schemas.registry import ModelVersionRead
+    from limelight.ui.version_comparison import compare, lower_is_better
+
+    def version(n: int, metrics: dict) -> ModelVersionRead:  # type: ignore[type-arg]
+        return ModelVersionRead.model_construct(version=n, metrics=metrics, aliases=[],
+                                                created_at=datetime.now(UTC))
+
+    c = compare([version(1, {"ndcg@10": 0.40, "brier": 0.02, "curve": [1, 2], "flag": True}),
+                 version(2, {"ndcg@10": 0.42, "brier": 0.03, "extra": 5.0})])
+    rows = {r.metric: r for r in c.rows}
+    assert list(rows) == ["ndcg@10", "brier", "extra"]  # headline metrics first; lists and booleans left out
+    assert rows["ndcg@10"].cells[1].delta == pytest.approx(0.02) and rows["ndcg@10"].cells[1].better is True
+    assert rows["brier"].lower_is_better and rows["brier"].cells[1].better is False
+    assert rows["extra"].cells[0].value is None and rows["extra"].cells[1].delta is None
+    assert [chart.title for chart in c.charts] == ["ndcg@10", "brier"]
+    assert [b.best for b in c.charts[1].bars] == [True, False]  # the lower Brier is the better bar
+    assert lower_is_better("val_loss") and lower_is_better("ECE") and not lower_is_better("roc_auc")

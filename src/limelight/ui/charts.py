@@ -37,14 +37,17 @@ class BarChart:
     bars: list[Bar]
 
 
-def bar_chart(values: Sequence[tuple[str, float]], *, title: str, width: int = 560) -> BarChart:
-    """Horizontal bars (labels stay readable on a phone); the largest value is marked ``best``."""
+def bar_chart(values: Sequence[tuple[str, float]], *, title: str, width: int = 560,
+              lower_is_better: bool = False) -> BarChart:
+    """Horizontal bars (labels stay readable on a phone); the largest value is marked ``best``, or the
+    smallest with ``lower_is_better`` (a loss, an error)."""
     span = width - LABEL_WIDTH_PX - VALUE_WIDTH_PX
     top = max((v for _, v in values), default=0.0)
     scale = span / top if top > 0 else 0.0
+    best = min((v for _, v in values), default=0.0) if lower_is_better else top
     bars = [
         Bar(label=label, value=value, text=_short(value), y=i * (BAR_HEIGHT_PX + BAR_GAP_PX),
-            width=max(1.0, value * scale) if value > 0 else 0.0, best=value == top and top > 0)
+            width=max(1.0, value * scale) if value > 0 else 0.0, best=value == best and top > 0)
         for i, (label, value) in enumerate(values)
     ]
     height = max(1, len(bars)) * (BAR_HEIGHT_PX + BAR_GAP_PX)

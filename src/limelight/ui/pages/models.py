@@ -21,6 +21,7 @@ from limelight.ui.access import PageRoute
 from limelight.ui.cards import render_card
 from limelight.ui.classifier_report import classifier_report
 from limelight.ui.rendering import render
+from limelight.ui.version_comparison import MAX_VERSIONS, compare
 from limelight.ui.viewer import FormMaintainer, FormWriter, ReaderPage, Viewer
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -80,6 +81,23 @@ def _deployment(session: Any, viewer: Viewer, name: str) -> Any:
         return deployments.get(session, viewer.principal, viewer.org, name)
     except NotFound:
         return None
+
+
+@router.get("/models/{org}/{name}/compare")
+def compare_page(request: Request, org: Name, name: Name, viewer: ReaderPage, session: SessionDep,
+                 v: Annotated[list[int] | None, Query(max_length=MAX_VERSIONS)] = None) -> Response:
+    """Chosen versions side by side (``?v=1&v=3``), oldest first: the deltas say what changed since
+    it. With fewer than two chosen: production against the latest, else the two latest."""
+    model = registry.get_model(session, viewer.principal, org, name)
+    numbers = sorted(set(v or []))
+    if len(numbers) < 2:
+        recent = [x.version for x in registry.list_versions(session, viewer.principal, org, name, before=None,
+                                                            limit=2)]
+        production = model.aliases.get("production")
+        latest = recent[0] if recent else None
+        numbers = sorted({production, latest} if production and latest and production != latest else set(recent))
+    versions = [registry.get_version(session, viewer.principal, org, name, n) for n in numbers]
+    return render(request, "model_compare.html", {"viewer": viewer, "model": model, "comparison": compare(versions)})
 
 
 def _back(org: str, name: str, notice: str) -> RedirectResponse:
