@@ -112,3 +112,24 @@ def test_bad_artifacts_and_params(tmp_path: Path, minilm_dir: Path) -> None:
         load_runtime("sentence-embedding", minilm_dir, {"engine": "tensorrt"})
     with pytest.raises(InvalidParams):
         load_runtime("sentence-embedding", minilm_dir, {"engine": "onnx"})  # no cache directory
+    with pytest.raises(InvalidParams) as info:
+        load_runtime("sentence-embedding", minilm_dir, {"engine": "torch", "pooling": "max"})
+    assert info.value.details["allowed"] == ["mean", "layers"]
+
+
+def test_layer_pooling_puts_every_layer_mean_side_by_side(minilm_dir: Path, cache_dir: Path, torch_rt) -> None:
+    exported: list[Path] = []
+    layers_torch = load_runtime("sentence-embedding", minilm_dir, {"engine": "torch", "pooling": "layers"})
+    layers_onnx = load_runtime("sentence-embedding", minilm_dir, {"engine": "onnx", "pooling": "layers"},
+                               LoadContext(cache_dir, exported.append))
+    a = np.asarray(layers_torch.predict_batch(TEXTS[:3]))
+    b = np.asarray(layers_onnx.predict_batch(TEXTS[:3]))
+    assert a.shape == b.shape == (3, 6 * 384) and layers_onnx.signature()["outputs"][0]["shape"] == [-1, 2304]
+    np.testing.assert_allclose(a, b, atol=2e-4)
+    # its own export, beside the sentence one: the two graphs have different outputs
+    assert len(exported) == 1 and exported[0].parent == cache_dir and "layer" not in exported[0].name
+    assert len(list(cache_dir.glob("sentence-embedding-*.onnx"))) == 2
+    # the last block is the last layer's mean: normalised, it is the sentence embedding
+    last = a[:, -384:] / np.linalg.norm(a[:, -384:], axis=1, keepdims=True)
+    np.testing.assert_allclose(last, np.asarray(torch_rt.predict_batch(TEXTS[:3])), atol=1e-5)
+    assert not np.allclose(a[:, :384], a[:, -384:], atol=1e-2)  # the first layer is not the last

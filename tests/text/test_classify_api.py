@@ -163,7 +163,7 @@ def test_multi_label_model_returns_tags_over_their_thresholds(text_tenant):
     with text_tenant.client() as client:
         _upload(client, org, "visits", csv_bytes(multi_label_rows()))
         job = _train(client, org, "classify-text/tfidf", "visits", "visit-tags", {"multi_label": True})
-        assert job["state"] == "succeeded", job
+        assert job["state"] == "succeeded", (job["error"], job["message"])
         both = ok(_classify(client, org, {"text": "We had rude waiter and cheap bill tonight"}, model="visit-tags"))
         loose = ok(_classify(client, org, {"text": "We had tasty pasta tonight", "threshold": 0.0},
                              model="visit-tags"))
@@ -182,14 +182,19 @@ def test_multi_label_model_returns_tags_over_their_thresholds(text_tenant):
     assert job["result"]["metrics"]["macro_f1"] > 0.9
 
 
-def test_embeddings_recipe_trains_and_serves(text_tenant):
+@pytest.mark.parametrize(("params", "features", "c"), [({}, "layers", 0.01),
+                                                       ({"features": "sentence"}, "sentence", 1.0)])
+def test_embeddings_recipe_trains_and_serves(text_tenant, params, features, c):
     org = text_tenant.org
+    model = f"sentiment-emb-{features}"
     with text_tenant.client() as client:
-        job = _train(client, org, "classify-text/embeddings", "reviews", "sentiment-emb")
-        assert job["state"] == "succeeded", job
+        job = _train(client, org, "classify-text/embeddings", "reviews", model, params)
+        assert job["state"] == "succeeded", (job["error"], job["message"])
         answer = ok(_classify(client, org, {"texts": ["The hotel was excellent.", "What a horrible trip!"]},
-                              model="sentiment-emb"))
+                              model=model))
     assert job["result"]["metrics"]["macro_f1"] > 0.8
+    [row] = job["result"]["summary"]["candidates"]
+    assert row["features"] == features and row["C"] == c
     assert [p["label"] for p in answer["predictions"]] == ["pos", "neg"]
 
 
@@ -211,7 +216,7 @@ def test_finetune_recipe_trains_a_few_steps_exports_onnx_and_serves(text_tenant)
               "max_train_examples": 96, "time_budget_minutes": 5}
     with text_tenant.client() as client:
         job = _train(client, org, "classify-text/finetune", "reviews", "sentiment-ft", params)
-        assert job["state"] == "succeeded", job
+        assert job["state"] == "succeeded", (job["error"], job["message"])
         long_text = "The concert was wonderful " + "and the band played on " * 20
         answer = ok(_classify(client, org, {"texts": ["The meal was superb.", long_text], "top_k": 3},
                               model="sentiment-ft"))

@@ -179,3 +179,37 @@ def test_embedding_in_length_sorted_batches_keeps_each_text_on_its_own_row():
         encoder.close()
     assert together.shape == (120, 384)
     assert np.allclose(together[:6], alone, atol=1e-4) and np.allclose(together[6:12], alone, atol=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["logistic", "mlp"])
+def test_a_head_fitted_on_standardised_features_answers_the_same_on_raw_ones(kind):
+    from limelight.text.heads import fit_logistic, fit_mlp, fold_standardisation, head_logits, standardiser
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(loc=[5.0, -2.0, 0.0, 100.0], scale=[0.1, 3.0, 1.0, 20.0], size=(300, 4))
+    x[:, 2] = 7.0  # a constant column: its scale is 1, not a division by zero
+    y = (x[:, 0] - 5 + (x[:, 1] + 2) / 30 + (x[:, 3] - 100) / 200 > 0).astype(int)
+    mean, scale = standardiser(x)
+    z = (x - mean) / scale
+    head = fit_logistic(z, y, 2, False, 1.0, 0) if kind == "logistic" else fit_mlp(z, y, 2, False, 8, 0)
+    folded = fold_standardisation(head, mean, scale)
+    np.testing.assert_allclose(head_logits(folded, x), head_logits(head, z), rtol=1e-9, atol=1e-9)
+    assert set(folded) == set(head) and np.isfinite(folded["intercept"]).all()
+    assert (head_logits(folded, x).argmax(1) == y).mean() > 0.9
+
+
+def test_an_embedding_head_artifact_without_pooling_loads_the_sentence_encoder(tmp_path):
+    pytest.importorskip("torch")
+    head = {"head.coef": np.zeros((2, 384)), "head.intercept": np.array([0.0, 1.0])}
+    path = tmp_path / "old.npz"
+    save_arrays(path, {"kind": "embedding-head", "labels": ["neg", "pos"], "multi_label": False,
+                       "calibration": {"temperature": 1.0}, "max_length": 32}, head)
+    model = load_classifier(path)
+    try:
+        assert model.scorer.encoder.pooling == "mean" and model.predict(["fine"])[0]["label"] == "pos"
+    finally:
+        model.close()
+    save_arrays(path, {"kind": "embedding-head", "labels": ["neg", "pos"], "multi_label": False,
+                       "calibration": {"temperature": 1.0}, "max_length": 32, "pooling": "cls"}, head)
+    with pytest.raises(ValidationFailed):
+        load_classifier(path)

@@ -35,10 +35,19 @@ class TfidfParams(CommonParams):
 
 
 class EmbeddingParams(CommonParams):
-    head: Literal["logistic", "mlp"] = Field("logistic", description="the classifier on the frozen embeddings")
+    features: Literal["layers", "sentence"] = Field(
+        "layers", description="layers: the mean of each of MiniLM's 6 layers, standardised (0.82-0.83 on SST-2 dev); "
+                              "sentence: the unit-length sentence embedding (0.80-0.81)")
+    head: Literal["logistic", "mlp"] = Field("logistic", description="the classifier on the frozen features")
     hidden_units: int = Field(256, ge=4, le=4096, description="MLP hidden layer width")
-    c: float = Field(1.0, gt=0, le=1e6, description="inverse regularisation of the logistic head (1 was best on SST-2)")
+    c: float | None = Field(None, gt=0, le=1e6, description="inverse regularisation of the logistic head; default "
+                                                            "0.01 on layers, 1 on sentence (best on SST-2)")
     max_length: int = Field(256, ge=8, le=512, description="tokens per text; longer texts are truncated")
+
+    def head_c(self) -> float:
+        if self.c is not None:
+            return self.c
+        return 0.01 if self.features == "layers" else 1.0
 
 
 class FinetuneParams(CommonParams):
@@ -67,7 +76,8 @@ class ClassifyTextRecipe:
         "tfidf": TfidfParams, "embeddings": EmbeddingParams, "finetune": FinetuneParams, "auto": AutoParams}
     _DESCRIPTIONS: ClassVar[dict[str, str]] = {
         "tfidf": "TF-IDF word + character n-grams into logistic regression; fast, strong on short texts.",
-        "embeddings": "Frozen MiniLM sentence embeddings into a logistic or small MLP head.",
+        "embeddings": "Frozen MiniLM features (each layer's mean, or the sentence embedding) into a logistic or "
+                      "small MLP head.",
         "finetune": "Fine-tunes a small transformer end to end; exported to ONNX for serving.",
         "auto": "Tries tfidf, embeddings and fine-tuning within a time budget; keeps the best macro-F1.",
     }
@@ -108,8 +118,8 @@ def _fitter(ctx: JobContext, variant: str, params: Any, budget_s: float | None) 
         return tfidf_fitter(c=params.c, max_features=params.max_features, seed=params.seed,
                             class_weight=None if params.class_weight == "none" else "balanced")
     if variant == "embeddings":
-        return embedding_fitter(head=params.head, hidden_units=params.hidden_units, c=params.c,
-                                max_length=params.max_length, seed=params.seed,
+        return embedding_fitter(head=params.head, hidden_units=params.hidden_units, c=params.head_c(),
+                                max_length=params.max_length, seed=params.seed, features=params.features,
                                 cache_dir=ctx.workdir / "encoder",  # the ONNX export: faster than torch
                                 progress=lambda done, total: ctx.progress(5 + 80 * done / total, "embedding texts"),
                                 check_cancelled=ctx.check_cancelled)

@@ -7,7 +7,8 @@ Layout (``np.load(..., allow_pickle=False)`` reads every member):
 ``metadata``                           0-d unicode JSON: ``kind`` (``tfidf`` | ``embedding-head`` |
                                        ``finetuned-onnx``), ``labels``, ``multi_label``,
                                        ``calibration`` {``temperature``, ``platt`` {a, b},
-                                       ``thresholds``}, ``max_length``, ``recipe``, ``metrics``
+                                       ``thresholds``}, ``max_length``, ``recipe``, ``metrics``,
+                                       ``pooling`` (embedding-head: ``layers`` or ``mean``)
 ``head.coef`` / ``head.intercept``     float64 (L, d) / (L,): the output layer (tfidf, embedding-head)
 ``head.hidden_coef`` / ``_intercept``  float64, only for an MLP head (ReLU hidden layer)
 ``tfidf.{word,char}.vocab``            unicode (V,): the n-gram at each column
@@ -120,7 +121,10 @@ def load_classifier(path: Path, *, cache_dir: Path | None = None, threads: int =
         from limelight.text.embedding_head import EmbeddingHeadScorer, load_encoder
 
         head = head_from(arrays, len(labels))
-        scorer = EmbeddingHeadScorer(load_encoder(metadata["max_length"], cache_dir, threads), head,
+        pooling = metadata.get("pooling", "mean")  # versions from before ``layers`` hold sentence-embedding heads
+        if pooling not in ("mean", "layers"):
+            raise ValidationFailed(f"text classifier pooling {pooling!r} is unknown")
+        scorer = EmbeddingHeadScorer(load_encoder(metadata["max_length"], cache_dir, threads, pooling), head,
                                      metadata["max_length"])
     else:
         scorer = _onnx_scorer(arrays, metadata["max_length"], threads)

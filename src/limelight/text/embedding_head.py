@@ -1,7 +1,9 @@
-"""The ``embedding-head`` scorer: frozen bundled MiniLM sentence embeddings into a logistic or MLP head.
+"""The ``embedding-head`` scorer: frozen bundled MiniLM features into a logistic or MLP head.
 
 The encoder is the ``sentence-embedding`` runtime on ``bundled_minilm_dir()`` (onnx engine when a
-cache directory is lent for its export, else torch); only the head's arrays are stored.
+cache directory is lent for its export, else torch) with the artifact's ``pooling``: ``layers`` (every
+layer's mean, the default since it classifies better) or ``mean`` (the unit-length sentence
+embedding). Only the head's arrays are stored; a standardisation of the features is folded into them.
 """
 
 from __future__ import annotations
@@ -17,18 +19,18 @@ DEFAULT_MAX_LENGTH = 256  # MiniLM's max_seq_length
 ENCODE_BATCH = 64
 
 
-def load_encoder(max_length: int, cache_dir: Path | None, threads: int = 2) -> Any:
+def load_encoder(max_length: int, cache_dir: Path | None, threads: int = 2, pooling: str = "mean") -> Any:
     from limelight.runtimes.base import LoadContext, load_runtime
     from limelight.runtimes.sentence_embedding import bundled_minilm_dir
 
     engine = "onnx" if cache_dir is not None else "torch"
     return load_runtime("sentence-embedding", bundled_minilm_dir(),
-                        {"engine": engine, "max_length": max_length, "threads": threads},
+                        {"engine": engine, "max_length": max_length, "threads": threads, "pooling": pooling},
                         LoadContext(cache_dir=cache_dir))
 
 
 def embed(encoder: Any, texts: list[str], progress: Any = None) -> np.ndarray:
-    """One unit-length row per text, in order (``SentenceEmbeddingRuntime.encode_many``)."""
+    """One feature row per text, in order (``SentenceEmbeddingRuntime.encode_many``)."""
     rows: np.ndarray = encoder.encode_many(texts, ENCODE_BATCH, progress)
     return rows
 

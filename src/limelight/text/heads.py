@@ -54,6 +54,23 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, n_classes: int, multi_label: bool, hid
             "hidden_intercept": fitted.intercepts_[0].astype(np.float64), **out}
 
 
+def standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and scales (1 where a column is constant) of training features."""
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    return mean, np.where(scale > 1e-12, scale, 1.0)
+
+
+def fold_standardisation(head: dict[str, np.ndarray], mean: np.ndarray, scale: np.ndarray) -> dict[str, np.ndarray]:
+    """The same head on raw features: a head fitted on ``(x - mean) / scale`` has its first layer's
+    weights divided by ``scale`` and ``weights @ mean`` taken from its intercept, so serving applies
+    one matrix product to the encoder's output and stores nothing else."""
+    first = "hidden_coef" if "hidden_coef" in head else "coef"
+    bias = "hidden_intercept" if first == "hidden_coef" else "intercept"
+    weights = head[first] / scale
+    return {**head, first: weights, bias: head[bias] - weights @ mean}
+
+
 def head_logits(head: dict[str, np.ndarray], x: Any) -> np.ndarray:
     if "hidden_coef" in head:
         x = np.maximum(np.asarray(x @ head["hidden_coef"].T) + head["hidden_intercept"], 0.0)

@@ -45,6 +45,7 @@ class Fitted:
     valid_logits: np.ndarray
     max_length: int
     info: dict[str, Any] = field(default_factory=dict)  # e.g. the head type, training history
+    metadata: dict[str, Any] = field(default_factory=dict)  # what loading needs beyond the arrays (pooling)
 
 
 @dataclass
@@ -111,6 +112,7 @@ def save(ctx: JobContext, split: Split, result: Evaluated, recipe: str) -> None:
                 "calibration": result.calibration.to_json(), "max_length": fitted.max_length, "recipe": recipe,
                 "metrics": {k: result.metrics[k] for k in ("accuracy", "macro_f1")}
                 | {"ece": result.metrics["calibration"]["ece"]}}
+    metadata |= fitted.metadata
     if result.calibration.thresholds is not None:
         metadata["thresholds"] = result.calibration.thresholds.tolist()
     ctx.progress(95, "saving the artifact")
