@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.machinery
-import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -53,26 +50,11 @@ def test_unknown_scheme_lists_the_registered_ones() -> None:
     assert caught.value.details["registered"] == ["file", "s3"]
 
 
-def test_s3_is_registered_but_not_available_in_this_build() -> None:
+def test_s3_opens_the_s3_module_which_refuses_a_store_it_cannot_reach() -> None:
+    pytest.importorskip("boto3")
     with pytest.raises(InvalidParams) as caught:
-        open_store("s3://bucket/prefix")
-    assert "not available in this build" in caught.value.message
-    assert caught.value.details["available"] == ["file"]
-
-
-def test_adding_the_s3_module_is_all_it_takes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    opened: list[str] = []
-    fake = types.ModuleType("limelight.artifacts.s3")
-    fake.__spec__ = importlib.machinery.ModuleSpec("limelight.artifacts.s3", None)
-
-    def fake_open_store(uri: str) -> ArtifactStore:
-        opened.append(uri)
-        return LocalArtifactStore(tmp_path / "pretend-s3")
-
-    fake.open_store = fake_open_store  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "limelight.artifacts.s3", fake)
-    assert isinstance(open_store("s3://bucket/prefix"), LocalArtifactStore)
-    assert opened == ["s3://bucket/prefix"]
+        open_store("s3://bucket/prefix?endpoint_url=http://127.0.0.1:9&region=us-east-1")
+    assert caught.value.details["setting"] == "artifacts_url" and "cannot be reached" in caught.value.message
 
 
 def test_the_scheme_table_is_read_only() -> None:

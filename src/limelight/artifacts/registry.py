@@ -1,10 +1,8 @@
 """Artifact stores chosen by URI scheme.
 
 ``file:///var/lib/limelight/artifacts`` (or a bare path) opens a :class:`LocalArtifactStore`.
-``s3://bucket/prefix`` is registered but served by the module ``limelight.artifacts.s3``, which this
-build does not ship yet: adding S3 means adding that one module with an ``open_store(uri)`` function,
-nothing here changes. Backends are imported only when a URI asks for them, so the S3 client never
-loads in a local deployment.
+``s3://bucket/prefix?…`` opens the module ``limelight.artifacts.s3`` (boto3, the ``s3`` extra). Backends
+are imported only when a URI asks for them, so the S3 client never loads in a local deployment.
 """
 
 from __future__ import annotations

@@ -54,6 +54,7 @@ def serve(
     except TransportRefused as exc:
         console.print(f"[red]refusing to start: {escape(str(exc))}[/red]")
         raise typer.Exit(2) from None
+    _check_artifact_store_or_exit(settings.artifacts_url)
     _upgrade(settings.database_url)
     if demo:
         from limelight.demo.setup import prepare_demo
@@ -91,6 +92,18 @@ def _load_settings_or_exit() -> Settings:
         for error in exc.errors():
             where = ".".join(str(part) for part in error["loc"])
             console.print(f"[red]invalid setting {escape(where)}: {escape(error['msg'])}[/red]")
+        raise typer.Exit(2) from None
+
+
+def _check_artifact_store_or_exit(url: str) -> None:
+    """Open the artifact store once before anything starts: an unreachable bucket is one clear line."""
+    from limelight.artifacts import open_store
+    from limelight.errors import LimelightError
+
+    try:
+        open_store(url)
+    except LimelightError as exc:
+        console.print(f"[red]refusing to start: {escape(exc.message)}[/red]")
         raise typer.Exit(2) from None
 
 
