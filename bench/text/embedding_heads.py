@@ -1,11 +1,12 @@
-"""Which head the frozen MiniLM sentence embeddings support on SST-2: the ``classify-text/embeddings``
-encoder (bundled all-MiniLM-L6-v2, ONNX, max length 256, unit-length vectors) embeds a seeded
-subsample of train.tsv and all of dev.tsv once, then each candidate head is fitted on the train
-vectors and scored on dev. It answers how far a head alone can move dev accuracy; the recipe's own
-figure (with its validation split and calibration) comes from accuracy.py.
+"""Which head the frozen MiniLM features support on SST-2: the ``classify-text/embeddings`` encoder
+(bundled all-MiniLM-L6-v2, ONNX, max length 256) embeds a seeded subsample of train.tsv and all of
+dev.tsv once, as the unit-length sentence embedding (``--pooling mean``) or as every layer's mean side
+by side (``--pooling layers``, the recipe's default features), then each candidate head is fitted on
+the train vectors and scored on dev. It answers how far a head alone can move dev accuracy; the
+recipe's own figure (with its validation split and calibration) comes from accuracy.py.
 
 Usage (from the repository root; about 7 minutes of encoding for 20,000 texts on 2 idle cores):
-  PYTHONPATH=src .venv/bin/python bench/text/embedding_heads.py --train 20000
+  PYTHONPATH=src .venv/bin/python bench/text/embedding_heads.py --train 20000 --pooling layers
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def candidates() -> list[tuple[str, Any]]:
 
     heads: list[tuple[str, Any]] = [(f"logistic C={c}", LogisticRegression(C=c, max_iter=3000)) for c in (0.5, 1, 2, 4)]
     heads += [(f"standardised logistic C={c}", make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=3000)))
-              for c in (0.01, 0.05, 0.2)]
+              for c in (0.005, 0.01, 0.02, 0.05, 0.2)]
     heads += [("MLP 256, alpha 1e-3 (the recipe's mlp head)", MLPClassifier((256,), alpha=1e-3, max_iter=300,
                                                                               random_state=42)),
               ("MLP 256, alpha 1e-3, early stopping", MLPClassifier((256,), alpha=1e-3, max_iter=300,
@@ -47,6 +48,8 @@ def candidates() -> list[tuple[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train", type=int, default=20_000, help="train.tsv rows to embed (seeded subsample; 0: all)")
+    parser.add_argument("--pooling", choices=("mean", "layers"), default="mean",
+                        help="mean: the sentence embedding; layers: every layer's mean side by side")
     args = parser.parse_args()
     from limelight.text.embedding_head import embed, load_encoder
 
@@ -56,7 +59,7 @@ def main() -> None:
         pick = np.random.default_rng(0).permutation(len(texts))[: args.train]
         texts, labels = [texts[i] for i in pick], [labels[i] for i in pick]
     with tempfile.TemporaryDirectory() as cache:
-        encoder = load_encoder(256, Path(cache))
+        encoder = load_encoder(256, Path(cache), pooling=args.pooling)
         started = time.perf_counter()
         x, dev_x = embed(encoder, texts), embed(encoder, dev_texts)
         encoder.close()
