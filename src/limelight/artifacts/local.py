@@ -35,7 +35,7 @@ from limelight.artifacts.staging import (
     make_dirs,
     private_dir,
 )
-from limelight.artifacts.store import DEFAULT_CHUNK_BYTES, BlobRef, GcReport, validate_sha256
+from limelight.artifacts.store import DEFAULT_CHUNK_BYTES, BlobRef, GcReport, chunks_of, validate_sha256
 from limelight.errors import Conflict, InvalidParams, NotFound
 
 __all__ = ["LocalArtifactStore"]
@@ -155,14 +155,7 @@ class LocalArtifactStore:
     def iter_bytes(self, sha256: str, chunk_size: int = DEFAULT_CHUNK_BYTES) -> Iterator[bytes]:
         if chunk_size <= 0:
             raise InvalidParams("chunk_size must be positive.")
-        handle = self.open(sha256)  # raise NotFound now, not at the first next()
-        return self._chunks(handle, chunk_size)
-
-    @staticmethod
-    def _chunks(handle: BinaryIO, chunk_size: int) -> Iterator[bytes]:
-        with handle:
-            while chunk := handle.read(chunk_size):
-                yield chunk
+        return chunks_of(self.open(sha256), chunk_size)  # open raises NotFound now, not at the first next()
 
     def local_path(self, sha256: str) -> Path:
         return self._existing(sha256)

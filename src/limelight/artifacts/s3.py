@@ -36,7 +36,14 @@ from typing import Any, BinaryIO
 from urllib.parse import parse_qs, urlsplit
 
 from limelight.artifacts.local import LocalArtifactStore
-from limelight.artifacts.store import DEFAULT_CHUNK_BYTES, BlobRef, GcReport, StagedBlob, validate_sha256
+from limelight.artifacts.store import (
+    DEFAULT_CHUNK_BYTES,
+    BlobRef,
+    GcReport,
+    StagedBlob,
+    chunks_of,
+    validate_sha256,
+)
 from limelight.errors import InvalidParams, NotFound
 
 __all__ = ["S3ArtifactStore", "open_store"]
@@ -186,14 +193,7 @@ class S3ArtifactStore:
     def iter_bytes(self, sha256: str, chunk_size: int = DEFAULT_CHUNK_BYTES) -> Iterator[bytes]:
         if chunk_size <= 0:
             raise InvalidParams("chunk_size must be positive.")
-        handle = self.open(sha256)  # raise NotFound now, not at the first next()
-        return self._chunks(handle, chunk_size)
-
-    @staticmethod
-    def _chunks(handle: BinaryIO, chunk_size: int) -> Iterator[bytes]:
-        with handle:
-            while chunk := handle.read(chunk_size):
-                yield chunk
+        return chunks_of(self.open(sha256), chunk_size)  # open raises NotFound now, not at the first next()
 
     def exists(self, sha256: str) -> bool:
         return self._head(sha256) is not None

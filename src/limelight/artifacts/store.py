@@ -29,6 +29,7 @@ __all__ = [
     "BlobRef",
     "GcReport",
     "StagedBlob",
+    "chunks_of",
     "validate_sha256",
 ]
 
@@ -44,6 +45,13 @@ def validate_sha256(sha256: str) -> str:
             details={"reason": "not a sha256 digest", "key": repr(sha256)[:80]},
         )
     return sha256
+
+
+def chunks_of(handle: BinaryIO, chunk_size: int) -> Iterator[bytes]:
+    """``handle`` read in chunks of at most ``chunk_size`` bytes, closed at the end (``iter_bytes``)."""
+    with handle:
+        while chunk := handle.read(chunk_size):
+            yield chunk
 
 
 @dataclass(frozen=True, slots=True)
