@@ -6,6 +6,7 @@ supervising a long job still counts as alive.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -87,7 +88,23 @@ def _safely(fn: Any, *args: Any) -> Any:
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM and SIGINT stop the loop. The handler only writes a byte to a pipe and a thread sets
+    ``stop``: a handler that set the Event itself could deadlock, since it runs in the main thread,
+    which may already hold that Event's lock (inside ``stop.wait`` or an earlier handler's ``set``)
+    when a second signal lands, and the lock is not reentrant. A dying server can deliver two."""
     if threading.current_thread() is not threading.main_thread():
         return
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+
+    def relay() -> None:
+        os.read(read_end, 1)
+        stop.set()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        with contextlib.suppress(OSError):  # a full pipe already holds the news
+            os.write(write_end, b"\0")
+
+    threading.Thread(target=relay, name="worker-signals", daemon=True).start()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, on_signal)
