@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -138,25 +139,25 @@ class Client(BaseClient):
         response = self._http.send(self._build(self._http, call))
         return self._handle(call, response)
 
-    def _stream_events(self, call: Call[Any]) -> Iterator[ServerSentEvent]:
+    @contextmanager
+    def _streamed(self, call: Call[Any]) -> Iterator[httpx.Response]:
+        """The response of ``call``, its body not yet read; an error status raises, as in ``_run``."""
         response = self._http.send(self._build(self._http, call), stream=True)
         try:
             if response.is_error:
                 response.read()
                 raise error_from_response(response)
-            yield from EventSource(response).iter_sse()
+            yield response
         finally:
             response.close()
 
+    def _stream_events(self, call: Call[Any]) -> Iterator[ServerSentEvent]:
+        with self._streamed(call) as response:
+            yield from EventSource(response).iter_sse()
+
     def _stream_bytes(self, call: Call[Any]) -> Iterator[bytes]:
-        response = self._http.send(self._build(self._http, call), stream=True)
-        try:
-            if response.is_error:
-                response.read()
-                raise error_from_response(response)
+        with self._streamed(call) as response:
             yield from response.iter_bytes()
-        finally:
-            response.close()
 
     def close(self) -> None:
         self._http.close()
@@ -257,27 +258,26 @@ class AsyncClient(BaseClient):
         response = await self._http.send(self._build(self._http, call))
         return self._handle(call, response)
 
-    async def _stream_events(self, call: Call[Any]) -> AsyncIterator[ServerSentEvent]:
+    @asynccontextmanager
+    async def _streamed(self, call: Call[Any]) -> AsyncIterator[httpx.Response]:
         response = await self._http.send(self._build(self._http, call), stream=True)
         try:
             if response.is_error:
                 await response.aread()
                 raise error_from_response(response)
-            async for event in EventSource(response).aiter_sse():
-                yield event
+            yield response
         finally:
             await response.aclose()
 
+    async def _stream_events(self, call: Call[Any]) -> AsyncIterator[ServerSentEvent]:
+        async with self._streamed(call) as response:
+            async for event in EventSource(response).aiter_sse():
+                yield event
+
     async def _stream_bytes(self, call: Call[Any]) -> AsyncIterator[bytes]:
-        response = await self._http.send(self._build(self._http, call), stream=True)
-        try:
-            if response.is_error:
-                await response.aread()
-                raise error_from_response(response)
+        async with self._streamed(call) as response:
             async for chunk in response.aiter_bytes():
                 yield chunk
-        finally:
-            await response.aclose()
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -12,7 +12,7 @@ from limelight.db.models import Job
 from limelight.errors import Conflict, InvalidParams, NotFound
 from limelight.jobs import repository
 from limelight.recipes import all_recipes, get_recipe
-from limelight.recipes.base import Recipe
+from limelight.recipes.base import Recipe, consumes, produces
 from limelight.registry import repository as registry_repo
 from limelight.registry import service as registry
 from limelight.schemas.datasets import DatasetKind
@@ -23,7 +23,7 @@ def submit(session: Session, principal: Principal, org: str, body: JobCreate) ->
     authorize(principal, Permission.org_write, org)
     recipe = get_recipe(body.recipe)
     params = validate_params(recipe.Params, body.params)
-    if getattr(recipe, "consumes", "dataset") == "model":
+    if consumes(recipe) == "model":
         return _submit_scoring(session, principal, org, body, recipe, params)
     if body.dataset is None:
         raise InvalidParams("This recipe needs a dataset.", details={"field": "dataset"})
@@ -145,8 +145,8 @@ def logs(session: Session, principal: Principal, org: str, job_id: str, after_se
 
 def recipes() -> list[RecipeRead]:
     return [RecipeRead(name=r.name, task=r.task, dataset_kind=r.dataset_kind, description=r.description,
-                       params_schema=r.Params.model_json_schema(), consumes=getattr(r, "consumes", "dataset"),
-                       produces=getattr(r, "produces", "model")) for r in all_recipes().values()]
+                       params_schema=r.Params.model_json_schema(), consumes=consumes(r),
+                       produces=produces(r)) for r in all_recipes().values()]
 
 
 def _own(session: Session, principal: Principal, org: str, job_id: str) -> Job:

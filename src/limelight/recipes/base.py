@@ -119,3 +119,13 @@ class Recipe(Protocol):
     def Params(self) -> type[RecipeParams]: ...  # noqa: N802 - the params model, named like a class
 
     def run(self, ctx: JobContext, params: RecipeParams) -> RecipeResult: ...
+
+
+def consumes(recipe: Recipe) -> str:
+    """``dataset`` (a training recipe) or ``model`` (one that reads a version of the job's model)."""
+    return str(getattr(recipe, "consumes", "dataset"))
+
+
+def produces(recipe: Recipe) -> str:
+    """``model`` (registers a model version) or ``dataset`` (registers a dataset version)."""
+    return str(getattr(recipe, "produces", "model"))

@@ -30,6 +30,7 @@ from limelight.errors import LimelightError
 from limelight.jobs import lifecycle
 from limelight.jobs.lifecycle import Standing
 from limelight.recipes import get_recipe
+from limelight.recipes.base import consumes
 from limelight.registry import repository as registry_repo
 from limelight.workers import child
 
@@ -71,7 +72,7 @@ def _spec(db: Database, store: ArtifactStore, settings: Settings, job_id: str, w
 
 def _model_input(session: Any, store: ArtifactStore, job: Job, org: str) -> dict[str, Any] | None:
     """The version a scoring job reads (fixed at submission as ``params.version``), else None."""
-    if getattr(get_recipe(job.recipe), "consumes", "dataset") != "model":
+    if consumes(get_recipe(job.recipe)) != "model":
         return None
     model = registry_repo.model_by_name(session, job.org_id, job.model_name or "")
     version = registry_repo.version(session, model.id, int(job.params["version"])) if model else None
