@@ -109,3 +109,61 @@ def test_visibility_change_is_confirmed_and_audited(pages, ui_server, studio, or
     expect(page.locator("#audit-table")).to_contain_text(f"{org}/churn")
     expect(page.locator("#audit-table")).to_contain_text("visibility=public")
     assert org_api(org).get(f"/api/v1/orgs/{org}/models/churn").json()["visibility"] == "public"
+
+
+# Every visible element (deliberately scrollable frames aside) must lie within the viewport's width.
+WIDER_THAN_VIEWPORT = """() => {
+  const width = document.documentElement.clientWidth;
+  const describe = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+    (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+  return [...document.querySelectorAll('body *')]
+    .filter(el => el.offsetParent !== null || getComputedStyle(el).position === 'fixed')
+    .filter(el => !el.closest('pre, .scroll-region, .skip-link, .visually-hidden'))
+    .map(el => [el, el.getBoundingClientRect()])
+    .filter(([el, r]) => r.width > 0 && (r.right > width + 1 || r.left < -1))
+    .map(([el, r]) => `${describe(el)} spans ${Math.round(r.left)}..${Math.round(r.right)} of ${width}px`)
+    .slice(0, 8);
+}"""
+# Every visible button (or button-like link, or submit input) is inside the viewport and is what a
+# tap on its centre hits.
+UNREACHABLE_BUTTONS = """() => {
+  const width = document.documentElement.clientWidth;
+  const out = [];
+  for (const el of document.querySelectorAll('button, a.button, input[type=submit], [role=button]')) {
+    if (el.offsetParent === null || el.closest('dialog:not([open]), details:not([open]) > :not(summary)')) continue;
+    el.scrollIntoView({block: 'center', inline: 'nearest'});
+    const r = el.getBoundingClientRect();
+    const label = (el.textContent || el.value || el.getAttribute('aria-label') || '').trim().slice(0, 40);
+    if (r.left < -1 || r.right > width + 1) { out.push(`"${label}" spans ${Math.round(r.left)}..${Math.round(r.right)}`); continue; }
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    if (!hit || !(hit === el || el.contains(hit))) out.push(`"${label}" is covered by ${hit ? hit.tagName : 'nothing'}`);
+  }
+  return out;
+}"""
+# Under a phone's width no table keeps its side-by-side columns but a two-column list (.kv) or a
+# deliberately scrollable matrix.
+UNSTACKED_TABLES = """() => [...document.querySelectorAll('table')]
+  .filter(t => t.offsetParent !== null && !t.closest('.scroll-region') && !t.classList.contains('kv'))
+  .filter(t => t.tBodies.length && t.tBodies[0].rows.length && getComputedStyle(t.tBodies[0].rows[0]).display === 'table-row')
+  .map(t => t.id || t.className || 'table')"""
+
+
+def test_on_a_phone_every_table_stacks_and_every_button_can_be_tapped(pages, ui_server, studio, long_strings, org_api):
+    """390x844: rows become cards that name each column; nothing but a matrix or code scrolls sideways;
+    every visible button lies on screen and receives a tap at its centre."""
+    org, job_id = studio
+    # a key, so the keys table has a row with its Revoke button
+    assert org_api(org).post("/api/v1/keys", json={"name": "phone-key", "org": org, "scopes": ["read"]}).status_code == 201
+    page, _ = pages.new("phone")
+    sign_in(page, ui_server.url, "admin", ADMIN_PASSWORD, org)
+    for name, path in _pages(org, job_id):
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        assert page.evaluate(WIDER_THAN_VIEWPORT) == [], f"{name}: wider than the phone"
+        assert page.evaluate(UNSTACKED_TABLES) == [], f"{name}: tables still in columns"
+        assert page.evaluate(UNREACHABLE_BUTTONS) == [], f"{name}: buttons out of reach"
+    page.goto("/keys")
+    row = page.locator("#keys-table tbody tr", has_text="phone-key")
+    expect(row.locator("td[data-label='Scopes']")).to_contain_text("read")
+    expect(row.get_by_role("button", name="Revoke")).to_be_in_viewport()
+    screenshot(page, "phone-keys-stacked")

@@ -105,10 +105,42 @@
     return row;
   }
 
+  // On a phone each table row is drawn as a card (app.css): every cell names its column through
+  // data-label, copied here from the table's header, also for rows scripts add later.
+  function labelCells(table) {
+    const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    if (!heads.length) return;
+    for (const body of table.tBodies) {
+      for (const row of body.rows) {
+        let column = 0;
+        for (const cell of row.cells) {
+          if (!cell.hasAttribute("data-label") && heads[column]) cell.setAttribute("data-label", heads[column]);
+          column += cell.colSpan || 1;
+        }
+      }
+    }
+  }
+
+  function setupStackedTables() {
+    // tables written in a model card's Markdown stack like the console's own
+    document.querySelectorAll(".model-card-body table").forEach((t) => t.classList.add("stacks"));
+    const labelAll = () => document.querySelectorAll("table").forEach(labelCells);
+    labelAll();
+    new MutationObserver((changes) => {
+      const tables = new Set();
+      for (const change of changes) {
+        const table = change.target.closest && change.target.closest("table");
+        if (table) tables.add(table);
+      }
+      tables.forEach(labelCells);
+    }).observe(document.body, { childList: true, subtree: true });
+  }
+
   window.limelight = { api, ApiError, meta, scoreRow };
   document.addEventListener("DOMContentLoaded", () => {
     setupMenu();
     setupConfirmations();
     setupCopyButtons();
+    setupStackedTables();
   });
 })();
