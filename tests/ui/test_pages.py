@@ -23,7 +23,8 @@ def _pages(org: str, job_id: str) -> list[tuple[str, str]]:
     return [("overview", "/"), ("datasets", "/datasets"), ("dataset", "/datasets/ratings"), ("train", "/train"),
             ("jobs", "/jobs"), ("job", f"/jobs/{job_id}"), ("models", "/models"), ("model", f"/models/{org}/churn"),
             ("compare", f"/models/{org}/churn/compare"),
-            ("playground", "/playground"), ("monitoring", "/monitoring"), ("audit", "/audit"), ("keys", "/keys")]
+            ("playground", "/playground"), ("model-playground", "/playground/churn"), ("monitoring", "/monitoring"),
+            ("model-monitoring", "/monitoring/churn"), ("audit", "/audit"), ("keys", "/keys")]
 
 
 @pytest.fixture(scope="module")
