@@ -165,7 +165,8 @@ class Unauthenticated(LimelightError):
 
     @classmethod
     def default_message(cls) -> str:
-        return "A valid API key or session is required."
+        return ("A valid API key or session is required: send the header 'Authorization: Bearer <api key>' "
+                "(an owner creates keys on the console's API keys page or with `limelight keys create NAME`).")
 
     def headers(self) -> dict[str, str]:
         return {"WWW-Authenticate": "Bearer"}
@@ -187,6 +188,13 @@ class NotFound(LimelightError):
     @classmethod
     def default_message(cls) -> str:
         return "Not found."
+
+    @classmethod
+    def model(cls, org: str, name: str, **details: Any) -> NotFound:
+        """The same answer whether the model is absent or another org's private one, naming where to look."""
+        return cls(f"Model {org}/{name} not found. `limelight models list --org {org}` (GET /api/v1/orgs/{org}/models) "
+                   "lists the models you can call; public models of other orgs are at GET /api/v1/models.",
+                   details=details or None)
 
 
 class Conflict(LimelightError):

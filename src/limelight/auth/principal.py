@@ -66,6 +66,34 @@ class Principal:
         role, scope = POLICY[permission]
         return ROLE_RANK[self.role] >= ROLE_RANK[role] and scope in self.scopes
 
+    def refusal(self, permission: Permission) -> Forbidden:
+        """Why this principal may not do what ``permission`` guards, and what to do about it."""
+        details: dict[str, object] = {"permission": permission.value}
+        if permission is Permission.system_admin or permission not in POLICY:
+            if not self.is_admin:
+                return Forbidden("This needs a system administrator's account.", details=details)
+            return Forbidden("This key lacks the admin scope, which system administration needs: create one with "
+                             "`limelight keys create NAME --scope admin` (or on the console's API keys page).",
+                             details={**details, "missing_scope": Scope.admin.value})
+        role, scope = POLICY[permission]
+        if ROLE_RANK[self.role] < ROLE_RANK[role]:
+            return Forbidden(f"Your role in org {self.org_name!r} is {self.role.value}; this needs {role.value} or "
+                             f"higher. Ask an owner of {self.org_name!r} to change your role.",
+                             details={**details, "role": self.role.value, "needs_role": role.value})
+        held = ", ".join(sorted(s.value for s in self.scopes)) or "none"
+        return Forbidden(f"This key lacks the {scope.value} scope (it has: {held}). Create a key with it: "
+                         f"`limelight keys create NAME --scope {scope.value}` (or on the console's API keys page).",
+                         details={**details, "missing_scope": scope.value})
+
+    def foreign_org(self, org_name: str) -> NotFound:
+        """Another org's objects are missing to this principal; the message says which org it acts in,
+        whether or not ``org_name`` exists."""
+        if self.key_id is not None:
+            return NotFound(f"Organization {org_name!r} not found for this key: it is bound to org "
+                            f"{self.org_name!r}. Each key belongs to one org; use a key created in {org_name!r}.")
+        return NotFound(f"Organization {org_name!r} not found: you are working in org {self.org_name!r}; "
+                        "switch organization in the console to work in another.")
+
     def with_request(self, client_addr: str | None, request_id: str | None) -> Principal:
         from dataclasses import replace
 
@@ -75,6 +103,6 @@ class Principal:
 def authorize(principal: Principal, permission: Permission, org_name: str | None = None) -> None:
     """Raise unless ``principal`` holds ``permission`` in ``org_name`` (404 for a foreign org)."""
     if org_name is not None and org_name != principal.org_name:
-        raise NotFound(f"Organization {org_name!r} not found.")
+        raise principal.foreign_org(org_name)
     if not principal.can(permission):
-        raise Forbidden(f"This needs the {permission.value} permission.")
+        raise principal.refusal(permission)

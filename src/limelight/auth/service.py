@@ -43,6 +43,10 @@ class Credentials:
     request_id: str | None = None
 
 
+# the next step every refused key's message names
+_NEW_KEY = "create a new key on the console's API keys page or with `limelight keys create NAME`"
+
+
 def authenticate(db: Database, key_cache: KeyCache, credentials: Credentials) -> Principal:
     """The caller: an API key (``Bearer``) if one is given, else a UI session cookie, else 401."""
     client, request_id = credentials.client_addr, credentials.request_id
@@ -63,20 +67,20 @@ def authenticate_key(db: Database, key_cache: KeyCache, raw: str) -> Principal:
         return cached
     parsed = parse_key(raw)
     if parsed is None:
-        raise Unauthenticated("Malformed API key.")
+        raise Unauthenticated("Malformed API key: keys start with 'll_'; check it was copied whole.")
     key_id, secret = parsed
     with db.transaction(write=False) as session:
         found = repository.key_with_context(session, key_id)
         if found is None:
-            raise Unauthenticated("Unknown API key.")
+            raise Unauthenticated(f"Unknown API key: check it was copied whole (a key is shown only once); {_NEW_KEY}.")
         key, user, org, membership = found
         if not secret_matches(secret, key.secret_hash):
-            raise Unauthenticated("Unknown API key.")
+            raise Unauthenticated(f"Unknown API key: check it was copied whole (a key is shown only once); {_NEW_KEY}.")
         now = utcnow()
         if key.revoked_at is not None:
-            raise Unauthenticated("This API key was revoked.")
+            raise Unauthenticated(f"This API key was revoked: {_NEW_KEY}.")
         if key.expires_at is not None and key.expires_at <= now:
-            raise Unauthenticated("This API key has expired.")
+            raise Unauthenticated(f"This API key has expired: {_NEW_KEY}.")
         if user.disabled or membership is None:
             raise Unauthenticated("This API key's user is no longer a member of its organization.")
         should_touch = key.last_used_at is None or (now - key.last_used_at).total_seconds() > KEY_TOUCH_INTERVAL_S

@@ -73,7 +73,7 @@ def _submit_scoring(session: Session, principal: Principal, org: str, body: JobC
                                 f"{field} does not apply.", details={"field": field})
     model = registry_repo.model_by_name(session, principal.org_id, body.model)
     if model is None:
-        raise NotFound(f"Model {org}/{body.model} not found.")
+        raise NotFound.model(org, body.model)
     if model.task != recipe.task:
         raise Conflict(f"{recipe.name} reads {recipe.task!r} models; {org}/{body.model} is {model.task!r}.",
                        details={"field": "model"})

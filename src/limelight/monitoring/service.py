@@ -122,7 +122,7 @@ def model_monitoring(session: Session, principal: Principal, org: str, name: str
     authorize(principal, Permission.org_read, org)
     model = repository.model_in_org(session, principal.org_id, name)
     if model is None:
-        raise NotFound(f"Model {org}/{name} not found.")
+        raise NotFound.model(org, name)
     span = Span.of(window, time.time() if now_s is None else now_s)
     per_version: dict[int, dict[int, list[float]]] = {}
     together: dict[int, list[float]] = {}

@@ -45,7 +45,7 @@ def own_model(session: Session, principal: Principal, org: str, name: str, permi
     authorize(principal, permission, org)
     model = repository.model_by_name(session, principal.org_id, name, for_update=for_update)
     if model is None:
-        raise NotFound(f"Model {org}/{name} not found.")
+        raise NotFound.model(org, name)
     return model
 
 
@@ -56,10 +56,10 @@ def visible_model(session: Session, principal: Principal, org: str, name: str,
         authorize(principal, permission)
     found = repository.model_with_org(session, org, name)
     if found is None:
-        raise NotFound(f"Model {org}/{name} not found.")
+        raise NotFound.model(org, name)
     model, owner = found
     if owner.id != principal.org_id and model.visibility != Visibility.public.value:
-        raise NotFound(f"Model {org}/{name} not found.")
+        raise NotFound.model(org, name)
     return model, owner
 
 
@@ -271,7 +271,7 @@ def promote_if_better(session: Session, principal: Principal, model_name: str, n
     org = principal.org_name
     model = repository.model_by_name(session, principal.org_id, model_name)
     if model is None:
-        raise NotFound(f"Model {org}/{model_name} not found.")
+        raise NotFound.model(org, model_name)
     current_number = repository.aliases(session, model.id).get(alias)
     new_value = metrics.get(metric) if metric else None
     current_value = None

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from limelight.auth import service as auth_service
 from limelight.auth.principal import Permission, Principal
-from limelight.errors import Forbidden
 from limelight.schemas.common import MAX_VERSION
 from limelight.server.api_limits import MANAGEMENT_PREFIX
 from limelight.server.state import AppState
@@ -49,7 +48,7 @@ class Requires:
     def __call__(self, request: Request, state: StateDep) -> Principal:
         principal = auth_service.authenticate(state.db, state.key_cache, credentials_of(request))
         if not principal.can(self.permission):
-            raise Forbidden(f"This needs the {self.permission.value} permission.")
+            raise principal.refusal(self.permission)
         limits = state.api_limits
         if limits is not None and request.url.path.startswith(MANAGEMENT_PREFIX):  # inference has its own
             limits.check(principal)

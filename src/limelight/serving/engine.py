@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 from limelight.auth.principal import Permission, Principal
 from limelight.errors import (
     DeadlineExceeded,
-    Forbidden,
     LimelightError,
     NotFound,
     Overloaded,
@@ -208,12 +207,12 @@ class ServingEngine:
     ) -> Target:
         """The version this call means: ?version, ?alias, the deployment's routes, production, latest."""
         if not principal.can(Permission.org_predict):
-            raise Forbidden(f"This needs the {Permission.org_predict.value} permission.")
+            raise principal.refusal(Permission.org_predict)
         snap = await self._snapshot(org, name)
         if not self._visible(snap, principal) or _misses(snap, version, alias):
             snap = await self._recheck(org, name, snap)
         if not self._visible(snap, principal):
-            raise NotFound(f"Model {org}/{name} not found.")
+            raise NotFound.model(org, name)
         number, shadow = _pick(snap, org, name, version, alias, routing_key, body)
         runtime = snap.runtimes.get(number)
         if runtime is None:
@@ -393,7 +392,7 @@ class ServingEngine:
         if not snap.found or not snap.default_versions():
             snap = await self._recheck(org, name, snap)
         if not snap.found or not (snap.public or org == org_asking):
-            raise NotFound(f"Model {ref} not found.", details={"model": ref})
+            raise NotFound.model(org, name, model=ref)
         number, _ = _pick(snap, org, name, None, None, None, None)
         if snap.runtimes.get(number) != runtime:
             raise NotFound(f"Model {ref} is not a {runtime} model.", details={"model": ref, "runtime": runtime})
