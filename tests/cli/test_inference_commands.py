@@ -66,3 +66,9 @@ def test_classify_and_search_print_tables_or_json(cli: Cli) -> None:
     assert [i["item_id"] for i in found["items"]] == [catalog_data.RARE_ID]
     listed = cli("search", finder, "a ghost in an old house", "-k", "3", "--filters", '{"genres": ["Horror"]}')
     assert "item_id" in listed.out and "exact index" in listed.err
+
+
+@pytest.mark.parametrize("ref", ["a/b/c", "demo/"])
+def test_a_model_that_is_not_name_or_org_slash_name_is_a_usage_error(cli: Cli, ref: str) -> None:
+    refused = cli("recommend", ref, "u1", expect=2)
+    assert "is not NAME or ORG/NAME" in refused.err

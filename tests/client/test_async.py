@@ -22,8 +22,10 @@ def _client(tenant: SdkTenant, key: str | None = None) -> AsyncClient:
 def test_tenancy_and_errors(tenant: SdkTenant) -> None:
     async def scenario() -> None:
         async with _client(tenant) as client:
-            me = await client.auth.whoami()
+            me = await client.whoami()
             assert (me.org, me.role) == (tenant.org, Role.owner)
+            with pytest.warns(DeprecationWarning, match=r"use client\.whoami\(\)"):
+                assert await client.auth.whoami() == me
             assert tenant.org in [org.name async for org in client.orgs.iter()]
             with pytest.raises(NotFound) as info:
                 await client.models.get(tenant.org, unique("missing"))
@@ -32,13 +34,13 @@ def test_tenancy_and_errors(tenant: SdkTenant) -> None:
                 await client.models.create(tenant.org, "Bad Name", "other")
         async with _client(tenant, key="") as anonymous:
             with pytest.raises(Unauthenticated):
-                await anonymous.auth.whoami()
+                await anonymous.whoami()
             session = await anonymous.auth.login("admin", ADMIN_PASSWORD, tenant.org)
             assert session.org == tenant.org
             key = await anonymous.keys.create(unique("async"), tenant.org, ["read"])  # a write: needs the CSRF token
             await anonymous.auth.logout()
         async with _client(tenant, key=key.key) as narrow:
-            assert (await narrow.auth.whoami()).scopes == ["read"]
+            assert (await narrow.whoami()).scopes == ["read"]
 
     asyncio.run(scenario())
 

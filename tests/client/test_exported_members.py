@@ -9,7 +9,8 @@ from limelight.client import AsyncClient, Client
 
 RESOURCES = ("orgs", "users", "members", "auth", "keys", "datasets", "events", "jobs", "recipes", "models",
              "deployments", "audit")
-INFERENCE = ("predict", "recommend", "similar", "explain", "embed", "classify", "search", "invoke")
+INFERENCE = ("predict", "recommend", "similar", "explain", "score_users", "embed", "classify", "search", "generate",
+             "invoke")
 
 
 def test_all_is_exactly_the_public_names() -> None:
@@ -34,10 +35,13 @@ def test_async_client_mirrors_the_sync_client() -> None:
             assert sync_methods.keys() == async_methods.keys(), name
             for method, signature in sync_methods.items():
                 assert list(signature.parameters) == list(async_methods[method].parameters), f"{name}.{method}"
-        for name in INFERENCE:
+        for name in (*INFERENCE, "whoami"):
             assert inspect.signature(getattr(sync, name)).parameters.keys() == \
                 inspect.signature(getattr(asynchronous, name)).parameters.keys()
             assert inspect.iscoroutinefunction(getattr(asynchronous, name))
+        for name in (*INFERENCE, "generate_stream"):  # a model is named "org/name", as in the CLI and the URL
+            assert list(inspect.signature(getattr(sync, name)).parameters)[0] == "model", name
+            assert list(inspect.signature(getattr(asynchronous, name)).parameters)[0] == "model", name
     finally:
         sync.close()
 

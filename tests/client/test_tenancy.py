@@ -15,9 +15,15 @@ USER_PASSWORD = "pw-for-tests-0123"  # noqa: S105 - a throwaway test account
 
 
 def test_whoami_describes_the_key(client: Client, tenant: SdkTenant) -> None:
-    me = client.auth.whoami()
+    me = client.whoami()
     assert (me.username, me.org, me.role, me.is_admin) == ("admin", tenant.org, Role.owner, True)
     assert set(me.scopes) == set(Scope)
+
+
+def test_auth_whoami_is_a_deprecated_alias_of_whoami(client: Client) -> None:
+    with pytest.warns(DeprecationWarning, match=r"auth\.whoami\(\) is deprecated: use client\.whoami\(\)") as caught:
+        assert client.auth.whoami() == client.whoami()
+    assert caught[0].filename == __file__  # the warning points at the caller's line
 
 
 def test_orgs_create_and_list(sqlite_server: LiveServer) -> None:
@@ -50,10 +56,10 @@ def test_user_joins_an_org_signs_in_and_leaves(client: Client, tenant: SdkTenant
     with Client(tenant.url, api_key="") as person:
         session = person.auth.login(username, USER_PASSWORD)
         assert (session.username, session.org) == (username, tenant.org)
-        assert person.auth.whoami().role == Role.viewer
+        assert person.whoami().role == Role.viewer
         person.auth.logout()
         with pytest.raises(Unauthenticated):
-            person.auth.whoami()
+            person.whoami()
 
     client.members.remove(tenant.org, username)
     assert username not in {m.username for m in client.members.list(tenant.org).items}
@@ -74,18 +80,18 @@ def test_keys_are_shown_once_listed_without_secret_and_revocable(client: Client,
     listed = {k.id: k for k in client.keys.iter()}
     assert created.id in listed and not hasattr(listed[created.id], "key")
     with tenant.client(created.key) as narrow:
-        assert narrow.auth.whoami().scopes == [Scope.read]
+        assert narrow.whoami().scopes == [Scope.read]
         revoked = client.keys.revoke(created.id)
         assert revoked.revoked_at is not None
         with pytest.raises(Unauthenticated, match="revoked"):
-            narrow.auth.whoami()
+            narrow.whoami()
 
 
 def test_missing_or_unknown_key_is_unauthenticated(tenant: SdkTenant) -> None:
     with Client(tenant.url, api_key="") as anonymous, pytest.raises(Unauthenticated):
         anonymous.orgs.list()
     with Client(tenant.url, api_key="ll_0123_nope") as wrong, pytest.raises(Unauthenticated):
-        wrong.auth.whoami()
+        wrong.whoami()
 
 
 def test_a_read_key_cannot_write(tenant: SdkTenant) -> None:

@@ -86,8 +86,8 @@ def test_transport_is_used_and_requests_are_built_as_the_contract_says() -> None
         return httpx.Response(200, json={"outputs": [1], "model": "a/b", "version": 3})
 
     with Client("http://server.test", "ll_key", transport=httpx.MockTransport(answer)) as client:
-        client.predict("studio", "recs", [[1.0]], alias="canary")
-        client.invoke("studio", "recs", "classify", {"inputs": ["hello"]}, version=3)
+        client.predict("studio/recs", [[1.0]], alias="canary")
+        client.invoke("studio/recs", "classify", {"inputs": ["hello"]}, version=3)
     predict, classify = seen
     assert (predict.method, predict.url.path, dict(predict.url.params)) == (
         "POST", "/v1/models/studio/recs:predict", {"alias": "canary"})

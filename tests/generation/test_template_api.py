@@ -236,17 +236,17 @@ def test_the_sdk_generates_whole_and_streamed_and_raises_the_servers_errors(tagl
     server, key = tagline.tenant.server, tagline.tenant.key
     variables = {"genre": "musical"}
     with Client(server.url, key, timeout=120) as client:
-        whole = client.generate(tagline.org, tagline.name, variables, max_tokens=6, seed=9)
-        events = list(client.generate_stream(tagline.org, tagline.name, variables, max_tokens=6, seed=9))
+        whole = client.generate(f"{tagline.org}/{tagline.name}", variables, max_tokens=6, seed=9)
+        events = list(client.generate_stream(f"{tagline.org}/{tagline.name}", variables, max_tokens=6, seed=9))
         with pytest.raises(ValidationFailed) as caught:
-            list(client.generate_stream(tagline.org, tagline.name, {"plot": "x"}))
+            list(client.generate_stream(f"{tagline.org}/{tagline.name}", {"plot": "x"}))
     assert caught.value.details["variable"] == "plot"
     assert [e["event"] for e in events][0] == "start" and events[-1]["event"] == "end"
     assert "".join(e["text"] for e in events if e["event"] == "delta") == whole["text"]
 
     async def run() -> dict[str, Any]:
         async with AsyncClient(server.url, key, timeout=120) as client:
-            return await client.generate(tagline.org, tagline.name, variables, max_tokens=6, seed=9)
+            return await client.generate(f"{tagline.org}/{tagline.name}", variables, max_tokens=6, seed=9)
 
     import asyncio
 

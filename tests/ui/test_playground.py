@@ -102,6 +102,6 @@ def test_recommender_page_offers_only_what_the_server_answers(pages, ui_server, 
     page.goto("/playground/recs")
     expect(page.get_by_role("heading", level=1)).to_contain_text("recs")
     expect(page.locator("#snippet-curl")).to_contain_text(f"/v1/models/{org}/recs:recommend")
-    expect(page.locator("#snippet-python")).to_contain_text(f'client.recommend("{org}", "recs"')
+    expect(page.locator("#snippet-python")).to_contain_text(f'client.recommend("{org}/recs", user_id=')
     known = verb_available(api, "recommend")
     expect(page.locator("#recommend-unavailable")).to_have_count(0 if known else 1)

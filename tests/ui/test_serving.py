@@ -44,6 +44,7 @@ def test_predict_playground_answers_like_the_api(pages, ui_server, churn):
     expect(page.locator("#predict-output")).to_contain_text('"outputs"')
     expect(page.locator("#snippet-curl")).to_contain_text(f"/v1/models/{org}/churn:predict")
     expect(page.locator("#snippet-python")).to_contain_text("from limelight.client import Client")
+    expect(page.locator("#snippet-python")).to_contain_text(f'client.predict("{org}/churn", inputs=')
 
 
 def _stored_requests(server: LiveServer, org: str, key: str, at_least: int) -> int:

@@ -115,7 +115,7 @@ def org_of(client: Client, org: str | None) -> str:
     saved = load_saved()
     if saved is not None and saved.org and saved.api_key == client.api_key:
         return saved.org
-    return client.auth.whoami().org
+    return client.whoami().org
 
 
 def split_ref(ref: str, org: str | None) -> tuple[str | None, str]:

@@ -13,7 +13,7 @@ import typer
 
 from limelight.cli.connection import ApiKeyOpt, JsonOpt, OrgOpt, UrlOpt, connect, org_of
 from limelight.cli.inference import AliasOpt, VersionOpt
-from limelight.cli.models import RefArg, owner_and_name
+from limelight.cli.models import RefArg, model_ref
 from limelight.cli.output import print_json, stderr
 
 templates_app = typer.Typer(help="Prompt templates: the built-ins shipped with limelight.", no_args_is_help=True)
@@ -45,11 +45,11 @@ def generate(
     options: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature, "seed": seed,
                                "version": version, "alias": alias}
     with connect(url, api_key) as client:
-        owner, name = owner_and_name(client, ref, org)
+        model = model_ref(client, ref, org)
         if json_out:
-            answer = client.generate(owner, name, variables, **options)
+            answer = client.generate(model, variables, **options)
         else:
-            answer = _stream(client.generate_stream(owner, name, variables, **options))
+            answer = _stream(client.generate_stream(model, variables, **options))
     _save_melody(answer.get("output"), midi, audio)
     if json_out:
         print_json(answer)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from limelight.cli.connection import ApiKeyOpt, JsonOpt, OrgOpt, UrlOpt, connect
-from limelight.cli.models import RefArg, json_arg, owner_and_name
+from limelight.cli.models import RefArg, json_arg, model_ref
 from limelight.cli.output import print_json, print_table, stderr
 
 VersionOpt = Annotated[int | None, typer.Option(min=1, help="call this version")]
@@ -37,8 +37,7 @@ def predict(
     """Run a model on a batch of inputs; prints the JSON answer (outputs, model, version)."""
     batch = read_inputs(inputs)
     with connect(url, api_key) as client:
-        owner, name = owner_and_name(client, ref, org)
-        answer = client.predict(owner, name, batch, version=version, alias=alias)
+        answer = client.predict(model_ref(client, ref, org), batch, version=version, alias=alias)
     print_json(answer)
 
 
@@ -52,8 +51,8 @@ def recommend(
 ) -> None:
     """Top-k items for one end user."""
     with connect(url, api_key) as client:
-        owner, name = owner_and_name(client, ref, org)
-        answer = client.recommend(owner, name, user_id, k, exclude_seen=not include_seen,
+        model = model_ref(client, ref, org)
+        answer = client.recommend(model, user_id, k, exclude_seen=not include_seen,
                                   filters=json_arg(filters, "--filters") or None, version=version, alias=alias)
     if json_out:
         print_json(answer)
@@ -62,7 +61,7 @@ def recommend(
     extra = sorted({key for item in items for key in item} - {"item_id", "score"})
     columns = [(key, _field(key)) for key in ("item_id", "score", *extra)]
     print_table(items, columns, empty="No items.")
-    note = f"{owner}/{name} version {answer.get('version', '?')}"
+    note = f"{model} version {answer.get('version', '?')}"
     if answer.get("fallback"):
         note += f", fallback: {answer['fallback']}"
     stderr().print(f"[dim]{note}[/dim]")
@@ -76,8 +75,8 @@ def classify(
 ) -> None:
     """Label texts with a text classifier (its top label and score per text)."""
     with connect(url, api_key) as client:
-        owner, name = owner_and_name(client, ref, org)
-        answer = client.classify(owner, name, texts, top_k=top_k, version=version, alias=alias)
+        model = model_ref(client, ref, org)
+        answer = client.classify(model, texts, top_k=top_k, version=version, alias=alias)
     if json_out:
         print_json(answer)
         return
@@ -85,7 +84,7 @@ def classify(
     print_table(rows, [("text", _field("text")), ("label", _field("label")), ("score", _field("score")),
                        ("labels", lambda r: ", ".join(f"{x['label']} {x['score']:.3f}" for x in r["labels"])),
                        ("truncated", _field("truncated"))], empty="No predictions.")
-    stderr().print(f"[dim]{owner}/{name} version {answer.get('version', '?')}[/dim]")
+    stderr().print(f"[dim]{model} version {answer.get('version', '?')}[/dim]")
 
 
 def search(
@@ -98,15 +97,15 @@ def search(
 ) -> None:
     """Search a catalog with a search model (hybrid BM25 + embeddings by default)."""
     with connect(url, api_key) as client:
-        owner, name = owner_and_name(client, ref, org)
-        answer = client.search(owner, name, query, k, mode=mode, filters=json_arg(filters, "--filters") or None,
+        model = model_ref(client, ref, org)
+        answer = client.search(model, query, k, mode=mode, filters=json_arg(filters, "--filters") or None,
                                version=version, alias=alias)
     if json_out:
         print_json(answer)
         return
     print_table(answer.get("items", []), [(key, _field(key)) for key in ("item_id", "score", "title")],
                 empty="No items.")
-    stderr().print(f"[dim]{owner}/{name} version {answer.get('version', '?')}, {answer.get('index', '')} index[/dim]")
+    stderr().print(f"[dim]{model} version {answer.get('version', '?')}, {answer.get('index', '')} index[/dim]")
 
 
 def _field(key: str) -> Callable[[dict[str, Any]], Any]:

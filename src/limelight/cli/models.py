@@ -63,6 +63,14 @@ def owner_and_name(client: Client, ref: str, org: str | None) -> tuple[str, str]
     return owner or org_of(client, None), name
 
 
+def model_ref(client: Client, ref: str, org: str | None) -> str:
+    """``ORG/NAME`` for a MODEL argument: how the SDK's inference calls name a model."""
+    owner, name = owner_and_name(client, ref, org)
+    if not name or "/" in name:
+        raise typer.BadParameter(f"{ref!r} is not NAME or ORG/NAME", param_hint="MODEL")
+    return f"{owner}/{name}"
+
+
 @models_app.command("create")
 def create(
     name: str, task: Annotated[Task, typer.Option("--task", "-t", help="what the model does")],

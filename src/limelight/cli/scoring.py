@@ -45,7 +45,8 @@ def score_users(
     with connect(url, api_key) as client:
         owner, name = owner_and_name(client, ref, org)
         if dataset is None:
-            answer = client.score_users(owner, name, limit=limit or 1000, as_of=as_of, version=version, alias=alias)
+            answer = client.score_users(f"{owner}/{name}", limit=limit or 1000, as_of=as_of, version=version,
+                                        alias=alias)
             _print(answer, owner, name, json_out)
             return
         params: dict[str, Any] = {"output_dataset": dataset, "limit": limit, "as_of": as_of, "version": version,

@@ -221,7 +221,7 @@ def logout(keep_key: Annotated[bool, typer.Option(help="remove the saved login b
 def whoami(json_out: JsonOpt = False, url: UrlOpt = None, api_key: ApiKeyOpt = None) -> None:
     """Who your credentials are: user, org, role, scopes."""
     with connect(url, api_key) as client:
-        me: Whoami = client.auth.whoami()
+        me: Whoami = client.whoami()
         server = client.base_url
     if json_out:
         print_json(me)

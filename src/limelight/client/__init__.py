@@ -7,11 +7,14 @@
         job = client.jobs.submit("studio", "recommend/als", model="recs", dataset="ratings")
         job = client.jobs.wait("studio", job.id, on_progress=lambda j: print(j.state, j.progress))
         client.models.set_alias("studio", "recs", "production", version=1)
-        print(client.recommend("studio", "recs", user_id="u1", k=5)["items"])
+        print(client.recommend("studio/recs", user_id="u1", k=5)["items"])
 
 Resources: ``orgs``, ``users``, ``members``, ``auth``, ``keys``, ``datasets``, ``events``, ``jobs``,
-``recipes``, ``models``, ``deployments``, ``audit``; inference: ``predict``, ``recommend``,
-``similar``, ``explain``, ``embed`` and ``invoke`` (any other verb). `AsyncClient` has the same surface, awaitable. Answers are
+``recipes``, ``models``, ``deployments``, ``audit``; ``whoami()``; inference: ``predict``, ``recommend``,
+``similar``, ``explain``, ``score_users``, ``embed``, ``classify``, ``search``, ``generate``,
+``generate_stream`` and ``invoke`` (any other verb), each naming the model ``"org/name"`` as the CLI
+and the URL do (the old ``(org, name, …)`` form still works for one release, with a
+`DeprecationWarning`). `AsyncClient` has the same surface, awaitable. Answers are
 `limelight.schemas` models; failures raise `limelight.errors` classes with ``request_id``.
 """
 

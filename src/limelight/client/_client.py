@@ -14,6 +14,7 @@ from limelight.client import _inference as inference
 from limelight.client._base import DEFAULT_TIMEOUT_S, BaseClient, Call
 from limelight.client._datasets import AsyncDatasets, AsyncEvents, Datasets, Events
 from limelight.client._deployments import AsyncAudit, AsyncDeployments, Audit, Deployments
+from limelight.client._deprecated import accepts_org_and_name
 from limelight.client._errors import error_from_response
 from limelight.client._jobs import AsyncJobs, AsyncRecipes, Jobs, Recipes
 from limelight.client._models import AsyncModels, Models
@@ -28,7 +29,9 @@ from limelight.client._tenancy import (
     Members,
     Orgs,
     Users,
+    whoami_call,
 )
+from limelight.schemas.tenancy import Whoami
 
 T = TypeVar("T")
 
@@ -62,76 +65,95 @@ class Client(BaseClient):
         self.deployments = Deployments(self)
         self.audit = Audit(self)
 
-    # ---- inference ----------------------------------------------------------------------
+    def whoami(self) -> Whoami:
+        """Who the current credentials are: user, org, role, scopes."""
+        return self._run(whoami_call())
 
-    def predict(self, org: str, name: str, inputs: Sequence[Any], *, version: int | None = None,
+    # ---- inference: the model is "org/name", as in the CLI and the URL --------------------
+
+    @accepts_org_and_name
+    def predict(self, model: str, inputs: Sequence[Any], *, version: int | None = None,
                 alias: str | None = None) -> dict[str, Any]:
         """``{"outputs": [...], "model": "org/name", "version": n}`` for a batch of inputs."""
-        return self._run(inference.infer(org, name, "predict", inference.predict_body(inputs), version, alias))
+        return self._run(inference.infer(model, "predict", inference.predict_body(inputs), version, alias))
 
-    def recommend(self, org: str, name: str, user_id: str, k: int = 10, *, exclude_seen: bool = True,
+    @accepts_org_and_name
+    def recommend(self, model: str, user_id: str, k: int = 10, *, exclude_seen: bool = True,
                   filters: Mapping[str, Any] | None = None, version: int | None = None,
                   alias: str | None = None) -> dict[str, Any]:
         """``{"items": [{"item_id", "score", …}], "version", "fallback"}``: the top ``k`` items for a user."""
         payload = inference.recommend_body(user_id, k, exclude_seen, filters)
-        return self._run(inference.infer(org, name, "recommend", payload, version, alias))
+        return self._run(inference.infer(model, "recommend", payload, version, alias))
 
-    def similar(self, org: str, name: str, item_id: str, k: int = 10, *, version: int | None = None,
+    @accepts_org_and_name
+    def similar(self, model: str, item_id: str, k: int = 10, *, version: int | None = None,
                 alias: str | None = None) -> dict[str, Any]:
         """The ``k`` items most similar to ``item_id``."""
-        return self._run(inference.infer(org, name, "similar", inference.similar_body(item_id, k), version, alias))
+        return self._run(inference.infer(model, "similar", inference.similar_body(item_id, k), version, alias))
 
-    def explain(self, org: str, name: str, payload: Mapping[str, Any], *, version: int | None = None,
+    @accepts_org_and_name
+    def explain(self, model: str, payload: Mapping[str, Any], *, version: int | None = None,
                 alias: str | None = None) -> dict[str, Any]:
         """Why the model answers as it does; ``payload`` is the task's request (e.g. ``{"user_id", "item_id"}``)."""
-        return self._run(inference.infer(org, name, "explain", payload, version, alias))
+        return self._run(inference.infer(model, "explain", payload, version, alias))
 
-    def score_users(self, org: str, name: str, *, limit: int = 1000, as_of: str | None = None,
+    @accepts_org_and_name
+    def score_users(self, model: str, *, limit: int = 1000, as_of: str | None = None,
                     version: int | None = None, alias: str | None = None) -> dict[str, Any]:
         """``{"users": [{"rank", "user_id", "probability", "top_reason", "reasons"}], "total", "as_of", …}``:
         every user a behaviour model knows, most likely first (churn: most at risk)."""
-        return self._run(inference.infer(org, name, "score", inference.score_body(limit, as_of), version, alias))
+        return self._run(inference.infer(model, "score", inference.score_body(limit, as_of), version, alias))
 
-    def embed(self, org: str, name: str, inputs: Sequence[str], *, version: int | None = None,
+    @accepts_org_and_name
+    def embed(self, model: str, inputs: Sequence[str], *, version: int | None = None,
               alias: str | None = None) -> dict[str, Any]:
         """``{"embeddings": [[...]], "model", "version"}`` for a batch of texts (sentence-embedding models)."""
-        return self._run(inference.infer(org, name, "embed", inference.predict_body(inputs), version, alias))
+        return self._run(inference.infer(model, "embed", inference.predict_body(inputs), version, alias))
 
-    def classify(self, org: str, name: str, texts: Sequence[str], *, top_k: int | None = None,
+    @accepts_org_and_name
+    def classify(self, model: str, texts: Sequence[str], *, top_k: int | None = None,
                  threshold: float | Mapping[str, float] | None = None, version: int | None = None,
                  alias: str | None = None) -> dict[str, Any]:
         """``{"predictions": [{"label", "score", "labels", "truncated"}], …}`` for texts (text classifiers)."""
         payload = inference.classify_body(texts, top_k, threshold)
-        return self._run(inference.infer(org, name, "classify", payload, version, alias))
+        return self._run(inference.infer(model, "classify", payload, version, alias))
 
-    def search(self, org: str, name: str, query: str, k: int = 10, *, mode: str | None = None,
+    @accepts_org_and_name
+    def search(self, model: str, query: str, k: int = 10, *, mode: str | None = None,
                filters: Mapping[str, Any] | None = None, version: int | None = None,
                alias: str | None = None) -> dict[str, Any]:
         """``{"items": [{"item_id", "score", "highlights", …}], "index", …}`` (catalog search models)."""
         payload = inference.search_body(query, k, mode, filters)
-        return self._run(inference.infer(org, name, "search", payload, version, alias))
+        return self._run(inference.infer(model, "search", payload, version, alias))
 
-    def generate(self, org: str, name: str, variables: Mapping[str, str], *, max_tokens: int | None = None,
+    @accepts_org_and_name
+    def generate(self, model: str, variables: Mapping[str, str], *, max_tokens: int | None = None,
                  temperature: float | None = None, seed: int | None = None, version: int | None = None,
                  alias: str | None = None) -> dict[str, Any]:
         """``{"text", "output", "finish_reason", "usage", …}``: a prompt template filled and generated."""
         payload = inference.generate_body(variables, max_tokens, temperature, seed)
-        return self._run(inference.generate_whole(org, name, payload, version, alias))
+        return self._run(inference.generate_whole(model, payload, version, alias))
 
-    def generate_stream(self, org: str, name: str, variables: Mapping[str, str], *, max_tokens: int | None = None,
+    @accepts_org_and_name
+    def generate_stream(self, model: str, variables: Mapping[str, str], *, max_tokens: int | None = None,
                         temperature: float | None = None, seed: int | None = None, version: int | None = None,
                         alias: str | None = None) -> Iterator[dict[str, Any]]:
         """The ``start``, ``delta`` (``text``) and ``end`` (``output``, token counts) events as they come."""
         payload = inference.generate_body(variables, max_tokens, temperature, seed)
-        for sse in self._stream_events(inference.generate_stream(org, name, payload, version, alias)):
+        # built here, not in the generator, so a bad model name raises at the call, not at the first event
+        return self._generation_events(inference.generate_stream(model, payload, version, alias))
+
+    def _generation_events(self, call: Call[None]) -> Iterator[dict[str, Any]]:
+        for sse in self._stream_events(call):
             event = inference.stream_event(sse)
             if event is not None:
                 yield event
 
-    def invoke(self, org: str, name: str, verb: str, payload: Mapping[str, Any], *, version: int | None = None,
+    @accepts_org_and_name
+    def invoke(self, model: str, verb: str, payload: Mapping[str, Any], *, version: int | None = None,
                alias: str | None = None) -> dict[str, Any]:
         """Any verb the server registers (``classify``, ``search``, …) with its own request body."""
-        return self._run(inference.infer(org, name, verb, payload, version, alias))
+        return self._run(inference.infer(model, verb, payload, version, alias))
 
     # ---- I/O ----------------------------------------------------------------------------
 
@@ -195,64 +217,82 @@ class AsyncClient(BaseClient):
         self.deployments = AsyncDeployments(self)
         self.audit = AsyncAudit(self)
 
-    async def predict(self, org: str, name: str, inputs: Sequence[Any], *, version: int | None = None,
-                      alias: str | None = None) -> dict[str, Any]:
-        return await self._run(inference.infer(org, name, "predict", inference.predict_body(inputs), version, alias))
+    async def whoami(self) -> Whoami:
+        return await self._run(whoami_call())
 
-    async def recommend(self, org: str, name: str, user_id: str, k: int = 10, *, exclude_seen: bool = True,
+    @accepts_org_and_name
+    async def predict(self, model: str, inputs: Sequence[Any], *, version: int | None = None,
+                      alias: str | None = None) -> dict[str, Any]:
+        return await self._run(inference.infer(model, "predict", inference.predict_body(inputs), version, alias))
+
+    @accepts_org_and_name
+    async def recommend(self, model: str, user_id: str, k: int = 10, *, exclude_seen: bool = True,
                         filters: Mapping[str, Any] | None = None, version: int | None = None,
                         alias: str | None = None) -> dict[str, Any]:
         payload = inference.recommend_body(user_id, k, exclude_seen, filters)
-        return await self._run(inference.infer(org, name, "recommend", payload, version, alias))
+        return await self._run(inference.infer(model, "recommend", payload, version, alias))
 
-    async def similar(self, org: str, name: str, item_id: str, k: int = 10, *, version: int | None = None,
+    @accepts_org_and_name
+    async def similar(self, model: str, item_id: str, k: int = 10, *, version: int | None = None,
                       alias: str | None = None) -> dict[str, Any]:
         payload = inference.similar_body(item_id, k)
-        return await self._run(inference.infer(org, name, "similar", payload, version, alias))
+        return await self._run(inference.infer(model, "similar", payload, version, alias))
 
-    async def explain(self, org: str, name: str, payload: Mapping[str, Any], *, version: int | None = None,
+    @accepts_org_and_name
+    async def explain(self, model: str, payload: Mapping[str, Any], *, version: int | None = None,
                       alias: str | None = None) -> dict[str, Any]:
-        return await self._run(inference.infer(org, name, "explain", payload, version, alias))
+        return await self._run(inference.infer(model, "explain", payload, version, alias))
 
-    async def embed(self, org: str, name: str, inputs: Sequence[str], *, version: int | None = None,
+    @accepts_org_and_name
+    async def embed(self, model: str, inputs: Sequence[str], *, version: int | None = None,
                     alias: str | None = None) -> dict[str, Any]:
-        return await self._run(inference.infer(org, name, "embed", inference.predict_body(inputs), version, alias))
+        return await self._run(inference.infer(model, "embed", inference.predict_body(inputs), version, alias))
 
-    async def score_users(self, org: str, name: str, *, limit: int = 1000, as_of: str | None = None,
+    @accepts_org_and_name
+    async def score_users(self, model: str, *, limit: int = 1000, as_of: str | None = None,
                           version: int | None = None, alias: str | None = None) -> dict[str, Any]:
-        return await self._run(inference.infer(org, name, "score", inference.score_body(limit, as_of), version, alias))
+        return await self._run(inference.infer(model, "score", inference.score_body(limit, as_of), version, alias))
 
-    async def classify(self, org: str, name: str, texts: Sequence[str], *, top_k: int | None = None,
+    @accepts_org_and_name
+    async def classify(self, model: str, texts: Sequence[str], *, top_k: int | None = None,
                        threshold: float | Mapping[str, float] | None = None, version: int | None = None,
                        alias: str | None = None) -> dict[str, Any]:
         payload = inference.classify_body(texts, top_k, threshold)
-        return await self._run(inference.infer(org, name, "classify", payload, version, alias))
+        return await self._run(inference.infer(model, "classify", payload, version, alias))
 
-    async def search(self, org: str, name: str, query: str, k: int = 10, *, mode: str | None = None,
+    @accepts_org_and_name
+    async def search(self, model: str, query: str, k: int = 10, *, mode: str | None = None,
                      filters: Mapping[str, Any] | None = None, version: int | None = None,
                      alias: str | None = None) -> dict[str, Any]:
         payload = inference.search_body(query, k, mode, filters)
-        return await self._run(inference.infer(org, name, "search", payload, version, alias))
+        return await self._run(inference.infer(model, "search", payload, version, alias))
 
-    async def generate(self, org: str, name: str, variables: Mapping[str, str], *, max_tokens: int | None = None,
+    @accepts_org_and_name
+    async def generate(self, model: str, variables: Mapping[str, str], *, max_tokens: int | None = None,
                        temperature: float | None = None, seed: int | None = None, version: int | None = None,
                        alias: str | None = None) -> dict[str, Any]:
         payload = inference.generate_body(variables, max_tokens, temperature, seed)
-        return await self._run(inference.generate_whole(org, name, payload, version, alias))
+        return await self._run(inference.generate_whole(model, payload, version, alias))
 
-    async def generate_stream(self, org: str, name: str, variables: Mapping[str, str], *,
-                              max_tokens: int | None = None, temperature: float | None = None,
-                              seed: int | None = None, version: int | None = None,
-                              alias: str | None = None) -> AsyncIterator[dict[str, Any]]:
+    @accepts_org_and_name
+    def generate_stream(self, model: str, variables: Mapping[str, str], *,
+                        max_tokens: int | None = None, temperature: float | None = None,
+                        seed: int | None = None, version: int | None = None,
+                        alias: str | None = None) -> AsyncIterator[dict[str, Any]]:
+        """Use with ``async for``; a bad model name raises here, before anything is sent."""
         payload = inference.generate_body(variables, max_tokens, temperature, seed)
-        async for sse in self._stream_events(inference.generate_stream(org, name, payload, version, alias)):
+        return self._generation_events(inference.generate_stream(model, payload, version, alias))
+
+    async def _generation_events(self, call: Call[None]) -> AsyncIterator[dict[str, Any]]:
+        async for sse in self._stream_events(call):
             event = inference.stream_event(sse)
             if event is not None:
                 yield event
 
-    async def invoke(self, org: str, name: str, verb: str, payload: Mapping[str, Any], *,
+    @accepts_org_and_name
+    async def invoke(self, model: str, verb: str, payload: Mapping[str, Any], *,
                      version: int | None = None, alias: str | None = None) -> dict[str, Any]:
-        return await self._run(inference.infer(org, name, verb, payload, version, alias))
+        return await self._run(inference.infer(model, verb, payload, version, alias))
 
     async def _run(self, call: Call[T]) -> T:
         response = await self._http.send(self._build(self._http, call))

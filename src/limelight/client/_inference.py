@@ -1,6 +1,7 @@
 """Calls of the inference API (``/v1/models/{org}/{name}:verb``), shared by both clients.
 
-Answers are plain dicts: their shape depends on the model's task, and the server may add fields.
+A model is named ``"org/name"``, as in the CLI and the URL. Answers are plain dicts: their shape
+depends on the model's task, and the server may add fields.
 """
 
 from __future__ import annotations
@@ -19,11 +20,26 @@ from limelight.errors import LimelightError, error_class_for_code
 STREAM_TIMEOUT = httpx.Timeout(60.0, read=None)
 
 
-def infer(org: str, name: str, verb: str, payload: Mapping[str, Any], version: int | None,
+def split_model(model: str) -> tuple[str, str]:
+    """``"org/name"`` as ``(org, name)``; anything else raises ValueError before a request is sent."""
+    if not isinstance(model, str):
+        raise TypeError(f"model must be a str 'org/name', not {type(model).__name__}")
+    org, _, name = model.partition("/")
+    if not org or not name or "/" in name:
+        raise ValueError(f"model must be 'org/name' (as in the CLI and /v1/models/{{org}}/{{name}}), got {model!r}")
+    return org, name
+
+
+def model_path(model: str, verb: str) -> str:
+    org, name = split_model(model)
+    return f"/v1/models/{segment(org)}/{segment(name)}:{segment(verb)}"
+
+
+def infer(model: str, verb: str, payload: Mapping[str, Any], version: int | None,
           alias: str | None) -> Call[dict[str, Any]]:
     """``version`` or ``alias`` picks the version; neither means the server's default (``production``)."""
-    path = f"/v1/models/{segment(org)}/{segment(name)}:{segment(verb)}"
-    return Call("POST", path, as_json, json=dict(payload), params=query(version=version, alias=alias))
+    return Call("POST", model_path(model, verb), as_json, json=dict(payload),
+                params=query(version=version, alias=alias))
 
 
 def predict_body(inputs: Sequence[Any]) -> dict[str, Any]:
@@ -57,19 +73,18 @@ def generate_body(variables: Mapping[str, str], max_tokens: int | None, temperat
     return body(variables=dict(variables), max_tokens=max_tokens, temperature=temperature, seed=seed)
 
 
-def generate_whole(org: str, name: str, payload: Mapping[str, Any], version: int | None,
+def generate_whole(model: str, payload: Mapping[str, Any], version: int | None,
                    alias: str | None) -> Call[dict[str, Any]]:
     """The whole answer at once; as long to wait for as the stream (the server bounds a generation)."""
-    path = f"/v1/models/{segment(org)}/{segment(name)}:generate"
-    return Call("POST", path, as_json, json=dict(payload), params=query(version=version, alias=alias),
-                timeout=STREAM_TIMEOUT)
+    return Call("POST", model_path(model, "generate"), as_json, json=dict(payload),
+                params=query(version=version, alias=alias), timeout=STREAM_TIMEOUT)
 
 
-def generate_stream(org: str, name: str, payload: Mapping[str, Any], version: int | None,
+def generate_stream(model: str, payload: Mapping[str, Any], version: int | None,
                     alias: str | None) -> Call[None]:
-    path = f"/v1/models/{segment(org)}/{segment(name)}:generate"
-    return Call("POST", path, as_none, json={**payload, "stream": True}, params=query(version=version, alias=alias),
-                headers={"Accept": "text/event-stream"}, timeout=STREAM_TIMEOUT)
+    return Call("POST", model_path(model, "generate"), as_none, json={**payload, "stream": True},
+                params=query(version=version, alias=alias), headers={"Accept": "text/event-stream"},
+                timeout=STREAM_TIMEOUT)
 
 
 def stream_event(event: ServerSentEvent) -> dict[str, Any] | None:

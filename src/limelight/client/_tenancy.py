@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Sequence
 
 from limelight.client._base import Call, as_model, as_none, as_page, body, query, segment
+from limelight.client._deprecated import warn_deprecated
 from limelight.client._resource import AsyncResource, SyncResource
 from limelight.schemas.common import Page
 from limelight.schemas.tenancy import (
@@ -60,7 +61,8 @@ def _logout() -> Call[None]:
     return Call("POST", f"{API}/auth/logout", as_none)
 
 
-def _whoami() -> Call[Whoami]:
+def whoami_call() -> Call[Whoami]:
+    """`Client.whoami` (and its deprecated alias ``client.auth.whoami``)."""
     return Call("GET", f"{API}/whoami", as_model(Whoami))
 
 
@@ -128,8 +130,9 @@ class Auth(SyncResource):
         self._client._forget_session()
 
     def whoami(self) -> Whoami:
-        """Who the current credentials are: user, org, role, scopes."""
-        return self._run(_whoami())
+        """Deprecated alias of `Client.whoami`."""
+        warn_deprecated("client.auth.whoami() is deprecated: use client.whoami()")
+        return self._run(whoami_call())
 
 
 class Keys(SyncResource):
@@ -191,7 +194,9 @@ class AsyncAuth(AsyncResource):
         self._client._forget_session()
 
     async def whoami(self) -> Whoami:
-        return await self._run(_whoami())
+        """Deprecated alias of `AsyncClient.whoami`."""
+        warn_deprecated("client.auth.whoami() is deprecated: use client.whoami()")
+        return await self._run(whoami_call())
 
 
 class AsyncKeys(AsyncResource):
