@@ -19,11 +19,14 @@ def test_rejected_upload_shows_the_bad_rows_and_stores_nothing(pages, ui_server,
     watch.expect(422, "/datasets")
     sign_in(page, ui_server.url, "admin", ADMIN_PASSWORD, org)
     page.goto("/datasets")
+    expect(page.locator("#upload-status")).to_be_hidden()  # no "Uploading 0%" before an upload
     page.get_by_label("File").set_input_files({"name": "bad.csv", "mimeType": "text/csv",
                                                "buffer": bad_interactions_csv()})
     page.get_by_label("Name", exact=True).fill("bad")
     page.get_by_label("Kind").select_option("interactions")
     page.get_by_role("button", name="Upload").click()
+    expect(page.locator("#upload-message")).to_contain_text("rejected: nothing was stored")
+    expect(page.locator("#upload-status")).to_be_hidden()  # no "100% · validating…" left behind
     report = page.locator("#report-table tbody")
     expect(report.locator("tr")).to_have_count(2)
     expect(report.locator("tr").nth(0)).to_contain_text("3")

@@ -82,6 +82,7 @@
         link.focus();
         return;
       }
+      el("upload-status").hidden = true;  // the bar belongs to a live upload; the refusal replaces it
       if (xhr.status === 422 && body && body.error && body.error.code === "dataset_invalid") {
         setMessage("The file was rejected: nothing was stored. See the report below.", "alert");
         showReport(body);
@@ -91,6 +92,7 @@
     });
     xhr.addEventListener("error", () => {
       el("upload-button").disabled = false;
+      el("upload-status").hidden = true;
       setMessage("The upload was interrupted; check the connection and try again.", "alert");
     });
     el("upload-report").hidden = true;
