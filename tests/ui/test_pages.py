@@ -125,6 +125,12 @@ WIDER_THAN_VIEWPORT = """() => {
     .map(([el, r]) => `${describe(el)} spans ${Math.round(r.left)}..${Math.round(r.right)} of ${width}px`)
     .slice(0, 8);
 }"""
+# Every chart's labels lie inside the chart ("23:4" was all a phone showed of "23:45").
+CLIPPED_CHART_LABELS = """() => [...document.querySelectorAll('svg text')]
+  .filter(t => t.closest('svg').getBoundingClientRect().width > 0)
+  .filter(t => { const s = t.closest('svg').getBoundingClientRect(), r = t.getBoundingClientRect();
+                 return r.width > 0 && (r.left < s.left - 1 || r.right > s.right + 1); })
+  .map(t => t.textContent)"""
 # Every visible button (or button-like link, or submit input) is inside the viewport and is what a
 # tap on its centre hits.
 UNREACHABLE_BUTTONS = """() => {
@@ -163,6 +169,7 @@ def test_on_a_phone_every_table_stacks_and_every_button_can_be_tapped(pages, ui_
         assert page.evaluate(WIDER_THAN_VIEWPORT) == [], f"{name}: wider than the phone"
         assert page.evaluate(UNSTACKED_TABLES) == [], f"{name}: tables still in columns"
         assert page.evaluate(UNREACHABLE_BUTTONS) == [], f"{name}: buttons out of reach"
+        assert page.evaluate(CLIPPED_CHART_LABELS) == [], f"{name}: chart labels cut off"
     page.goto("/keys")
     row = page.locator("#keys-table tbody tr", has_text="phone-key")
     expect(row.locator("td[data-label='Scopes']")).to_contain_text("read")
