@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from limelight.private_paths import make_private_dirs
@@ -21,7 +21,13 @@ from limelight.private_paths import make_private_dirs
 DEFAULT_HOME = Path(".limelight")
 
 
-class ServerSettings(BaseModel):
+class _Section(BaseModel):
+    # a misspelt key inside a section (LIMELIGHT_SERVER__PORTT, `portt` under [server]) is refused at
+    # start like an unknown section, instead of being silently ignored
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     grpc_port: int = Field(8001, ge=0, le=65535, description="0 disables the gRPC listener")
@@ -67,7 +73,7 @@ class ServerSettings(BaseModel):
         return self
 
 
-class LimitSettings(BaseModel):
+class LimitSettings(_Section):
     max_dataset_bytes: int = Field(1 << 30, ge=1)
     max_artifact_bytes: int = Field(4 << 30, ge=1)
     max_json_body_bytes: int = Field(8 << 20, ge=1024)
@@ -90,7 +96,7 @@ class LimitSettings(BaseModel):
                                                                     "after its last failure")
 
 
-class WorkerSettings(BaseModel):
+class WorkerSettings(_Section):
     processes: int = Field(1, ge=0, le=32, description="job worker processes started by `serve`")
     heartbeat_s: float = Field(5.0, gt=0, description="how often a worker renews the lease of the job it runs")
     lease_s: float = Field(30.0, gt=0, description="a job whose lease lapses is re-queued or failed")
@@ -107,7 +113,7 @@ class WorkerSettings(BaseModel):
         return self
 
 
-class ServingSettings(BaseModel):
+class ServingSettings(_Section):
     memory_budget_bytes: int = Field(4 << 30, ge=1 << 20)
     max_queue: int = Field(256, ge=1)
     max_inflight: int = Field(128, ge=1, description="inference requests in flight per API process; past it, "
@@ -119,7 +125,7 @@ class ServingSettings(BaseModel):
     key_cache_s: float = Field(2.0, ge=0, description="how long a verified API key is reused")
 
 
-class SandboxSettings(BaseModel):
+class SandboxSettings(_Section):
     """Limits of the process that validates an uploaded artifact before any serving process loads it."""
 
     memory_bytes: int = Field(4 << 30, ge=256 << 20, description="address space of one validation")
@@ -128,7 +134,7 @@ class SandboxSettings(BaseModel):
     max_concurrent: int = Field(2, ge=1, le=64, description="validations running at once per API process")
 
 
-class ImageDatasetSettings(BaseModel):
+class ImageDatasetSettings(_Section):
     """Limits of one ``images`` dataset upload, read and decoded in a confined child process."""
 
     max_images: int = Field(100_000, ge=1, description="files in one archive")
@@ -147,7 +153,7 @@ def _default_generation_threads() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-class GenerationSettings(BaseModel):
+class GenerationSettings(_Section):
     """Defaults of the ``llm`` runtime (GGUF models on llama.cpp); a version's params override them."""
 
     n_threads: int = Field(default_factory=_default_generation_threads, ge=1, le=256,
@@ -162,14 +168,14 @@ class GenerationSettings(BaseModel):
                                                            "capped by the model's own context length")
 
 
-class MonitoringSettings(BaseModel):
+class MonitoringSettings(_Section):
     flush_interval_s: float = Field(5.0, gt=0, le=300, description="how often each API process adds its "
                                                                    "request counts to the stored rollups")
     minute_retention_days: int = Field(7, ge=1, le=366, description="per-minute rollups older than this are pruned")
     hour_retention_days: int = Field(90, ge=1, le=3660, description="per-hour rollups older than this are pruned")
 
 
-class GcSettings(BaseModel):
+class GcSettings(_Section):
     """The garbage collector: abandoned uploads, unreferenced blobs, dead workers' files, stale caches."""
 
     interval_s: float = Field(3600.0, ge=0, description="how often each API process collects; 0 disables")

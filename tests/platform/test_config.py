@@ -47,3 +47,30 @@ def test_nonsense_is_refused_with_the_field_named(tmp_path):
         Settings(home=tmp_path, worker={"heartbeat_s": 5, "lease_s": 4})
     with pytest.raises(ValidationError, match="bogus"):
         Settings(home=tmp_path, bogus=1)
+
+
+def test_a_misspelt_key_inside_a_section_is_refused_not_ignored(monkeypatch, tmp_path):
+    monkeypatch.setenv("LIMELIGHT_SERVER__PORTT", "9003")
+    with pytest.raises(ValidationError, match="server.portt"):
+        Settings(home=tmp_path)
+    monkeypatch.delenv("LIMELIGHT_SERVER__PORTT")
+    config = tmp_path / "limelight.toml"
+    config.write_text('[limelight.worker]\nleese_s = 30\n')
+    monkeypatch.setenv("LIMELIGHT_CONFIG_FILE", str(config))
+    with pytest.raises(ValidationError, match="leese_s"):
+        Settings(home=tmp_path)
+
+
+@pytest.mark.parametrize("command", [["serve"], ["worker"], ["init", "--org", "o", "--username", "u"], ["db", "upgrade"],
+                                     ["gc", "--dry-run"]])
+def test_every_server_command_names_a_bad_setting_in_one_line_and_exits_2(command, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LIMELIGHT_HOME": str(tmp_path), "LIMELIGHT_SERVER__PORTT": "1"}
+    done = subprocess.run([sys.executable, "-m", "limelight.cli.main", *command], env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "invalid setting server.portt" in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr

@@ -26,12 +26,12 @@ def gc(
     from pathlib import Path
 
     from limelight.artifacts.registry import open_store
-    from limelight.config import load_settings
+    from limelight.cli.server_commands import load_settings_or_exit
     from limelight.db.session import open_database
     from limelight.jobs.liveness import readiness_window_s
     from limelight.maintenance.collector import collect
 
-    settings = load_settings()
+    settings = load_settings_or_exit()
     db = open_database(settings.database_url)
     try:
         report = collect(db, open_store(settings.artifacts_url), Path(settings.home),

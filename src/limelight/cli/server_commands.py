@@ -48,7 +48,7 @@ def serve(
             os.environ[f"LIMELIGHT_SERVER__{key.upper()}"] = str(value)
     if job_workers is not None:
         os.environ["LIMELIGHT_WORKER__PROCESSES"] = str(job_workers)
-    settings = _load_settings_or_exit()
+    settings = load_settings_or_exit()
     try:
         check_transport(settings)
     except TransportRefused as exc:
@@ -81,7 +81,8 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _load_settings_or_exit() -> Settings:
+def load_settings_or_exit() -> Settings:
+    """The validated settings, or one red line per bad setting and exit status 2 (never a traceback)."""
     from pydantic import ValidationError
 
     from limelight.config import load_settings
@@ -113,7 +114,7 @@ def dev_cert(
     """Write a self-signed certificate and key for 127.0.0.1, ::1 and localhost, to try TLS locally."""
     from limelight.server.dev_cert import write_dev_cert
 
-    written = write_dev_cert(out if out is not None else _load_settings_or_exit().home / "tls")
+    written = write_dev_cert(out if out is not None else load_settings_or_exit().home / "tls")
     console.print(f"certificate: {written.certfile}\nprivate key: {written.keyfile} (mode 0600)")
     console.print(f"serve with: limelight serve --ssl-certfile {written.certfile} --ssl-keyfile {written.keyfile}")
     console.print(f"clients trust it with: SSL_CERT_FILE={written.certfile}")
@@ -124,9 +125,7 @@ def worker() -> None:
     from limelight.workers.loop import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    from limelight.config import load_settings
-
-    run_worker(load_settings())
+    run_worker(load_settings_or_exit())
 
 
 def init(
@@ -136,12 +135,11 @@ def init(
     quiet: Annotated[bool, typer.Option(help="print only the API key")] = False,
 ) -> None:
     """Create the first org, admin user and admin API key on an empty install; print the key once."""
-    from limelight.config import load_settings
     from limelight.db.session import open_database
     from limelight.errors import LimelightError
     from limelight.orgs.bootstrap import initialize
 
-    settings = load_settings()
+    settings = load_settings_or_exit()
     _upgrade(settings.database_url)
     if password is None:
         password = typer.prompt("Admin password (10+ characters)", hide_input=True, confirmation_prompt=True)
@@ -165,9 +163,8 @@ def init(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every Alembic migration up to head."""
-    from limelight.config import load_settings
 
-    settings = load_settings()
+    settings = load_settings_or_exit()
     revision = _upgrade(settings.database_url)
     console.print(f"database at revision {revision}")
 
