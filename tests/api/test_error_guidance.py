@@ -85,3 +85,16 @@ def test_a_wrong_model_name_says_where_to_list_models(sqlite_server):
         assert response.status_code == 404 and error_code(response) == "not_found"
         assert f"Model {tenant.org}/misspelt not found." in _message(response)
         assert f"limelight models list --org {tenant.org}" in _message(response)
+
+
+def test_a_v2_path_with_a_slash_is_told_the_org_dot_name_rule(sqlite_server):
+    tenant = new_tenant(sqlite_server)
+    with sqlite_server.client(tenant.key) as client:
+        metadata = client.get(f"/v2/models/{tenant.org}/movies")
+        infer = client.post(f"/v2/models/{tenant.org}/movies/infer", json={"inputs": []})
+    for response, path in ((metadata, f"/v2/models/{tenant.org}.movies."), (infer, f"/v2/models/{tenant.org}.movies/infer.")):
+        body = response.json()  # the v2 error body: {"error": "<message>", "code", ...}
+        assert response.status_code == 404 and body["code"] == "not_found"
+        assert path in body["error"]
+    with sqlite_server.anonymous() as anon:
+        assert anon.get(f"/v2/models/{tenant.org}/movies").status_code == 401
