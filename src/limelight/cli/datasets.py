@@ -153,7 +153,7 @@ def _show_version(version: DatasetVersionRead) -> None:
 @datasets_app.command("download")
 def download(
     name: str,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="file to write (default: "
+    output: Annotated[Path | None, typer.Option("--output", help="file to write (default: "
                                                 "ORG-NAME-vN.FORMAT here)")] = None,
     version: Annotated[int | None, typer.Option(min=1, help="a version (default: latest)")] = None,
     file_format: Annotated[str, typer.Option("--format", help="parquet (as stored) or csv")] = "parquet",

@@ -28,7 +28,7 @@ def score_users(
     ref: RefArg,
     dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="rank everyone in a server job and store "
                                                 "the list as this users dataset (a new version if it exists)")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="with --dataset: also save the stored list "
+    output: Annotated[Path | None, typer.Option("--output", help="with --dataset: also save the stored list "
                                                 "here (CSV or Parquet, by --format)")] = None,
     limit: Annotated[int | None, typer.Option(min=1, max=10_000_000, help="how many users, most likely first "
                                               "(default: 1000 printed; every user with --dataset)")] = None,
