@@ -28,8 +28,11 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, documents: Sequence[list[str]], k1: float = 1.5, b: float = 0.75) -> LexicalIndex:
+        import logging
+
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
         retriever = bm25s.BM25(k1=k1, b=b, method="lucene")
         # bm25s needs a non-empty token list per document; an empty item scores 0 for every term
         retriever.index([doc or [""] for doc in documents], show_progress=False)
