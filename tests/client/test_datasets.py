@@ -103,3 +103,20 @@ def test_an_end_user_id_with_a_slash_can_be_forgotten(client: Client, tenant: Sd
     user = f"crm/{unique('viewer')}"
     client.events.send(tenant.org, [{"event_id": unique("e"), "user_id": user, "item_id": "film-1", "type": "view"}])
     assert client.events.forget(tenant.org, user).events_deleted == 1
+
+
+def test_events_name_their_dataset_once_the_org_has_several(sqlite_server) -> None:  # type: ignore[no-untyped-def]
+    from limelight.errors import Unprocessable
+    from tests.client.tenants import new_sdk_tenant
+
+    own = new_sdk_tenant(sqlite_server)
+    rows = b"user_id,item_id,rating\nu1,i1,4\nu2,i2,5\n"
+    event = {"event_id": unique("e"), "user_id": "u1", "item_id": "i2", "type": "play"}
+    with own.client() as sdk:
+        for name in ("plays", "ratings"):
+            sdk.datasets.upload(own.org, io.BytesIO(rows), name, DatasetKind.interactions)
+        with pytest.raises(Unprocessable) as unnamed:
+            sdk.events.send(own.org, [event])
+        assert "plays" in unnamed.value.message and "ratings" in unnamed.value.message
+        stored = sdk.events.send(own.org, [event], dataset="ratings")
+    assert (stored.accepted, stored.dataset) == (1, "ratings")

@@ -70,9 +70,11 @@ def _delete(org: str, name: str) -> Call[None]:
     return Call("DELETE", f"{_datasets(org)}/{segment(name)}", as_none)
 
 
-def _send_events(org: str, events: Iterable[EventIn | Mapping[str, Any]]) -> Call[EventBatchResult]:
+def _send_events(org: str, events: Iterable[EventIn | Mapping[str, Any]], dataset: str | None
+                 ) -> Call[EventBatchResult]:
     payload = [e.model_dump(mode="json", exclude_none=True) if isinstance(e, EventIn) else dict(e) for e in events]
-    return Call("POST", f"{API}/orgs/{segment(org)}/events", as_model(EventBatchResult), json={"events": payload})
+    body: dict[str, Any] = {"events": payload} | ({"dataset": dataset} if dataset is not None else {})
+    return Call("POST", f"{API}/orgs/{segment(org)}/events", as_model(EventBatchResult), json=body)
 
 
 def _forget(org: str, user_id: str) -> Call[ForgetResult]:
@@ -126,9 +128,11 @@ class Datasets(SyncResource):
 
 
 class Events(SyncResource):
-    def send(self, org: str, events: Iterable[EventIn | Mapping[str, Any]]) -> EventBatchResult:
-        """Store a batch of behaviour events; resending an ``event_id`` counts as a duplicate, not an error."""
-        return self._run(_send_events(org, events))
+    def send(self, org: str, events: Iterable[EventIn | Mapping[str, Any]], *,
+             dataset: str | None = None) -> EventBatchResult:
+        """Store a batch of behaviour events for the interactions dataset ``dataset`` (needed once the org
+        has several); resending an ``event_id`` counts as a duplicate, not an error."""
+        return self._run(_send_events(org, events, dataset))
 
     def forget(self, org: str, user_id: str) -> ForgetResult:
         """Delete one end user's events and dataset rows everywhere in ``org``."""
@@ -177,8 +181,9 @@ class AsyncDatasets(AsyncResource):
 
 
 class AsyncEvents(AsyncResource):
-    async def send(self, org: str, events: Iterable[EventIn | Mapping[str, Any]]) -> EventBatchResult:
-        return await self._run(_send_events(org, events))
+    async def send(self, org: str, events: Iterable[EventIn | Mapping[str, Any]], *,
+                   dataset: str | None = None) -> EventBatchResult:
+        return await self._run(_send_events(org, events, dataset))
 
     async def forget(self, org: str, user_id: str) -> ForgetResult:
         return await self._run(_forget(org, user_id))

@@ -58,7 +58,9 @@ def _stream_of(session: Session, org_id: str, org: str, named: str | None) -> st
                                    details={"fields": [{"field": "dataset", "reason": "not interactions"}]})
         raise NotFound(f"Dataset {org}/{named} not found.")
     if len(candidates) > 1:
-        raise ValidationFailed("This org has several interactions datasets: name the one these events extend.",
+        shown = ", ".join(candidates[:5]) + (", …" if len(candidates) > 5 else "")
+        raise ValidationFailed(f"This org has several interactions datasets ({shown}): send \"dataset\" to name "
+                               "the one these events extend.",
                                details={"fields": [{"field": "dataset", "reason": "required"}],
                                         "datasets": candidates[:50]})
     return candidates[0] if candidates else None
