@@ -100,7 +100,7 @@ def _create_tenant(settings: Settings, db: Database, console: Console) -> None:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
     console.print("[bold green]Demo org created.[/] Sign-in details (shown once):")
-    console.print(text)
+    console.print(text, soft_wrap=True)  # never a line break inside the key: it is copied by hand
 
 
 def _demo_principal(db: Database) -> Principal | None:
@@ -258,10 +258,11 @@ def _ensure_assistant(settings: Settings, db: Database, principal: Principal, co
 def _show_credentials(settings: Settings, console: Console) -> None:
     path = settings.home / "demo-credentials.txt"
     where = f" (kept in {path})" if path.exists() else ""
-    console.print(f"[bold]limelight demo[/] on http://{settings.server.host}:{settings.server.port}{where}")
+    console.print(f"[bold]limelight demo[/] on http://{settings.server.host}:{settings.server.port}{where}",
+                  soft_wrap=True)
     console.print(f"  try: curl -s -X POST http://{settings.server.host}:{settings.server.port}/v1/models/"
                   f"{DEMO_ORG}/{DEMO_MODEL}:recommend -H \"Authorization: Bearer $KEY\" "
-                  "-d '{\"user_id\": \"u00042\", \"k\": 5}'")
+                  "-d '{\"user_id\": \"u00042\", \"k\": 5}'", soft_wrap=True)
     console.print(f"  ask: curl -s -X POST http://{settings.server.host}:{settings.server.port}/v1/models/"
                   f"{DEMO_ORG}/{DEMO_ASSISTANT}:ask -H \"Authorization: Bearer $KEY\" "
-                  "-d '{\"question\": \"How long do downloads last?\"}'")
+                  "-d '{\"question\": \"How long do downloads last?\"}'", soft_wrap=True)

@@ -127,8 +127,10 @@ class _Sampling(BaseModel):
 
     model: str = Field(..., pattern=MODEL_REF_PATTERN, examples=["studio/smollm2"],
                        description="org/name, org/name:alias or org/name:version")
-    max_tokens: int | None = Field(256, ge=1, description="at most the model's context; prompt + max_tokens "
-                                                          "over the context is a 400 context_length_exceeded")
+    max_tokens: int | None = Field(256, ge=1, description="tokens to generate at most; generation also stops "
+                                                          "where the context ends (finish_reason 'length'); a "
+                                                          "prompt that fills the context alone is a 400 "
+                                                          "context_length_exceeded")
     max_completion_tokens: int | None = Field(None, ge=1, description="the newer name of max_tokens")
     temperature: float = Field(1.0, ge=0, le=2)
     top_p: float = Field(1.0, gt=0, le=1)
