@@ -15,7 +15,7 @@ GROUPS = {
     "keys": {"create", "list", "revoke"}, "datasets": {"upload", "import-movielens", "list", "show", "download", "delete"},
     "jobs": {"submit", "list", "show", "logs", "cancel", "retry", "wait"}, "recipes": {"list"},
     "models": {"create", "update", "list", "show", "versions", "upload", "alias", "unalias", "fork", "search"},
-    "deployments": {"set", "show"}, "audit": {"list", "verify"},
+    "deployments": {"set", "show", "delete"}, "audit": {"list", "verify"},
 }
 COMMANDS = {"login", "logout", "whoami", "predict", "recommend"}
 

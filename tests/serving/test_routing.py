@@ -115,3 +115,32 @@ def test_moving_an_alias_under_load_fails_no_request_and_waits_for_no_load(tenan
     first_v2 = min(answered for _, answered, _, v in results if v == 2)
     assert {v for sent, _, _, v in results if sent > first_v2} == {2}
     assert cold_starts == 0, "a request waited for v2 to load: it was not preloaded before traffic moved"
+
+
+def test_a_routed_version_cannot_be_deleted_and_removing_the_deployment_restores_default_routing(tenant: Tenant) -> None:
+    """Deleting a version the deployment sends traffic to would turn that share of calls into 404s;
+    it is refused (409 in_use) until the deployment no longer names it. DELETE on the deployment
+    sends calls to the production alias again."""
+    model = create_model(tenant)
+    add_onnx_versions(model, 3)
+    set_alias(model, "production", 1)
+    put_deployment(model, routes=[{"version": 1, "weight": 50}, {"version": 3, "weight": 50}],
+                   shadow={"version": 2, "weight": 100})
+    with model.client() as client:
+        for number in (3, 2):  # routed, shadowed
+            refused = client.delete(f"/api/v1/orgs/{model.org}/models/{model.name}/versions/{number}")
+            assert refused.status_code == 409 and refused.json()["error"]["code"] == "in_use", refused.text
+            assert "deployments delete" in refused.json()["error"]["message"]
+        assert client.delete(f"/api/v1/orgs/{model.org}/deployments/{model.name}").status_code == 204
+        assert client.get(f"/api/v1/orgs/{model.org}/deployments/{model.name}").status_code == 404
+        assert client.delete(f"/api/v1/orgs/{model.org}/deployments/{model.name}").status_code == 404
+        assert client.delete(f"/api/v1/orgs/{model.org}/models/{model.name}/versions/3").status_code == 204
+        deadline = time.monotonic() + 10  # the serving snapshot follows within its refresh interval
+        while time.monotonic() < deadline:
+            answers = {ok(predict(client, model, [ROW], headers={"Limelight-Routing-Key": f"u{i}"}))["version"]
+                       for i in range(20)}
+            if answers == {1}:
+                break
+        assert answers == {1}
+        audit = ok(client.get(f"/api/v1/orgs/{model.org}/audit", params={"action": "deployment.delete"}))["items"]
+        assert [entry["object_id"] for entry in audit] == [f"{model.org}/{model.name}"]

@@ -8,7 +8,7 @@ import typer
 
 from limelight.cli.connection import ApiKeyOpt, JsonOpt, OrgOpt, UrlOpt, connect
 from limelight.cli.models import RefArg, owner_and_name
-from limelight.cli.output import print_json, print_record
+from limelight.cli.output import print_json, print_record, stdout
 from limelight.schemas.registry import DeploymentRead
 
 deployments_app = typer.Typer(help="How a model is served: routes over versions, batching, limits.",
@@ -54,6 +54,15 @@ def deployments_show(ref: RefArg, org: OrgOpt = None, json_out: JsonOpt = False,
         owner, name = owner_and_name(client, ref, org)
         deployment = client.deployments.get(owner, name)
     _show_deployment(deployment, json_out)
+
+
+@deployments_app.command("delete")
+def deployments_delete(ref: RefArg, org: OrgOpt = None, url: UrlOpt = None, api_key: ApiKeyOpt = None) -> None:
+    """Remove a model's deployment: calls go to its production alias again, else to the latest version."""
+    with connect(url, api_key) as client:
+        owner, name = owner_and_name(client, ref, org)
+        client.deployments.delete(owner, name)
+    stdout().print(f"Deployment of {owner}/{name} removed; calls go to production (else the latest version).")
 
 
 def _show_deployment(deployment: DeploymentRead, json_out: bool) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
-from limelight.client._base import Call, as_model, as_page, query, segment
+from limelight.client._base import Call, as_model, as_none, as_page, query, segment
 from limelight.client._resource import AsyncResource, SyncResource
 from limelight.schemas.audit import AuditEntryRead, AuditVerifyResult
 from limelight.schemas.common import Page
@@ -21,6 +21,10 @@ def _deployment(method: str, org: str, name: str, spec: DeploymentSpec | Mapping
         payload = spec.model_dump(mode="json", exclude_none=True) if isinstance(spec, DeploymentSpec) else dict(spec)
     return Call(method, f"{API}/orgs/{segment(org)}/deployments/{segment(name)}", as_model(DeploymentRead),
                 json=payload)
+
+
+def _removal(org: str, name: str) -> Call[None]:
+    return Call("DELETE", f"{API}/orgs/{segment(org)}/deployments/{segment(name)}", as_none)
 
 
 def _audit(org: str, filters: dict[str, str | None], limit: int | None, cursor: str | None
@@ -40,6 +44,10 @@ class Deployments(SyncResource):
 
     def get(self, org: str, name: str) -> DeploymentRead:
         return self._run(_deployment("GET", org, name))
+
+    def delete(self, org: str, name: str) -> None:
+        """Remove the deployment: calls go to the production alias again, else to the latest version."""
+        self._run(_removal(org, name))
 
 
 class Audit(SyncResource):
@@ -66,6 +74,9 @@ class AsyncDeployments(AsyncResource):
 
     async def get(self, org: str, name: str) -> DeploymentRead:
         return await self._run(_deployment("GET", org, name))
+
+    async def delete(self, org: str, name: str) -> None:
+        await self._run(_removal(org, name))
 
 
 class AsyncAudit(AsyncResource):

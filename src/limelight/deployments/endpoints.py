@@ -18,6 +18,12 @@ def put_deployment(org: Name, name: Name, spec: DeploymentSpec, principal: Maint
     return service.put(session, principal, org, name, spec)
 
 
+@router.delete("/{name}", status_code=204)
+def delete_deployment(org: Name, name: Name, principal: Maintainer, session: SessionDep) -> None:
+    """Removes the deployment: calls go to the production alias again, else to the latest version."""
+    service.delete(session, principal, org, name)
+
+
 @router.get("/{name}", response_model=DeploymentRead)
 def get_deployment(org: Name, name: Name, principal: Reader, session: SessionDep) -> DeploymentRead:
     return service.get(session, principal, org, name)

@@ -45,6 +45,17 @@ def get(session: Session, principal: Principal, org: str, name: str) -> Deployme
     return read(row, model, org)
 
 
+def delete(session: Session, principal: Principal, org: str, name: str) -> None:
+    """Back to default routing: the production alias, else the latest version."""
+    model = registry.own_model(session, principal, org, name, Permission.org_maintain)
+    row = session.get(Deployment, model.id)
+    if row is None:
+        raise NotFound(f"{org}/{name} has no deployment.")
+    session.delete(row)
+    session.flush()
+    audit.record(session, principal, "deployment.delete", "deployment", f"{org}/{name}", {"routes": row.routes})
+
+
 def spec_for(session: Session, model: Model) -> DeploymentSpec | None:
     row = session.get(Deployment, model.id)
     if row is None:

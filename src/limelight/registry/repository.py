@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from limelight.db.models import Model, ModelAlias, ModelVersion, Org
+from limelight.db.models import Deployment, Model, ModelAlias, ModelVersion, Org
 
 
 def model_by_name(session: Session, org_id: str, name: str, *, for_update: bool = False) -> Model | None:
@@ -70,6 +70,14 @@ def delete_alias(session: Session, model_id: str, alias: str) -> int:
 
 def aliases_of_version(session: Session, version_id: str) -> list[str]:
     return list(session.scalars(select(ModelAlias.alias).where(ModelAlias.version_id == version_id)).all())
+
+
+def routed_versions(session: Session, model_id: str) -> set[int]:
+    """The version numbers the model's deployment routes or shadows traffic to."""
+    row = session.get(Deployment, model_id)
+    if row is None:
+        return set()
+    return {int(r["version"]) for r in row.routes} | ({int(row.shadow["version"])} if row.shadow else set())
 
 
 def next_version_number(session: Session, model: Model) -> int:

@@ -218,6 +218,10 @@ def delete_version(session: Session, principal: Principal, org: str, name: str, 
     held = repository.aliases_of_version(session, row.id)
     if held:
         raise InUse(f"Version {number} is behind alias(es) {held}; it cannot be deleted.", details={"aliases": held})
+    if number in repository.routed_versions(session, model.id):
+        raise InUse(f"Version {number} receives traffic through the deployment of {org}/{name}; route it out first "
+                    f"(`limelight deployments set` without it, or `limelight deployments delete`).",
+                    details={"deployment": f"{org}/{name}"})
     session.delete(row)
     audit.record(session, principal, "version.delete", "model_version", f"{org}/{name}/{number}",
                  {"sha256": row.blob_sha256})
