@@ -50,6 +50,9 @@ class ServerSettings(_Section):
     request_log_sample_rate: float = Field(0.01, ge=0, le=1)
     session_max_age_s: int = Field(12 * 3600, ge=60)
     cookie_secure: bool | None = Field(None, description="None: Secure only when served over TLS")
+    guide_dir: Path | None = Field(
+        None, description="the built user guide served at /guide (default: the one scripts/bootstrap builds "
+                          "into the package)")
 
     @field_validator("metrics_token", "metrics_token_file", mode="before")
     @classmethod

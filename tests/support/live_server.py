@@ -92,7 +92,7 @@ def run_cli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.C
 
 
 def start_live_server(home: Path, database_url: str, *, init: bool = True, serve_args: tuple[str, ...] = (),
-                      tls_cert: Path | None = None, **extra_env: str) -> LiveServer:
+                      tls_cert: Path | None = None, ready_timeout_s: float = 60, **extra_env: str) -> LiveServer:
     """``serve_args`` are added to `limelight serve`; with ``tls_cert`` the server is called over HTTPS,
     trusting that certificate."""
     port = free_port()
@@ -112,7 +112,7 @@ def start_live_server(home: Path, database_url: str, *, init: bool = True, serve
     url = f"{'https' if tls_cert else 'http'}://127.0.0.1:{port}"
     live = LiveServer(url=url, home=home, env=env, process=process, admin_key=key, grpc_port=grpc_port,
                       verify=str(tls_cert) if tls_cert else True)
-    _wait_ready(live)
+    _wait_ready(live, ready_timeout_s)
     return live
 
 

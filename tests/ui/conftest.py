@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -13,7 +12,7 @@ import pytest
 
 from tests.support.factories import tabular_csv
 from tests.support.live_server import ADMIN_PASSWORD, LiveServer
-from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, TIMEOUT_MS, VIEWPORTS, ConsoleWatch
+from tests.ui.browser import SCREENSHOTS, TIMEOUT_MS, VIEWPORTS, ConsoleWatch
 from tests.ui.data import audience_csv, catalog_csv
 from tests.ui.setup_api import make_org, session_client, train, upload
 
@@ -24,23 +23,6 @@ USER_PASSWORD = "console-test-password"
 def ui_server(sqlite_server: LiveServer) -> LiveServer:
     """The shared SQLite-backed server (tests/conftest.py); every test here works in its own new org."""
     return sqlite_server
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    os.environ["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] = "1"  # never fetch a browser
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 class Pages:

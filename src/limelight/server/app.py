@@ -24,6 +24,7 @@ from limelight.runtimes.sandbox import ArtifactValidator, SandboxLimits
 from limelight.server.api_limits import build_api_limits
 from limelight.server.docs import install_docs
 from limelight.server.errors import install_error_handlers
+from limelight.server.guide import install_guide
 from limelight.server.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from limelight.server.openapi import install_openapi
 from limelight.server.scrape import ScrapeCredential
@@ -83,6 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     _include_routers(app)
     install_docs(app)
+    install_guide(app, settings.server.guide_dir)
     production = settings.mode == "production"
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_json_body_bytes)
     app.add_middleware(RequestIdMiddleware)
