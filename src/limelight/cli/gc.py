@@ -26,7 +26,7 @@ def gc(
     from pathlib import Path
 
     from limelight.artifacts.registry import open_store
-    from limelight.cli.server_commands import load_settings_or_exit
+    from limelight.cli.server_settings import load_settings_or_exit
     from limelight.db.session import open_database
     from limelight.jobs.liveness import readiness_window_s
     from limelight.maintenance.collector import collect

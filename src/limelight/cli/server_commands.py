@@ -7,14 +7,13 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-if TYPE_CHECKING:
-    from limelight.config import Settings
+from limelight.cli.server_settings import load_settings_or_exit
 
 console = Console(stderr=True)
 db_app = typer.Typer(help="Metadata database maintenance.", no_args_is_help=True)
@@ -79,21 +78,6 @@ def serve(
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
-
-
-def load_settings_or_exit() -> Settings:
-    """The validated settings, or one red line per bad setting and exit status 2 (never a traceback)."""
-    from pydantic import ValidationError
-
-    from limelight.config import load_settings
-
-    try:
-        return load_settings()
-    except ValidationError as exc:
-        for error in exc.errors():
-            where = ".".join(str(part) for part in error["loc"])
-            console.print(f"[red]invalid setting {escape(where)}: {escape(error['msg'])}[/red]")
-        raise typer.Exit(2) from None
 
 
 def _check_artifact_store_or_exit(url: str) -> None:
