@@ -53,6 +53,7 @@ def built_guide(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip("mkdocs is missing (the `guide` extra)")
     site = tmp_path_factory.mktemp("guide-site")
     done = subprocess.run([str(mkdocs), "build", "--strict", "--clean", "-d", str(site)], cwd=ROOT,
+                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},  # Material's banner about MkDocs 2
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, f"the guide does not build:\n{done.stdout}{done.stderr}"
     return site
