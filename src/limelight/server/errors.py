@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -57,6 +58,18 @@ def _json_route_given_other_type(request: Request) -> bool:
     return not is_json_media_type(request.headers.get("content-type"))
 
 
+# /v2/models/demo/movies/infer, the commonest KServe v2 mistake, matches no route: say the rule.
+_V2_SLASH_NAMED = re.compile(r"^/v2/models/([^/.]+)/([^/]+)(/.*)?$")
+
+
+def _v2_slash_hint(path: str) -> str | None:
+    match = _V2_SLASH_NAMED.match(path)
+    if match is None:
+        return None
+    org, name, tail = match.group(1), match.group(2), match.group(3) or ""
+    return f"No route here: KServe v2 names a model org.name, so this is /v2/models/{org}.{name}{tail}."
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LimelightError)
     async def _limelight(request: Request, exc: LimelightError) -> JSON:
@@ -75,7 +88,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, BodyTooLarge):
             return error_response(request, exc.as_error())
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        body: dict[str, Any] = {"error": {"code": code, "message": str(exc.detail), "details": {},
+        message = str(exc.detail)
+        if exc.status_code == 404:
+            message = _v2_slash_hint(request.scope["path"]) or message
+        body: dict[str, Any] = {"error": {"code": code, "message": message, "details": {},
                           "request_id": request_id_of(request)}}
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:

@@ -331,14 +331,3 @@ async def infer_route(request: Request, principal: Predictor, ref: str) -> Respo
 async def version_infer_route(request: Request, principal: Predictor, ref: str, version: str) -> Response:
     return await run_from_fastapi(request, _BY_HANDLER[infer], principal, _params(ref, version))
 
-
-# Last: a model path written with a slash (/v2/models/demo/movies/infer), the commonest v2 mistake,
-# matches no route above; it gets the v2 naming rule instead of a bare "Not Found".
-@router.api_route("/v2/models/{org}/{rest:path}", methods=["GET", "POST"], include_in_schema=False)
-async def slash_named_route(principal: Predictor, org: str, rest: str) -> Response:
-    name, _, tail = rest.partition("/")
-    if "." in org:
-        raise NotFound("No v2 route here: a model's routes are /v2/models/{org.name}[/versions/{v}], "
-                       "then /ready or /infer.")
-    raise NotFound(f"No v2 route here: KServe v2 names a model org.name, so this is "
-                   f"/v2/models/{org}.{name}{'/' + tail if tail else ''}.")
