@@ -9,6 +9,8 @@ Every error carries a machine-readable ``code`` and an HTTP ``status``. The serv
     - InvalidName (400, ``invalid_name``)
     - InvalidPath (400, ``invalid_path``)
     - InvalidParams (400, ``invalid_params``)
+    - InvalidQuery (400, ``invalid_query``; a marketplace search text with no word left to search for, too
+      long, or with too many terms; details ``q`` and ``reason``)
     - UntrustedHost (400, ``untrusted_host``; production mode, Host not in ``server.trusted_hosts``)
     - ContextLengthExceeded (400, ``context_length_exceeded``; details ``limit``, ``prompt_tokens``, ``max_tokens``)
     - GrammarInvalid (400, ``grammar_invalid``; llama.cpp cannot parse the GBNF grammar)
@@ -64,6 +66,7 @@ __all__ = [
     "InvalidName",
     "InvalidParams",
     "InvalidPath",
+    "InvalidQuery",
     "LimelightError",
     "LoginThrottled",
     "ModelUnavailable",
@@ -137,6 +140,10 @@ class InvalidPath(BadRequest):
 
 class InvalidParams(BadRequest):
     code = "invalid_params"
+
+
+class InvalidQuery(BadRequest):
+    code = "invalid_query"
 
 
 class UntrustedHost(BadRequest):

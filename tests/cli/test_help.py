@@ -14,7 +14,8 @@ GROUPS = {
     "orgs": {"create", "list"}, "users": {"create"}, "members": {"add", "list", "remove"},
     "keys": {"create", "list", "revoke"}, "datasets": {"upload", "import-movielens", "list", "show", "download", "delete"},
     "jobs": {"submit", "list", "show", "logs", "cancel", "retry", "wait"}, "recipes": {"list"},
-    "models": {"create", "update", "list", "show", "versions", "upload", "alias", "unalias", "fork", "search"},
+    "models": {"create", "update", "list", "show", "versions", "upload", "alias", "unalias", "fork", "search", "star",
+               "unstar"},
     "deployments": {"set", "show", "delete"}, "audit": {"list", "verify"},
 }
 COMMANDS = {"login", "logout", "whoami", "predict", "recommend"}

@@ -20,14 +20,25 @@ from limelight.cli.connection import (
     org_of,
     split_ref,
 )
-from limelight.cli.output import print_json, print_page, print_record, stderr, upload_progress, whole_page
+from limelight.cli.output import (
+    print_json,
+    print_page,
+    print_record,
+    print_table,
+    stderr,
+    to_jsonable,
+    upload_progress,
+    whole_page,
+)
 from limelight.client import Client
 from limelight.schemas.common import Page
 from limelight.schemas.registry import (
     ArtifactFormatName,
     ModelRead,
+    ModelSearchPage,
     ModelVersionRead,
     RuntimeName,
+    SearchSort,
     Task,
     VersionMeta,
     Visibility,
@@ -38,7 +49,8 @@ models_app = typer.Typer(help="Models: versions, aliases, publishing, forks, mar
 RefArg = Annotated[str, typer.Argument(metavar="MODEL", help="NAME (in --org) or ORG/NAME")]
 MODEL_COLUMNS = [("model", lambda m: f"{m.org}/{m.name}"), ("task", lambda m: m.task), ("latest", lambda m: m.latest_version),
                  ("aliases", lambda m: m.aliases), ("visibility", lambda m: m.visibility), ("tags", lambda m: m.tags),
-                 ("description", lambda m: m.description)]
+                 ("stars", lambda m: f"{m.stars}{' (yours)' if m.starred else ''}"), ("description", lambda m: m.description)]
+LicenceOpt = Annotated[str | None, typer.Option("--licence", help='SPDX-like licence id, e.g. "Apache-2.0"')]
 VERSION_COLUMNS = [("version", lambda v: v.version), ("runtime", lambda v: v.runtime), ("format", lambda v: v.format),
                    ("aliases", lambda v: v.aliases), ("metrics", lambda v: v.metrics),
                    ("size bytes", lambda v: v.size_bytes), ("created", lambda v: v.created_at)]
@@ -78,13 +90,14 @@ def create(
     tag: Annotated[list[str] | None, typer.Option("--tag", help="repeat for several")] = None,
     public: Annotated[bool, typer.Option("--public", help="list it in the marketplace for every org")] = False,
     card: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="model card, Markdown file")] = None,
+    licence: LicenceOpt = None,
     org: OrgOpt = None, json_out: JsonOpt = False, url: UrlOpt = None, api_key: ApiKeyOpt = None,
 ) -> None:
     """Create an (empty) model; versions come from `models upload` or a training job."""
     with connect(url, api_key) as client:
         model = client.models.create(org_of(client, org), name, task, description=description, tags=tag or [],
                                      visibility=Visibility.public if public else Visibility.private,
-                                     card=card.read_text() if card else "")
+                                     card=card.read_text() if card else "", licence=licence)
     _show_model(model, json_out)
 
 
@@ -95,13 +108,14 @@ def update(
     visibility: Annotated[Visibility | None, typer.Option(help="public publishes to the marketplace")] = None,
     card: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="model card, Markdown file")] = None,
     archived: Annotated[bool | None, typer.Option("--archive/--unarchive", help="hide from lists, refuse new versions")] = None,
+    licence: Annotated[str | None, typer.Option("--licence", help='SPDX-like licence id; "" removes it')] = None,
     org: OrgOpt = None, json_out: JsonOpt = False, url: UrlOpt = None, api_key: ApiKeyOpt = None,
 ) -> None:
-    """Change a model's description, tags, visibility, card or archived flag (only what is given)."""
+    """Change a model's description, tags, visibility, card, licence or archived flag (only what is given)."""
     with connect(url, api_key) as client:
         owner, name = owner_and_name(client, ref, org)
         model = client.models.update(owner, name, description=description, tags=tag, visibility=visibility,
-                                     card=card.read_text() if card else None, archived=archived)
+                                     card=card.read_text() if card else None, archived=archived, licence=licence)
     _show_model(model, json_out)
 
 
@@ -209,18 +223,70 @@ def fork(ref: Annotated[str, typer.Argument(metavar="ORG/NAME", help="the model 
 
 
 @models_app.command("search")
-def search(query: Annotated[str | None, typer.Argument(help="text in name, description or card")] = None,
+def search(query: Annotated[str | None, typer.Argument(help='words, "quoted phrases" and -exclusions')] = None,
            task: Annotated[Task | None, typer.Option(help="only this task")] = None,
-           tag: Annotated[str | None, typer.Option(help="only models with this tag")] = None,
+           runtime: Annotated[RuntimeName | None, typer.Option(help="runtime of the production (else latest) version")] = None,
+           tag: Annotated[list[str] | None, typer.Option("--tag", help="only models with this tag; repeat: all of them")] = None,
+           org: Annotated[str | None, typer.Option("--org", help="only this organization's models")] = None,
+           licence: LicenceOpt = None,
+           metric: Annotated[list[str] | None, typer.Option("--metric", help="a range such as 'ndcg@10>=0.3' (>=, <=, >, <); "
+                                                           "repeat: all of them")] = None,
+           sort: Annotated[SearchSort | None, typer.Option(help="default: relevance with a query, newest without")] = None,
            limit: LimitOpt = 50, cursor: CursorOpt = None, all_pages: AllOpt = False, json_out: JsonOpt = False,
            url: UrlOpt = None, api_key: ApiKeyOpt = None) -> None:
-    """Search the marketplace: every model you may see (yours and public ones)."""
+    """Search the marketplace: every model you may see (yours and public ones), with counts per facet."""
+    filters: dict[str, Any] = {"task": task, "runtime": str(runtime) if runtime else None, "tag": tag, "org": org,
+                               "licence": licence, "metric": metric, "sort": sort}
     with connect(url, api_key) as client:
         if all_pages:
-            page: Page[ModelRead] = whole_page(client.models.iter_search(query, task=task, tag=tag, limit=limit))
+            page: Page[ModelRead] = whole_page(client.models.iter_search(query, limit=limit, **filters))
         else:
-            page = client.models.search(query, task=task, tag=tag, limit=limit, cursor=cursor)
+            page = client.models.search(query, limit=limit, cursor=cursor, **filters)
+    if isinstance(page, ModelSearchPage) and page.total is not None:
+        _show_search_page(page, json_out)
+        return
     print_page(page, MODEL_COLUMNS, as_json=json_out, empty="No model matches.")
+
+
+def _show_search_page(page: ModelSearchPage, json_out: bool) -> None:
+    """A first page: the models, then how many match in all and the counts per facet."""
+    if json_out:
+        print_json({"items": to_jsonable(page.items), "next_cursor": page.next_cursor, "total": page.total,
+                    "facets": page.facets})
+        return
+    print_page(page, MODEL_COLUMNS, as_json=False, empty="No model matches.")
+    facets = page.facets or {}
+    rows = [(name, ", ".join(f"{value} ({count})" for value, count in list(facets.get(name, {}).items())[:8]))
+            for name in ("task", "runtime", "org", "tag", "licence") if facets.get(name)]
+    if rows:
+        print_table(rows, [("facet", lambda r: r[0]), ("values (models)", lambda r: r[1])],
+                    title=f"{page.total} model{'s' if page.total != 1 else ''} match")
+
+
+@models_app.command("star")
+def star(ref: Annotated[str, typer.Argument(metavar="ORG/NAME", help="a model you can see")],
+         json_out: JsonOpt = False, url: UrlOpt = None, api_key: ApiKeyOpt = None) -> None:
+    """Star a model (once per user; starring again changes nothing)."""
+    with connect(url, api_key) as client:
+        owner, name = owner_and_name(client, ref, None)
+        model = client.models.star(owner, name)
+    if json_out:
+        print_json(model)
+    else:
+        stderr().print(f"Starred {owner}/{name} ({model.stars} star{'s' if model.stars != 1 else ''}).")
+
+
+@models_app.command("unstar")
+def unstar(ref: Annotated[str, typer.Argument(metavar="ORG/NAME", help="a model you starred")],
+           json_out: JsonOpt = False, url: UrlOpt = None, api_key: ApiKeyOpt = None) -> None:
+    """Remove your star from a model."""
+    with connect(url, api_key) as client:
+        owner, name = owner_and_name(client, ref, None)
+        model = client.models.unstar(owner, name)
+    if json_out:
+        print_json(model)
+    else:
+        stderr().print(f"Removed your star from {owner}/{name} ({model.stars} left).")
 
 
 def _show_model(model: ModelRead, json_out: bool) -> None:
@@ -228,7 +294,9 @@ def _show_model(model: ModelRead, json_out: bool) -> None:
         print_json(model)
         return
     print_record([("task", model.task), ("description", model.description), ("tags", model.tags),
-                  ("visibility", model.visibility), ("latest version", model.latest_version),
+                  ("visibility", model.visibility), ("licence", model.licence),
+                  ("stars", f"{model.stars}{' (starred by you)' if model.starred else ''}"),
+                  ("latest version", model.latest_version),
                   ("aliases", model.aliases), ("forked from", model.forked_from), ("archived", model.archived),
                   ("needs retraining", model.needs_retraining), ("updated", model.updated_at)],
                  title=f"Model {model.org}/{model.name}")

@@ -1,4 +1,4 @@
-"""The model registry: models, versions (artifact uploads), aliases, forks, marketplace search."""
+"""The model registry: models, versions (artifact uploads), aliases, forks, marketplace search and stars."""
 
 from __future__ import annotations
 
@@ -11,7 +11,15 @@ from limelight.client._datasets import UPLOAD_TIMEOUT
 from limelight.client._resource import AsyncResource, SyncResource
 from limelight.client._upload import ProgressReader, SourceFile, UploadProgress, multipart_file, upload_source
 from limelight.schemas.common import Page
-from limelight.schemas.registry import ModelRead, ModelVersionRead, Task, VersionMeta, Visibility
+from limelight.schemas.registry import (
+    ModelRead,
+    ModelSearchPage,
+    ModelVersionRead,
+    SearchSort,
+    Task,
+    VersionMeta,
+    Visibility,
+)
 
 API = "/api/v1"
 
@@ -68,40 +76,64 @@ def _fork(org: str, name: str, into_org: str, new_name: str | None) -> Call[Mode
     return Call("POST", f"{_model(org, name)}/fork", as_model(ModelRead), json=body(org=into_org, name=new_name))
 
 
-def _search(q: str | None, task: Task | str | None, tag: str | None, limit: int | None,
-            cursor: str | None) -> Call[Page[ModelRead]]:
-    params = query(q=q, task=str(task) if task else None, tag=tag, limit=limit, cursor=cursor)
-    return Call("GET", f"{API}/models", as_page(ModelRead), params=params)
+def _listed(value: str | Sequence[str] | None) -> list[str] | None:
+    """A repeatable query parameter given as one value or several."""
+    if value is None:
+        return None
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _search(q: str | None, filters: dict[str, Any], limit: int | None, cursor: str | None) -> Call[ModelSearchPage]:
+    params = query(q=q, task=str(filters["task"]) if filters.get("task") else None,
+                   runtime=filters.get("runtime"), tag=_listed(filters.get("tag")), org=filters.get("org"),
+                   licence=filters.get("licence"), metric=_listed(filters.get("metric")),
+                   sort=str(filters["sort"]) if filters.get("sort") else None, limit=limit, cursor=cursor)
+    return Call("GET", f"{API}/models", as_model(ModelSearchPage), params=params)
+
+
+def _search_pages(q: str | None, filters: dict[str, Any], limit: int | None,
+                  cursor: str | None) -> Call[Page[ModelRead]]:
+    """The same call, typed as plain pages for the iterators (a ModelSearchPage is one)."""
+    found = _search(q, filters, limit, cursor)
+    return Call(found.method, found.path, found.parse, params=found.params)
+
+
+def _star(org: str, name: str, starred: bool) -> Call[ModelRead]:
+    return Call("PUT" if starred else "DELETE", f"{_model(org, name)}/star", as_model(ModelRead))
 
 
 def _create_fields(name: str, task: Task | str, description: str, tags: Sequence[str],
-                   visibility: Visibility | str, card: str) -> dict[str, Any]:
-    return {"name": name, "task": str(task), "description": description, "tags": list(tags),
-            "visibility": str(visibility), "card": card}
+                   visibility: Visibility | str, card: str, licence: str | None) -> dict[str, Any]:
+    return body(name=name, task=str(task), description=description, tags=list(tags), visibility=str(visibility),
+                card=card, licence=licence)
 
 
 def _changes(description: str | None, tags: Sequence[str] | None, visibility: Visibility | str | None,
-             card: str | None, archived: bool | None) -> dict[str, Any]:
-    """PATCH fields; None means 'leave unchanged'."""
+             card: str | None, archived: bool | None, licence: str | None = None) -> dict[str, Any]:
+    """PATCH fields; None means 'leave unchanged' (``licence=""`` removes the licence)."""
     return {"description": description, "tags": list(tags) if tags is not None else None,
-            "visibility": str(visibility) if visibility is not None else None, "card": card, "archived": archived}
+            "visibility": str(visibility) if visibility is not None else None, "card": card, "archived": archived,
+            "licence": licence}
 
 
 # ---- sync ----------------------------------------------------------------------------------
 
 class Models(SyncResource):
     def create(self, org: str, name: str, task: Task | str, *, description: str = "", tags: Sequence[str] = (),
-               visibility: Visibility | str = Visibility.private, card: str = "") -> ModelRead:
-        return self._run(_create(org, _create_fields(name, task, description, tags, visibility, card)))
+               visibility: Visibility | str = Visibility.private, card: str = "",
+               licence: str | None = None) -> ModelRead:
+        """A new, empty model; ``licence`` is an SPDX-like id such as ``"Apache-2.0"``."""
+        return self._run(_create(org, _create_fields(name, task, description, tags, visibility, card, licence)))
 
     def get(self, org: str, name: str) -> ModelRead:
         return self._run(_get(org, name))
 
     def update(self, org: str, name: str, *, description: str | None = None, tags: Sequence[str] | None = None,
                visibility: Visibility | str | None = None, card: str | None = None,
-               archived: bool | None = None) -> ModelRead:
-        """Change only the fields given (``visibility="public"`` publishes to the marketplace)."""
-        return self._run(_update(org, name, _changes(description, tags, visibility, card, archived)))
+               archived: bool | None = None, licence: str | None = None) -> ModelRead:
+        """Change only the fields given (``visibility="public"`` publishes to the marketplace,
+        ``licence=""`` removes the licence)."""
+        return self._run(_update(org, name, _changes(description, tags, visibility, card, archived, licence)))
 
     def delete(self, org: str, name: str) -> None:
         self._run(_delete(org, name))
@@ -144,14 +176,31 @@ class Models(SyncResource):
         """Copy a model the caller may see (public, or their own org's) into ``into_org``."""
         return self._run(_fork(org, name, into_org, new_name))
 
-    def search(self, q: str | None = None, *, task: Task | str | None = None, tag: str | None = None,
-               limit: int | None = None, cursor: str | None = None) -> Page[ModelRead]:
-        """The marketplace: every model the caller may see, filtered by text, task and tag."""
-        return self._run(_search(q, task, tag, limit, cursor))
+    def search(self, q: str | None = None, *, task: Task | str | None = None, runtime: str | None = None,
+               tag: str | Sequence[str] | None = None, org: str | None = None, licence: str | None = None,
+               metric: str | Sequence[str] | None = None, sort: SearchSort | str | None = None,
+               limit: int | None = None, cursor: str | None = None) -> ModelSearchPage:
+        """The marketplace: every model the caller may see. ``q`` takes words, "quoted phrases" and
+        -exclusions; ``tag`` and ``metric`` (``"ndcg@10>=0.3"``) take one value or several, all required;
+        ``sort`` is relevance, stars, usage or newest. The first page also carries ``total`` and
+        ``facets`` (counts per task, runtime, org, tag and licence over every match)."""
+        return self._run(_search(q, {"task": task, "runtime": runtime, "tag": tag, "org": org, "licence": licence,
+                                     "metric": metric, "sort": sort}, limit, cursor))
 
-    def iter_search(self, q: str | None = None, *, task: Task | str | None = None, tag: str | None = None,
+    def iter_search(self, q: str | None = None, *, task: Task | str | None = None, runtime: str | None = None,
+                    tag: str | Sequence[str] | None = None, org: str | None = None, licence: str | None = None,
+                    metric: str | Sequence[str] | None = None, sort: SearchSort | str | None = None,
                     limit: int | None = None) -> Iterator[ModelRead]:
-        return self._iterate(lambda cursor: _search(q, task, tag, limit, cursor))
+        filters = {"task": task, "runtime": runtime, "tag": tag, "org": org, "licence": licence, "metric": metric,
+                   "sort": sort}
+        return self._iterate(lambda cursor: _search_pages(q, filters, limit, cursor))
+
+    def star(self, org: str, name: str) -> ModelRead:
+        """Star a model you can see (starring twice is one star); the answer counts it."""
+        return self._run(_star(org, name, True))
+
+    def unstar(self, org: str, name: str) -> ModelRead:
+        return self._run(_star(org, name, False))
 
 
 # ---- async ---------------------------------------------------------------------------------
@@ -159,16 +208,16 @@ class Models(SyncResource):
 class AsyncModels(AsyncResource):
     async def create(self, org: str, name: str, task: Task | str, *, description: str = "",
                      tags: Sequence[str] = (), visibility: Visibility | str = Visibility.private,
-                     card: str = "") -> ModelRead:
-        return await self._run(_create(org, _create_fields(name, task, description, tags, visibility, card)))
+                     card: str = "", licence: str | None = None) -> ModelRead:
+        return await self._run(_create(org, _create_fields(name, task, description, tags, visibility, card, licence)))
 
     async def get(self, org: str, name: str) -> ModelRead:
         return await self._run(_get(org, name))
 
     async def update(self, org: str, name: str, *, description: str | None = None,
                      tags: Sequence[str] | None = None, visibility: Visibility | str | None = None,
-                     card: str | None = None, archived: bool | None = None) -> ModelRead:
-        return await self._run(_update(org, name, _changes(description, tags, visibility, card, archived)))
+                     card: str | None = None, archived: bool | None = None, licence: str | None = None) -> ModelRead:
+        return await self._run(_update(org, name, _changes(description, tags, visibility, card, archived, licence)))
 
     async def delete(self, org: str, name: str) -> None:
         await self._run(_delete(org, name))
@@ -206,10 +255,23 @@ class AsyncModels(AsyncResource):
     async def fork(self, org: str, name: str, into_org: str, *, new_name: str | None = None) -> ModelRead:
         return await self._run(_fork(org, name, into_org, new_name))
 
-    async def search(self, q: str | None = None, *, task: Task | str | None = None, tag: str | None = None,
-                     limit: int | None = None, cursor: str | None = None) -> Page[ModelRead]:
-        return await self._run(_search(q, task, tag, limit, cursor))
+    async def search(self, q: str | None = None, *, task: Task | str | None = None, runtime: str | None = None,
+                     tag: str | Sequence[str] | None = None, org: str | None = None, licence: str | None = None,
+                     metric: str | Sequence[str] | None = None, sort: SearchSort | str | None = None,
+                     limit: int | None = None, cursor: str | None = None) -> ModelSearchPage:
+        return await self._run(_search(q, {"task": task, "runtime": runtime, "tag": tag, "org": org,
+                                           "licence": licence, "metric": metric, "sort": sort}, limit, cursor))
 
-    def iter_search(self, q: str | None = None, *, task: Task | str | None = None, tag: str | None = None,
+    def iter_search(self, q: str | None = None, *, task: Task | str | None = None, runtime: str | None = None,
+                    tag: str | Sequence[str] | None = None, org: str | None = None, licence: str | None = None,
+                    metric: str | Sequence[str] | None = None, sort: SearchSort | str | None = None,
                     limit: int | None = None) -> AsyncIterator[ModelRead]:
-        return self._iterate(lambda cursor: _search(q, task, tag, limit, cursor))
+        filters = {"task": task, "runtime": runtime, "tag": tag, "org": org, "licence": licence, "metric": metric,
+                   "sort": sort}
+        return self._iterate(lambda cursor: _search_pages(q, filters, limit, cursor))
+
+    async def star(self, org: str, name: str) -> ModelRead:
+        return await self._run(_star(org, name, True))
+
+    async def unstar(self, org: str, name: str) -> ModelRead:
+        return await self._run(_star(org, name, False))

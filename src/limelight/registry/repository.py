@@ -1,13 +1,16 @@
-"""All SQL of models, versions and aliases."""
+"""All SQL of models, versions, aliases and stars (the marketplace's search is in marketplace/repository.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from limelight.db.models import Deployment, Model, ModelAlias, ModelVersion, Org
+from limelight.db.base import utcnow
+from limelight.db.models import Deployment, Model, ModelAlias, ModelStar, ModelVersion, Org
 
 
 def model_by_name(session: Session, org_id: str, name: str, *, for_update: bool = False) -> Model | None:
@@ -95,23 +98,42 @@ def models_of_org(session: Session, org_id: str, *, after_name: str | None, limi
     return list(session.scalars(query.order_by(Model.name).limit(limit)).all())
 
 
-def search(
-    session: Session, *, org_id: str, q: str | None, task: str | None, tag: str | None,
-    after: tuple[str, str] | None, limit: int,
-) -> list[tuple[Model, Org]]:
-    query = (select(Model, Org).join(Org, Org.id == Model.org_id)
-             .where(or_(Model.org_id == org_id, Model.visibility == "public"), Model.archived.is_(False)))
-    if q:
-        pattern = f"%{q.lower()}%"
-        query = query.where(or_(func.lower(Model.name).like(pattern), func.lower(Model.description).like(pattern),
-                                func.lower(Model.card).like(pattern)))
-    if task:
-        query = query.where(Model.task == task)
-    if after is not None:
-        query = query.where((Org.name > after[0]) | ((Org.name == after[0]) & (Model.name > after[1])))
-    rows = session.execute(query.order_by(Org.name, Model.name).limit(limit * 4 if tag else limit)).all()
-    result = [(m, o) for m, o in rows if not tag or tag in (m.tags or [])]
-    return result[:limit]
+# ---- stars (the marketplace's; a star is one user's mark on one model) ------------------------
+
+def add_star(session: Session, model_id: str, user_id: str) -> bool:
+    """Stars ``model_id`` for ``user_id``; False when it was starred already (a concurrent star too)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(ModelStar).values(model_id=model_id, user_id=user_id, created_at=utcnow())
+    statement = statement.on_conflict_do_nothing(index_elements=["model_id", "user_id"])
+    return session.execute(statement.returning(ModelStar.model_id)).first() is not None
+
+
+def remove_star(session: Session, model_id: str, user_id: str) -> bool:
+    result = session.execute(delete(ModelStar).where(ModelStar.model_id == model_id, ModelStar.user_id == user_id))
+    return int(getattr(result, "rowcount", 0)) > 0
+
+
+def starred_by(session: Session, model_ids: Sequence[str], user_id: str | None) -> set[str]:
+    """Which of ``model_ids`` ``user_id`` starred."""
+    if not model_ids or not user_id:
+        return set()
+    return set(session.scalars(select(ModelStar.model_id).where(ModelStar.user_id == user_id,
+                                                                ModelStar.model_id.in_(list(model_ids)))).all())
+
+
+def aliases_of(session: Session, model_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """``aliases`` of many models in one query (a marketplace page)."""
+    if not model_ids:
+        return {}
+    rows = session.execute(
+        select(ModelAlias.model_id, ModelAlias.alias, ModelVersion.version)
+        .join(ModelVersion, ModelVersion.id == ModelAlias.version_id)
+        .where(ModelAlias.model_id.in_(list(model_ids)))
+    )
+    found: dict[str, dict[str, int]] = {}
+    for model_id, alias, number in rows:
+        found.setdefault(str(model_id), {})[str(alias)] = int(number)
+    return found
 
 
 def all_blob_refs(session: Session) -> set[str]:

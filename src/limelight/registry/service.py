@@ -96,7 +96,7 @@ def create_model(session: Session, principal: Principal, org: str, body: ModelCr
         raise AlreadyExists(f"Model {org}/{body.name} already exists.")
     model = Model(org_id=principal.org_id, name=body.name, task=body.task.value, description=body.description,
                   tags=list(dict.fromkeys(body.tags)), visibility=body.visibility.value, card=body.card,
-                  forked_from=forked_from)
+                  forked_from=forked_from, licence=body.licence)
     session.add(model)
     session.flush()
     audit.record(session, principal, "model.create", "model", f"{org}/{body.name}",
@@ -119,22 +119,24 @@ def update_model(session: Session, principal: Principal, org: str, name: str, bo
     model = own_model(session, principal, org, name, needed)
     for key, value in changes.items():
         setattr(model, key, value.value if isinstance(value, Visibility) else value)
+    if "licence" in changes:
+        model.licence = changes["licence"] or None  # "" removes it
     model.updated_at = utcnow()
     audit.record(session, principal, "model.update", "model", f"{org}/{name}",
                  {k: (v.value if isinstance(v, Visibility) else v) for k, v in changes.items() if k != "card"}
                  | ({"card": "changed"} if "card" in changes else {}))
-    return model_read(session, model, org)
+    return model_read(session, model, org, user_id=principal.user_id)
 
 
 def get_model(session: Session, principal: Principal, org: str, name: str) -> ModelRead:
     model, owner = visible_model(session, principal, org, name)
-    return model_read(session, model, owner.name)
+    return model_read(session, model, owner.name, user_id=principal.user_id)
 
 
 def list_models(session: Session, principal: Principal, org: str, *, after: str | None, limit: int) -> list[ModelRead]:
     authorize(principal, Permission.org_read, org)
-    return [model_read(session, m, org) for m in repository.models_of_org(session, principal.org_id,
-                                                                          after_name=after, limit=limit)]
+    return [model_read(session, m, org, user_id=principal.user_id)
+            for m in repository.models_of_org(session, principal.org_id, after_name=after, limit=limit)]
 
 
 def delete_model(session: Session, principal: Principal, org: str, name: str) -> None:
@@ -147,13 +149,20 @@ def delete_model(session: Session, principal: Principal, org: str, name: str) ->
     audit.record(session, principal, "model.delete", "model", f"{org}/{name}")
 
 
-def model_read(session: Session, model: Model, org: str) -> ModelRead:
+def model_read(session: Session, model: Model, org: str, *, user_id: str | None = None,
+               aliases: dict[str, int] | None = None, starred: bool | None = None) -> ModelRead:
+    """``user_id`` is the caller, for ``starred``; a page of models passes ``aliases`` and ``starred``
+    it read for all of them at once."""
+    if starred is None:
+        starred = bool(repository.starred_by(session, [model.id], user_id))
     return ModelRead(
         id=model.id, org=org, name=model.name, task=Task(model.task), description=model.description,
         tags=model.tags or [], visibility=Visibility(model.visibility), card=model.card,
         forked_from=model.forked_from, archived=model.archived, latest_version=model.latest_version,
-        needs_retraining=model.needs_retraining, aliases=repository.aliases(session, model.id),
-        created_at=model.created_at, updated_at=model.updated_at,
+        needs_retraining=model.needs_retraining,
+        aliases=repository.aliases(session, model.id) if aliases is None else aliases,
+        created_at=model.created_at, updated_at=model.updated_at, licence=model.licence or None,
+        stars=model.star_count or 0, starred=starred,
     )
 
 
@@ -257,7 +266,7 @@ def set_alias(session: Session, principal: Principal, org: str, name: str, alias
     session.flush()
     audit.record(session, principal, "alias.set", "model_alias", f"{org}/{name}@{alias}",
                  {"version": number, "previous": previous.version if previous else None} | (details or {}))
-    return model_read(session, model, org)
+    return model_read(session, model, org, user_id=principal.user_id)
 
 
 def delete_alias(session: Session, principal: Principal, org: str, name: str, alias: str) -> ModelRead:
@@ -265,7 +274,7 @@ def delete_alias(session: Session, principal: Principal, org: str, name: str, al
     if repository.delete_alias(session, model.id, alias) == 0:
         raise NotFound(f"Alias {alias!r} of {org}/{name} not found.")
     audit.record(session, principal, "alias.delete", "model_alias", f"{org}/{name}@{alias}")
-    return model_read(session, model, org)
+    return model_read(session, model, org, user_id=principal.user_id)
 
 
 def promote_if_better(session: Session, principal: Principal, model_name: str, number: int, *, alias: str,

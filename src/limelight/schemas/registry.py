@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, StrictBool, field_validator
+from pydantic import Field, StrictBool, StringConstraints, field_validator
 
 from limelight.domains import RUNTIMES
-from limelight.schemas.common import Name, ReadSchema, Schema, VersionNumber
+from limelight.schemas.common import Name, Page, ReadSchema, Schema, VersionNumber
 
 
 class Visibility(StrEnum):
@@ -61,6 +61,11 @@ FORMAT_MEDIA_TYPES: dict[str, ArtifactFormatName] = {
 }
 
 
+LICENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.+-]{0,63}$"
+# An SPDX-like licence id ("Apache-2.0", "MIT", "CC-BY-4.0", "proprietary"): one short token.
+Licence = Annotated[str, StringConstraints(pattern=LICENCE_PATTERN)]
+
+
 class ModelCreate(Schema):
     name: Name
     task: Task
@@ -68,6 +73,7 @@ class ModelCreate(Schema):
     tags: list[Name] = Field(default_factory=list, max_length=32)
     visibility: Visibility = Visibility.private
     card: str = Field("", max_length=100_000, description="model card, Markdown")
+    licence: Licence | None = Field(None, description='SPDX-like licence id, e.g. "Apache-2.0"', examples=["MIT"])
 
 
 class ModelUpdate(Schema):
@@ -76,6 +82,14 @@ class ModelUpdate(Schema):
     visibility: Visibility | None = None
     card: str | None = Field(None, max_length=100_000)
     archived: StrictBool | None = None
+    licence: Annotated[str, StringConstraints(pattern=r"^([A-Za-z0-9][A-Za-z0-9.+-]{0,63})?$")] | None = Field(
+        None, description='SPDX-like licence id, e.g. "Apache-2.0"; "" removes it')
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_once(cls, tags: list[str] | None) -> list[str] | None:
+        """A tag given twice is kept once (the marketplace counts models per tag)."""
+        return list(dict.fromkeys(tags)) if tags is not None else None
 
 
 class ModelRead(ReadSchema):
@@ -94,6 +108,33 @@ class ModelRead(ReadSchema):
     aliases: dict[str, int] = Field(default_factory=dict)
     created_at: datetime
     updated_at: datetime
+    licence: str | None = None
+    stars: int = Field(0, description="how many users starred it")
+    starred: bool = Field(False, description="whether the caller starred it")
+
+
+class SearchSort(StrEnum):
+    """Orders of marketplace results; each breaks ties by org, then name."""
+
+    relevance = "relevance"  # best text match first (the default when there is a search text)
+    stars = "stars"  # most starred first
+    usage = "usage"  # most inference requests in the last 30 days first
+    newest = "newest"  # most recently created first (the default without search text)
+
+
+FACETS = ("task", "runtime", "org", "tag", "licence")
+
+
+class ModelSearchPage(Page[ModelRead]):
+    """A page of marketplace results. The first page (no cursor) also counts the whole result:
+    ``total`` and ``facets``; later pages share them and leave both null."""
+
+    total: int | None = Field(None, description="how many models match, over all pages (first page only)")
+    facets: dict[str, dict[str, int]] | None = Field(
+        None,
+        description="first page only: per facet (task, runtime, org, tag, licence), value -> number of matching "
+                    "models, most frequent first, at most 50 values each; a model's runtime is its production "
+                    "(else latest) version's")
 
 
 class ArtifactValidation(ReadSchema):

@@ -5,6 +5,7 @@ from limelight.db.models.auth import LoginFailure
 from limelight.db.models.datasets import Dataset, DatasetVersion
 from limelight.db.models.events import Event
 from limelight.db.models.jobs import Job, JobLog
+from limelight.db.models.marketplace import ModelStar, ModelUsageDaily
 from limelight.db.models.monitoring import TrafficRollup
 from limelight.db.models.registry import Deployment, Model, ModelAlias, ModelVersion
 from limelight.db.models.tenancy import ApiKey, Membership, Org, UiSession, User
@@ -23,6 +24,8 @@ __all__ = [
     "Membership",
     "Model",
     "ModelAlias",
+    "ModelStar",
+    "ModelUsageDaily",
     "ModelVersion",
     "Org",
     "TrafficRollup",

@@ -27,6 +27,17 @@ class Model(IdMixin, CreatedMixin, Base):
     needs_retraining: Mapped[bool] = mapped_column(Boolean, default=False)
     retrain_policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    licence: Mapped[str | None] = mapped_column(String(64), nullable=True)  # SPDX-like id, e.g. "Apache-2.0"
+    # The runtime and metrics of the showcase version (production, else the newest), which the
+    # marketplace filters and counts by. Database triggers on model_versions and model_aliases keep
+    # them (migration 0005); the application never writes them.
+    showcase_runtime: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    showcase_metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    star_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # kept by a trigger on model_stars
+    # The marketplace's full-text index follows this table outside the ORM (migration 0005): on
+    # SQLite the FTS5 table ``models_fts`` kept in step by triggers, on PostgreSQL the generated
+    # ``search_vector`` column. A migration that rebuilds this table (batch mode) must recreate
+    # them and the showcase triggers.
 
 
 class ModelVersion(IdMixin, CreatedMixin, Base):
