@@ -1,28 +1,42 @@
-"""Models and marketplace: search, the model page (card, versions, lineage), aliases, visibility."""
+"""Models and marketplace: search with facets and stars, the model page (card, versions, lineage), aliases,
+visibility."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import re
+from collections.abc import Container
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from limelight.datasets import repository as datasets_repo
 from limelight.deployments import service as deployments
-from limelight.errors import InvalidParams, NotFound
+from limelight.errors import BadRequest, InvalidParams, NotFound
 from limelight.jobs import service as jobs
 from limelight.marketplace import service as marketplace
 from limelight.registry import service as registry
-from limelight.schemas.common import Name
+from limelight.schemas.common import NAME_PATTERN, Name
 from limelight.schemas.jobs import JobCreate
-from limelight.schemas.registry import ForkRequest, ModelUpdate, ModelVersionRead, Task, Visibility
+from limelight.schemas.registry import (
+    LICENCE_PATTERN,
+    ForkRequest,
+    ModelSearchPage,
+    ModelUpdate,
+    ModelVersionRead,
+    RuntimeName,
+    SearchSort,
+    Task,
+    Visibility,
+)
 from limelight.server.deps import SessionDep
 from limelight.ui.access import PageRoute
 from limelight.ui.cards import render_card
 from limelight.ui.classifier_report import classifier_report
 from limelight.ui.rendering import render
 from limelight.ui.version_comparison import MAX_VERSIONS, compare
-from limelight.ui.viewer import FormMaintainer, FormWriter, ReaderPage, Viewer
+from limelight.ui.viewer import FormMaintainer, FormSignedIn, FormWriter, ReaderPage, Viewer
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -31,15 +45,84 @@ OPTIONAL_NAME = r"^([a-z0-9][a-z0-9_-]{0,63})?$"
 SCORE_RECIPE = "predict-behaviour/score-users"
 
 
+TASKS = frozenset(t.value for t in Task)
+RUNTIMES = frozenset(str(r) for r in RuntimeName)
+SORTS = frozenset(s.value for s in SearchSort)
+NAME_RE = re.compile(NAME_PATTERN)
+LICENCE_RE = re.compile(LICENCE_PATTERN)
+MARKETPLACE_PAGE = 48
+FACET_LINKS = 12  # values shown per facet (the most frequent)
+SINGLE_FACETS = ("task", "runtime", "org", "licence")
+
+
 @router.get("/models")
 def marketplace_page(request: Request, viewer: ReaderPage, session: SessionDep,
-                     q: Annotated[str | None, Query(max_length=200)] = None, task: Task | None = None,
-                     tag: Annotated[str | None, Query(max_length=64)] = None) -> Response:
-    found = marketplace.search(session, viewer.principal, q=q or None, task=task.value if task else None,
-                               tag=tag or None, after=None, limit=200)
-    return render(request, "models.html", {"viewer": viewer, "models": found, "q": q or "",
-                                           "task": task.value if task else "", "tag": tag or "",
-                                           "tasks": [t.value for t in Task]})
+                     q: Annotated[str | None, Query(max_length=500)] = None,
+                     task: Annotated[str | None, Query(max_length=32)] = None,
+                     runtime: Annotated[str | None, Query(max_length=32)] = None,
+                     tag: Annotated[list[str] | None, Query(max_length=16)] = None,
+                     org: Annotated[str | None, Query(max_length=64)] = None,
+                     licence: Annotated[str | None, Query(max_length=64)] = None,
+                     sort: Annotated[str | None, Query(max_length=16)] = None,
+                     cursor: Annotated[str | None, Query(max_length=500)] = None) -> Response:
+    """Search, facets with counts (each a link that adds or removes its filter), sort, stars.
+    The form's "any" choices arrive as empty values: they mean no filter."""
+    chosen: dict[str, Any] = {
+        "q": q or "", "task": _kept(task, TASKS), "runtime": _kept(runtime, RUNTIMES), "org": _kept(org, NAME_RE),
+        "licence": _kept(licence, LICENCE_RE), "tag": [t for t in (_kept(t, NAME_RE) for t in tag or []) if t],
+        "sort": _kept(sort, SORTS)}
+    params = marketplace.SearchParams(
+        q=q or None, task=chosen["task"] or None, runtime=chosen["runtime"] or None, tags=tuple(chosen["tag"]),
+        org=chosen["org"] or None, licence=chosen["licence"] or None,
+        sort=SearchSort(chosen["sort"]) if chosen["sort"] else None)
+    try:
+        found = marketplace.search_page(session, viewer.principal, params, cursor=cursor or None,
+                                        limit=MARKETPLACE_PAGE, counts=True)
+        problem = None
+    except BadRequest as exc:  # a search text with no word, a stale cursor: said on the page itself
+        found, problem = ModelSearchPage(items=[], total=0, facets={}), exc.message
+    return render(request, "models.html", {
+        "viewer": viewer, "page": found, "models": found.items, "problem": problem, "chosen": chosen,
+        "tasks": [t.value for t in Task], "sorts": [s.value for s in SearchSort],
+        "facets": _facet_links(chosen, found.facets or {}),
+        "next_href": f"/models?{_query(chosen, cursor=found.next_cursor)}" if found.next_cursor else None,
+    })
+
+
+def _kept(value: str | None, allowed: Container[str] | re.Pattern[str]) -> str:
+    """A filter as chosen, or "" (no filter) when it is empty or could never match."""
+    if not value:
+        return ""
+    ok = allowed.fullmatch(value) is not None if isinstance(allowed, re.Pattern) else value in allowed
+    return value if ok else ""
+
+
+def _query(chosen: dict[str, Any], **changes: Any) -> str:
+    """The page's query string with ``changes`` applied (empty values left out)."""
+    merged = {**chosen, **changes}
+    pairs = [(key, value) for key, value in merged.items() if key != "tag" and value]
+    pairs += [("tag", value) for value in merged.get("tag") or []]
+    return urlencode(pairs)
+
+
+def _facet_links(chosen: dict[str, Any], facets: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    """Per facet: its values with counts, each linking to the search with that value added (or
+    removed, when it is already chosen)."""
+    groups = []
+    for name in ("task", "runtime", "org", "tag", "licence"):
+        links = []
+        for value, count in list(facets.get(name, {}).items())[:FACET_LINKS]:
+            if name == "tag":
+                selected = value in chosen["tag"]
+                tags = [t for t in chosen["tag"] if t != value] if selected else [*chosen["tag"], value]
+                href = _query(chosen, tag=tags, cursor=None)
+            else:
+                selected = chosen[name] == value
+                href = _query(chosen, **{name: "" if selected else value}, cursor=None)
+            links.append({"value": value, "count": count, "href": f"/models?{href}", "selected": selected})
+        if links:
+            groups.append({"name": name, "links": links})
+    return groups
 
 
 @router.get("/models/{org}/{name}")
@@ -147,6 +230,14 @@ def _positive(raw: str) -> int:
     if not raw.strip().isdigit() or int(raw) < 1:
         raise InvalidParams("Top must be a whole number of users, at least 1.", details={"field": "limit"})
     return int(raw)
+
+
+@router.post("/models/{org}/{name}/star")
+def star_model(org: Name, name: Name, viewer: FormSignedIn, session: SessionDep,
+               starred: Annotated[Literal["true", "false"], Form()]) -> Response:
+    """Star (``starred=true``) or unstar a model the viewer can see, then back to its page."""
+    (marketplace.star if starred == "true" else marketplace.unstar)(session, viewer.principal, org, name)
+    return RedirectResponse(f"/models/{org}/{name}", status_code=303)
 
 
 @router.post("/models/{org}/{name}/fork")

@@ -40,7 +40,19 @@ def playground_index(request: Request, viewer: ReaderPage, session: SessionDep) 
 @router.get("/playground/{name}")
 def playground_page(request: Request, name: Name, viewer: ReaderPage, session: SessionDep,
                     state: StateDep) -> Response:
-    model = registry.get_model(session, viewer.principal, viewer.org, name)
+    return _playground(request, viewer.org, name, viewer, session, state)
+
+
+@router.get("/playground/{org}/{name}")
+def any_playground_page(request: Request, org: Name, name: Name, viewer: ReaderPage, session: SessionDep,
+                        state: StateDep) -> Response:
+    """The playground of any model the viewer may call: their org's, or another org's public one
+    (the marketplace's "Try it")."""
+    return _playground(request, org, name, viewer, session, state)
+
+
+def _playground(request: Request, org: str, name: str, viewer: Viewer, session: Any, state: AppState) -> Response:
+    model = registry.get_model(session, viewer.principal, org, name)
     served = _served_version(session, viewer, model)
     base_url = str(request.base_url).rstrip("/")
     context: dict[str, Any] = {"viewer": viewer, "model": model, "served": served, "base_url": base_url}
@@ -79,7 +91,7 @@ def _served_version(session: Any, viewer: Viewer, model: ModelRead) -> ModelVers
     number = model.aliases.get("production") or model.latest_version
     if not number:
         return None
-    return registry.get_version(session, viewer.principal, viewer.org, model.name, number)
+    return registry.get_version(session, viewer.principal, model.org, model.name, number)
 
 
 def _sample_users(session: Any, viewer: Viewer, state: AppState, served: ModelVersionRead | None) -> list[str]:
