@@ -103,9 +103,12 @@ def database_rows():  # type: ignore[no-untyped-def]
     return run
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright (never a downloaded browser), one per run."""
+    """Debian's Chromium driven by Playwright (never a downloaded browser), one per test module.
+
+    Not one per run: Playwright's sync API keeps an asyncio loop running in the main thread while
+    it is open, and every later test that starts a loop of its own (asyncio.run) would fail."""
     if not CHROMIUM.exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
