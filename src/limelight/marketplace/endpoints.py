@@ -19,7 +19,7 @@ from limelight.schemas.registry import (
     SearchSort,
     Task,
 )
-from limelight.server.deps import Reader, SessionDep, Writer
+from limelight.server.deps import Reader, SessionDep, StateDep, Writer
 
 router = APIRouter(prefix="/api/v1", tags=["marketplace"], responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}})
 
@@ -37,7 +37,8 @@ def known_params_only(request: Request) -> None:
 @router.get("/models", response_model=ModelSearchPage,
             responses={400: {"model": ErrorBody, "description": "invalid_query, invalid_params or a bad cursor"}})
 def search_models(
-    request: Request, principal: Reader, session: SessionDep, limit: Limit = 50, cursor: Cursor = None,
+    request: Request, principal: Reader, session: SessionDep, state: StateDep, limit: Limit = 50,
+    cursor: Cursor = None,
     q: Annotated[str | None, Query(description=(
         'words, "quoted phrases" and -exclusions, all required, matched in name, description, card and tags '
         "(at most 500 characters, 16 terms)"))] = None,
@@ -53,7 +54,7 @@ def search_models(
     known_params_only(request)
     params = service.SearchParams(q=q, task=task.value if task else None, runtime=str(runtime) if runtime else None,
                                   tags=tuple(tag or ()), org=org, licence=licence, metrics=tuple(metric or ()), sort=sort)
-    return service.search_page(session, principal, params, cursor=cursor, limit=limit)
+    return service.search_page(session, principal, params, cursor=cursor, limit=limit, cache=state.search_cache)
 
 
 @router.put("/orgs/{org}/models/{name}/star", response_model=ModelRead, responses={404: {"model": ErrorBody}})

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Subquery
 
 from limelight.db.models import Model, ModelUsageDaily, Org
+from limelight.marketplace.cache import SearchCache, generation
 from limelight.marketplace.fulltext import TextMatch, text_match
 from limelight.marketplace.query import MetricRange, TextQuery
 
@@ -154,13 +155,39 @@ def _sort_key(scope: _Scope, sort: str, usage_since_s: int) -> tuple[ColumnEleme
     return literal(0, Float), None  # "name": (org, name) only
 
 
+Row = tuple[str, str, str, Any]  # (model id, org name, name, sort key)
+Counts = dict[str, dict[str, int]]
+
+
 def search(session: Session, viewer_org_id: str, filters: Filters, *, sort: str,
-           after: tuple[Any, str, str] | None, limit: int, usage_since_s: int = 0, counted: bool = False) -> Found:
+           after: tuple[Any, str, str] | None, limit: int, usage_since_s: int = 0, counted: bool = False,
+           cache: SearchCache | None = None) -> Found:
     """Up to ``limit`` matches in ``sort`` order (key descending, then org and name ascending), after
     the keyset ``after`` = (key, org, name) of the previous page's last match. With ``counted``, also
-    the facet counts over every match, from the same statement: the matches are found once."""
+    the facet counts over every match, from the same statement: the matches are found once.
+
+    With a ``cache``, what was computed at the current search generation is reused: the page's rows
+    unless ordered by usage (which changes with traffic, not with the generation), and the counts."""
     scope = _Scope(session, viewer_org_id, filters)
     _without_jit(session)
+    if cache is None:
+        rows, counts = _rows(session, scope, sort, after, limit, usage_since_s, counted=counted)
+        return Found(_hits(session, rows), counts)
+    at = generation(session)
+    counts_key = (at, "counts", viewer_org_id, filters)
+    page_key = None if sort == "usage" else (at, "page", viewer_org_id, filters, sort, after, limit)
+    page = cache.get(page_key) if page_key is not None else None
+    counts = cache.get(counts_key) if counted else None
+    if page is None or (counted and counts is None):
+        rows, computed = _rows(session, scope, sort, after, limit, usage_since_s, counted=counted and counts is None)
+        if computed is not None:
+            counts = cache.put(counts_key, computed)
+        page = rows if page_key is None else cache.put(page_key, rows)
+    return Found(_hits(session, page), counts)
+
+
+def _rows(session: Session, scope: _Scope, sort: str, after: tuple[Any, str, str] | None, limit: int,
+          usage_since_s: int, *, counted: bool) -> tuple[list[Row], Counts | None]:
     key, joined = _sort_key(scope, sort, usage_since_s)
     facet_columns = (Model.task, Model.showcase_runtime.label("runtime"), Model.licence, Model.tags) if counted else ()
     matches = scope.select(Model.id, Model.org_id, Model.name, key.label("key"), *facet_columns)
@@ -168,14 +195,14 @@ def search(session: Session, viewer_org_id: str, filters: Filters, *, sort: str,
         matches = matches.outerjoin(joined, joined.c.model_id == Model.id)
     if not counted:
         ordered = session.execute(_ordered(matches.subquery("matches"), after, limit))
-        return Found(_hits(session, [(row.id, row.org, row.name, row.key) for row in ordered]), None)
+        return [(row.id, row.org, row.name, row.key) for row in ordered], None
     found = matches.cte("found")
     page = _ordered(found, after, limit).subquery("page")
     statement = union_all(
         select(literal("page"), page.c.id, page.c.org, page.c.name, page.c.key, null()),
         *_facet_arms(scope.dialect, found))
-    rows: list[tuple[str, str, str, Any]] = []
-    counts: dict[str, dict[str, int]] = {name: {} for name in ("task", "runtime", "org", "tag", "licence")}
+    rows: list[Row] = []
+    counts: Counts = {name: {} for name in ("task", "runtime", "org", "tag", "licence")}
     for kind, value, org, name, key_value, count in session.execute(statement):
         if kind == "page":
             rows.append((value, org, name, key_value))
@@ -183,7 +210,7 @@ def search(session: Session, viewer_org_id: str, filters: Filters, *, sort: str,
             counts[str(kind)][str(value)] = int(count)
     rows.sort(key=lambda row: (row[1], row[2]))
     rows.sort(key=lambda row: row[3], reverse=True)  # stable: key descending, then org and name
-    return Found(_hits(session, rows), counts)
+    return rows, counts
 
 
 def _ordered(matches: Any, after: tuple[Any, str, str] | None, limit: int) -> Select[Any]:
@@ -216,7 +243,7 @@ def _facet_arms(dialect: str, found: Any) -> list[Select[Any]]:
     ]
 
 
-def _hits(session: Session, rows: list[tuple[str, str, str, Any]]) -> list[Hit]:
+def _hits(session: Session, rows: list[Row]) -> list[Hit]:
     """The page's models, loaded whole only now (the ordering read narrow rows)."""
     models = {m.id: m for m in session.scalars(select(Model).where(Model.id.in_([row[0] for row in rows])))}
     return [Hit(models[model_id], str(org), _plain(value)) for model_id, org, _, value in rows]

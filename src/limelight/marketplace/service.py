@@ -20,6 +20,7 @@ from limelight.auth.principal import Permission, Principal, authorize
 from limelight.db.models import ModelAlias, ModelVersion
 from limelight.errors import BadRequest
 from limelight.marketplace import repository
+from limelight.marketplace.cache import SearchCache
 from limelight.marketplace.query import parse_metric_ranges, parse_text
 from limelight.pagination import decode_cursor, encode_cursor
 from limelight.registry import repository as registry_repo
@@ -57,7 +58,8 @@ class SearchParams:
 
 
 def search_page(session: Session, principal: Principal, params: SearchParams, *, cursor: str | None,
-                limit: int, counts: bool | None = None, now_s: float | None = None) -> ModelSearchPage:
+                limit: int, counts: bool | None = None, now_s: float | None = None,
+                cache: SearchCache | None = None) -> ModelSearchPage:
     """One page of results in the asked order (relevance with text, newest without) and the cursor of
     the next page; the first page (or any, with ``counts``) also has the total and the facet counts
     over every result."""
@@ -71,7 +73,7 @@ def search_page(session: Session, principal: Principal, params: SearchParams, *,
     since_s = usage_since_s(time.time() if now_s is None else now_s)
     counted = counts if counts is not None else after is None  # counting every match costs more than a page
     found = repository.search(session, principal.org_id, filters, sort=sort.value, after=after, limit=limit,
-                              usage_since_s=since_s, counted=counted)
+                              usage_since_s=since_s, counted=counted, cache=cache)
     last = found.hits[-1] if len(found.hits) == limit else None
     page = ModelSearchPage(items=_reads(session, principal, found.hits),
                            next_cursor=encode_cursor(sort.value, last.key, last.org, last.model.name) if last else None)

@@ -15,6 +15,7 @@ from limelight.auth.cache import KeyCache
 from limelight.auth.throttle import LoginThrottle
 from limelight.config import Settings
 from limelight.db.session import Database
+from limelight.marketplace.cache import SearchCache
 from limelight.runtimes.sandbox import ArtifactValidator
 from limelight.server.api_limits import ApiLimits
 from limelight.server.scrape import ScrapeCredential
@@ -37,6 +38,7 @@ class AppState:
     inflight: InflightGate = field(default_factory=InflightGate)
     api_limits: ApiLimits | None = None
     login_throttle: LoginThrottle | None = None
+    search_cache: SearchCache = field(default_factory=SearchCache)
     event_feed: EventFeed | None = None
     # the ServingEngine and its ServingHandle, set by serving.lifecycle.start; typed loosely because
     # the serving core is built on this state (naming its classes here would import in a circle)

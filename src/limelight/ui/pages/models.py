@@ -30,7 +30,7 @@ from limelight.schemas.registry import (
     Task,
     Visibility,
 )
-from limelight.server.deps import SessionDep
+from limelight.server.deps import SessionDep, StateDep
 from limelight.ui.access import PageRoute
 from limelight.ui.cards import render_card
 from limelight.ui.classifier_report import classifier_report
@@ -56,7 +56,7 @@ SINGLE_FACETS = ("task", "runtime", "org", "licence")
 
 
 @router.get("/models")
-def marketplace_page(request: Request, viewer: ReaderPage, session: SessionDep,
+def marketplace_page(request: Request, viewer: ReaderPage, session: SessionDep, state: StateDep,
                      q: Annotated[str | None, Query(max_length=500)] = None,
                      task: Annotated[str | None, Query(max_length=32)] = None,
                      runtime: Annotated[str | None, Query(max_length=32)] = None,
@@ -77,7 +77,7 @@ def marketplace_page(request: Request, viewer: ReaderPage, session: SessionDep,
         sort=SearchSort(chosen["sort"]) if chosen["sort"] else None)
     try:
         found = marketplace.search_page(session, viewer.principal, params, cursor=cursor or None,
-                                        limit=MARKETPLACE_PAGE, counts=True)
+                                        limit=MARKETPLACE_PAGE, counts=True, cache=state.search_cache)
         problem = None
     except BadRequest as exc:  # a search text with no word, a stale cursor: said on the page itself
         found, problem = ModelSearchPage(items=[], total=0, facets={}), exc.message
