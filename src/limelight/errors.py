@@ -142,6 +142,10 @@ class InvalidParams(BadRequest):
     code = "invalid_params"
 
 
+class InvalidShare(BadRequest):
+    code = "invalid_share"
+
+
 class InvalidQuery(BadRequest):
     code = "invalid_query"
 
@@ -215,6 +219,27 @@ class AlreadyExists(Conflict):
 
 class InUse(Conflict):
     code = "in_use"
+
+
+class AlreadyMember(Conflict):
+    code = "already_member"
+
+
+class InvitationUsed(Conflict):
+    code = "invitation_used"
+
+
+class Gone(LimelightError):
+    code = "gone"
+    status = 410
+
+
+class InvitationExpired(Gone):
+    code = "invitation_expired"
+
+
+class InvitationRevoked(Gone):
+    code = "invitation_revoked"
 
 
 class PayloadTooLarge(LimelightError):

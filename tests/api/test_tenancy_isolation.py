@@ -47,6 +47,14 @@ def _foreign_requests(org: str) -> list[tuple[str, str, dict | None]]:  # type: 
         ("GET", f"/api/v1/orgs/{org}/monitoring", None),
         ("GET", f"/api/v1/orgs/{org}/monitoring?window=7d", None),
         ("GET", f"/api/v1/orgs/{org}/monitoring/models/secret", None),
+        ("GET", f"/api/v1/orgs/{org}/models/secret/shares", None),
+        ("PUT", f"/api/v1/orgs/{org}/models/secret/shares/{org}", {"access": "read"}),
+        ("DELETE", f"/api/v1/orgs/{org}/models/secret/shares/{org}", None),
+        ("GET", f"/api/v1/orgs/{org}/shared-models", None),
+        ("GET", f"/api/v1/orgs/{org}/invitations", None),
+        ("POST", f"/api/v1/orgs/{org}/invitations", {"role": "owner"}),
+        ("DELETE", f"/api/v1/orgs/{org}/invitations/{'0' * 32}", None),
+        ("POST", f"/api/v1/orgs/{org}/leave", None),
     ]
 
 

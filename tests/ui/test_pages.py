@@ -24,7 +24,8 @@ def _pages(org: str, job_id: str) -> list[tuple[str, str]]:
             ("jobs", "/jobs"), ("job", f"/jobs/{job_id}"), ("models", "/models"), ("model", f"/models/{org}/churn"),
             ("compare", f"/models/{org}/churn/compare"),
             ("playground", "/playground"), ("model-playground", "/playground/churn"), ("monitoring", "/monitoring"),
-            ("model-monitoring", "/monitoring/churn"), ("audit", "/audit"), ("keys", "/keys")]
+            ("model-monitoring", "/monitoring/churn"), ("audit", "/audit"), ("keys", "/keys"),
+            ("members", "/members")]
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """A short-lived cache of verified API keys, so the inference hot path needs no database read.
 
-A revoke in this process drops the entry at once; other processes see it within ``ttl_s``. An
+A revoke, or a change of a member's role or membership, in this process drops the entries at
+once; other processes see it within ``ttl_s``. An
 entry never outlives its key's own expiry. Entries are keyed by the key's SHA-256, so the cache
 holds no usable secret; the least recently used entry goes first when it is full.
 """
@@ -47,6 +48,12 @@ class KeyCache:
     def drop_key_id(self, key_id: str) -> None:
         with self._lock:
             for digest in [d for d, (_, p) in self._entries.items() if p.key_id == key_id]:
+                self._entries.pop(digest, None)
+
+    def drop_member(self, org_id: str, username: str) -> None:
+        """Forget the keys of one member of one org, whose role there changed or ended."""
+        with self._lock:
+            for digest in [d for d, (_, p) in self._entries.items() if p.org_id == org_id and p.username == username]:
                 self._entries.pop(digest, None)
 
     def clear(self) -> None:

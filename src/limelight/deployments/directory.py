@@ -30,6 +30,7 @@ class DatabaseModelDirectory:
             return ModelRoutes(
                 owner_org_id=owner.id,
                 public=model.visibility == "public",
+                shared_with=repository.grantee_org_ids(session, model.id),
                 aliases=repository.aliases(session, model.id),
                 latest=model.latest_version,
                 runtimes=repository.version_runtimes(session, model.id),

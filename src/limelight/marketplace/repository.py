@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Subquery
 
-from limelight.db.models import Model, ModelUsageDaily, Org
+from limelight.db.models import Model, ModelShare, ModelUsageDaily, Org
 from limelight.marketplace.cache import SearchCache, generation
 from limelight.marketplace.fulltext import TextMatch, text_match
 from limelight.marketplace.query import MetricRange, TextQuery
@@ -93,7 +93,9 @@ class _Scope:
 
     def _conditions(self) -> Iterator[ColumnElement[bool]]:
         f = self.filters
-        yield or_(Model.org_id == self.viewer_org_id, Model.visibility == "public")
+        read_shares = select(ModelShare.model_id).where(ModelShare.org_id == self.viewer_org_id,
+                                                         ModelShare.access == "read")
+        yield or_(Model.org_id == self.viewer_org_id, Model.visibility == "public", Model.id.in_(read_shares))
         yield Model.archived.is_(False)
         if f.task:
             yield Model.task == f.task

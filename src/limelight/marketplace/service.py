@@ -1,8 +1,8 @@
-"""The marketplace: every model the caller may see, searched and faceted; stars; forks of public models.
+"""The marketplace: every model the caller may see, searched and faceted; stars; forks.
 
-Visibility is one rule everywhere: the caller's own org's models and every public one, never an
-archived one. Another org's private model is absent from results and facet counts, and answers
-404 to a star exactly like a missing model.
+Visibility is one rule everywhere: the caller's own org's models, every public one and those
+shared with the caller's org for reading, never an archived one. Another org's private model is
+absent from results and facet counts, and answers 404 to a star exactly like a missing model.
 """
 
 from __future__ import annotations

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from limelight.orgs import service
+from limelight.orgs import invitations, service
 from limelight.schemas.common import ErrorBody, Name, Page
-from limelight.schemas.tenancy import MemberAdd, MemberRead, OrgCreate, OrgRead, Role, UserCreate, UserRead
-from limelight.server.deps import Authenticated, OrgAdmin, Reader, SessionDep, SystemAdmin
+from limelight.schemas.tenancy import (
+    InvitationAccept,
+    InvitationCreate,
+    InvitationCreated,
+    InvitationRead,
+    MemberAdd,
+    MemberRead,
+    OrgCreate,
+    OrgRead,
+    Role,
+    UserCreate,
+    UserRead,
+)
+from limelight.server.deps import Authenticated, OrgAdmin, Reader, SessionDep, StateDep, SystemAdmin
 
 router = APIRouter(prefix="/api/v1", tags=["orgs"], responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}})
 
@@ -29,8 +41,11 @@ def create_user(body: UserCreate, principal: SystemAdmin, session: SessionDep) -
 
 
 @router.post("/orgs/{org}/members", response_model=MemberRead, status_code=201, responses={404: {"model": ErrorBody}})
-def add_member(org: Name, body: MemberAdd, principal: OrgAdmin, session: SessionDep) -> MemberRead:
-    return service.add_member(session, principal, org, body)
+def add_member(org: Name, body: MemberAdd, principal: OrgAdmin, session: SessionDep, state: StateDep) -> MemberRead:
+    """Add a user, or change a member's role (their keys follow at once)."""
+    member = service.add_member(session, principal, org, body)
+    state.key_cache.drop_member(principal.org_id, body.username)
+    return member
 
 
 @router.get("/orgs/{org}/members", response_model=Page[MemberRead], responses={404: {"model": ErrorBody}})
@@ -39,6 +54,41 @@ def list_members(org: Name, principal: Reader, session: SessionDep) -> Page[Memb
 
 
 @router.delete("/orgs/{org}/members/{username}", status_code=204, responses={404: {"model": ErrorBody}})
-def remove_member(org: Name, username: Name, principal: OrgAdmin, session: SessionDep) -> Response:
+def remove_member(org: Name, username: Name, principal: OrgAdmin, session: SessionDep, state: StateDep) -> Response:
     service.remove_member(session, principal, org, username)
+    state.key_cache.drop_member(principal.org_id, username)
     return Response(status_code=204)
+
+
+@router.post("/orgs/{org}/leave", status_code=204, responses={404: {"model": ErrorBody}})
+def leave(org: Name, principal: Authenticated, session: SessionDep, state: StateDep) -> Response:
+    """Leave the org (the last owner cannot: make someone else owner first)."""
+    service.leave(session, principal, org)
+    state.key_cache.drop_member(principal.org_id, principal.username)
+    return Response(status_code=204)
+
+
+@router.post("/orgs/{org}/invitations", response_model=InvitationCreated, status_code=201,
+             responses={404: {"model": ErrorBody}})
+def create_invitation(org: Name, body: InvitationCreate, principal: OrgAdmin, session: SessionDep) -> InvitationCreated:
+    """Invite someone with a role; the token (and link) is shown once and admits one person."""
+    return invitations.create(session, principal, org, body)
+
+
+@router.get("/orgs/{org}/invitations", response_model=Page[InvitationRead], responses={404: {"model": ErrorBody}})
+def list_invitations(org: Name, principal: OrgAdmin, session: SessionDep) -> Page[InvitationRead]:
+    return Page(items=invitations.list_for_org(session, principal, org))
+
+
+@router.delete("/orgs/{org}/invitations/{invitation_id}", status_code=204,
+               responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}})
+def revoke_invitation(org: Name, invitation_id: Name, principal: OrgAdmin, session: SessionDep) -> Response:
+    invitations.revoke(session, principal, org, invitation_id)
+    return Response(status_code=204)
+
+
+@router.post("/invitations/accept", response_model=InvitationRead,
+             responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 410: {"model": ErrorBody}})
+def accept_invitation(body: InvitationAccept, principal: Authenticated, session: SessionDep) -> InvitationRead:
+    """Join the org that sent the invitation, as the calling user, with the invitation's role."""
+    return invitations.accept(session, principal, body.token)

@@ -1,11 +1,12 @@
-"""All SQL of organizations, users and memberships."""
+"""All SQL of organizations, users, memberships and invitations."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from limelight.db.models import Membership, Org, User
+from limelight.db.base import utcnow
+from limelight.db.models import Invitation, Membership, Org, User
 
 
 def org_by_name(session: Session, name: str) -> Org | None:
@@ -40,3 +41,33 @@ def membership(session: Session, org_id: str, user_id: str) -> Membership | None
 
 def count_users(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+def invitations(session: Session, org_id: str) -> list[Invitation]:
+    return list(session.scalars(select(Invitation).where(Invitation.org_id == org_id)
+                                .order_by(Invitation.created_at.desc()).limit(500)))
+
+
+def invitation(session: Session, org_id: str, invitation_id: str) -> Invitation | None:
+    return session.scalars(select(Invitation).where(Invitation.org_id == org_id, Invitation.id == invitation_id)).first()
+
+
+def invitation_by_token_hash(session: Session, token_hash: str) -> tuple[Invitation, Org] | None:
+    row = session.execute(select(Invitation, Org).join(Org, Org.id == Invitation.org_id)
+                          .where(Invitation.token_hash == token_hash)).first()
+    return None if row is None else (row[0], row[1])
+
+
+def claim_invitation(session: Session, invitation_id: str, username: str) -> bool:
+    """Marks a pending invitation used; False when someone else got there first."""
+    result = session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation_id, Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+        .values(accepted_at=utcnow(), accepted_by=username)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def owner_count(session: Session, org_id: str) -> int:
+    return int(session.scalar(select(func.count()).select_from(Membership)
+                              .where(Membership.org_id == org_id, Membership.role == "owner")) or 0)

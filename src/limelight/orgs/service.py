@@ -65,6 +65,8 @@ def add_member(session: Session, principal: Principal, org_name: str, body: Memb
     if existing is not None:
         if existing.role == body.role.value:
             return MemberRead(username=user.username, role=body.role, org=org_name)
+        if existing.role == Role.owner.value:
+            _keep_an_owner(session, principal.org_id)
         existing.role = body.role.value
     else:
         session.add(Membership(org_id=principal.org_id, user_id=user.id, role=body.role.value))
@@ -84,9 +86,26 @@ def remove_member(session: Session, principal: Principal, org_name: str, usernam
     member = repository.membership(session, principal.org_id, user.id) if user else None
     if member is None or user is None:
         raise NotFound(f"{username!r} is not a member of {org_name!r}.")
-    if member.role == Role.owner.value and sum(
-        1 for _, r in repository.members(session, principal.org_id) if r == Role.owner.value
-    ) == 1:
-        raise Forbidden("An organization keeps at least one owner.")
+    if member.role == Role.owner.value:
+        _keep_an_owner(session, principal.org_id)
     session.delete(member)
     audit.record(session, principal, "member.remove", "membership", f"{org_name}/{username}")
+
+
+def leave(session: Session, principal: Principal, org_name: str) -> None:
+    """The caller leaves the org it acts in (any role; the last owner must hand over first)."""
+    authorize(principal, Permission.authenticated, org_name)
+    member = repository.membership(session, principal.org_id, principal.user_id)
+    if member is None:
+        raise NotFound(f"You are not a member of {org_name!r}.")
+    if member.role == Role.owner.value:
+        _keep_an_owner(session, principal.org_id)
+    session.delete(member)
+    audit.record(session, principal, "member.leave", "membership", f"{org_name}/{principal.username}")
+
+
+def _keep_an_owner(session: Session, org_id: str) -> None:
+    """Refuses a change that would take away the org's last owner (nobody could administer it)."""
+    if repository.owner_count(session, org_id) <= 1:
+        raise Forbidden("An organization keeps at least one owner: make another member owner first.",
+                        details={"reason": "last_owner"})

@@ -1,4 +1,4 @@
-"""All SQL of models, versions, aliases and stars (the marketplace's search is in marketplace/repository.py)."""
+"""All SQL of models, versions, aliases, stars and shares (the marketplace's search is in marketplace/repository.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from limelight.db.base import utcnow
-from limelight.db.models import Deployment, Model, ModelAlias, ModelStar, ModelVersion, Org
+from limelight.db.models import Deployment, Model, ModelAlias, ModelShare, ModelStar, ModelVersion, Org
 
 
 def model_by_name(session: Session, org_id: str, name: str, *, for_update: bool = False) -> Model | None:
@@ -138,3 +138,33 @@ def aliases_of(session: Session, model_ids: Sequence[str]) -> dict[str, dict[str
 
 def all_blob_refs(session: Session) -> set[str]:
     return set(session.scalars(select(ModelVersion.blob_sha256)).all())
+
+
+def share_access(session: Session, model_id: str, org_id: str) -> str | None:
+    """The access ``org_id`` was granted on the model, or None."""
+    return session.scalar(select(ModelShare.access).where(ModelShare.model_id == model_id, ModelShare.org_id == org_id))
+
+
+def share(session: Session, model_id: str, org_id: str) -> ModelShare | None:
+    return session.scalars(select(ModelShare).where(ModelShare.model_id == model_id, ModelShare.org_id == org_id)).first()
+
+
+def shares_of_model(session: Session, model_id: str) -> list[tuple[ModelShare, str]]:
+    """Every share of a model with the grantee org's name, by that name."""
+    rows = session.execute(select(ModelShare, Org.name).join(Org, Org.id == ModelShare.org_id)
+                           .where(ModelShare.model_id == model_id).order_by(Org.name)).all()
+    return [(row, name) for row, name in rows]
+
+
+def shared_with_org(session: Session, org_id: str) -> list[tuple[ModelShare, Model, str]]:
+    """Every model shared with ``org_id``, with its owner org's name, by owner and name."""
+    rows = session.execute(
+        select(ModelShare, Model, Org.name).join(Model, Model.id == ModelShare.model_id)
+        .join(Org, Org.id == Model.org_id).where(ModelShare.org_id == org_id).order_by(Org.name, Model.name)
+    ).all()
+    return [(row, model, owner) for row, model, owner in rows]
+
+
+def grantee_org_ids(session: Session, model_id: str) -> frozenset[str]:
+    """The orgs that may call the model through a share (any access)."""
+    return frozenset(session.scalars(select(ModelShare.org_id).where(ModelShare.model_id == model_id)))

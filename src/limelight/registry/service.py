@@ -1,7 +1,7 @@
 """The model registry's rules: names, immutable versions, atomic aliases, archive and delete.
 
-Reads of another org's model succeed only when it is public; everything else about a foreign
-org answers 404, exactly like a missing object.
+Reads of another org's model succeed only when it is public or shared with the caller's org;
+everything else about a foreign org answers 404, exactly like a missing object.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from limelight.schemas.registry import (
     ModelRead,
     ModelUpdate,
     ModelVersionRead,
+    ShareAccess,
     Task,
     VersionMeta,
     Visibility,
@@ -51,7 +52,8 @@ def own_model(session: Session, principal: Principal, org: str, name: str, permi
 
 def visible_model(session: Session, principal: Principal, org: str, name: str,
                   permission: Permission = Permission.org_read) -> tuple[Model, Org]:
-    """A model the caller may read (or predict with): their own org's, or any public one."""
+    """A model the caller may read (or predict with): their own org's, any public one, or one shared
+    with their org (an ``invoke`` share only for ``Permission.org_predict``)."""
     if not principal.can(permission):
         authorize(principal, permission)
     found = repository.model_with_org(session, org, name)
@@ -59,7 +61,9 @@ def visible_model(session: Session, principal: Principal, org: str, name: str,
         raise NotFound.model(org, name)
     model, owner = found
     if owner.id != principal.org_id and model.visibility != Visibility.public.value:
-        raise NotFound.model(org, name)
+        access = repository.share_access(session, model.id, principal.org_id)
+        if access is None or (access == ShareAccess.invoke.value and permission is not Permission.org_predict):
+            raise NotFound.model(org, name)
     return model, owner
 
 

@@ -199,6 +199,25 @@ class ForkRequest(Schema):
     name: Name | None = None
 
 
+class ShareAccess(StrEnum):
+    """What another org may do with a private model shared with it; ``read`` includes ``invoke``."""
+
+    invoke = "invoke"  # call it through the inference API, nothing else
+    read = "read"  # also see its card and versions, find it in search, and fork it
+
+
+class ShareSet(Schema):
+    access: ShareAccess = ShareAccess.invoke
+
+
+class ShareRead(ReadSchema):
+    model: str = Field(..., description="org/name of the shared model")
+    org: str = Field(..., description="the org it is shared with")
+    access: ShareAccess
+    created_by: str
+    created_at: datetime
+
+
 class Route(Schema):
     version: VersionNumber
     weight: float = Field(..., gt=0, le=1000)

@@ -1,4 +1,4 @@
-"""Organizations, users, memberships, API keys, sign-in."""
+"""Organizations, users, memberships, invitations, API keys, sign-in."""
 
 from __future__ import annotations
 
@@ -59,6 +59,42 @@ class MemberRead(ReadSchema):
     username: str
     role: Role
     org: str
+
+
+class InvitationCreate(Schema):
+    role: Role = Role.member
+    email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                              description="whom the token is meant for (recorded; limelight sends no mail)")
+    expires_in_hours: int = Field(168, ge=1, le=720, description="1 hour to 30 days; a week by default")
+
+
+class InvitationStatus(StrEnum):
+    pending = "pending"
+    accepted = "accepted"
+    expired = "expired"
+    revoked = "revoked"
+
+
+class InvitationRead(ReadSchema):
+    id: str
+    org: str
+    role: Role
+    email: str | None
+    status: InvitationStatus
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+    accepted_by: str | None = None
+    accepted_at: datetime | None = None
+
+
+class InvitationCreated(InvitationRead):
+    token: str = Field(..., description="the secret the invitee presents, shown once; send it or the link")
+    accept_url: str = Field(..., description="the console page that accepts it, relative to the server")
+
+
+class InvitationAccept(Schema):
+    token: str = Field(..., min_length=16, max_length=128)
 
 
 class KeyCreate(Schema):

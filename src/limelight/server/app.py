@@ -121,10 +121,11 @@ def _include_routers(app: FastAPI) -> None:
     from limelight.monitoring.endpoints import router as monitoring_router
     from limelight.orgs.endpoints import router as orgs_router
     from limelight.registry.endpoints import router as registry_router
+    from limelight.registry.share_endpoints import router as shares_router
     from limelight.server.ops import router as ops_router
 
     for router in (ops_router, auth_router, orgs_router, datasets_router, jobs_router, registry_router,
-                   marketplace_router, deployments_router, events_router, audit_router, monitoring_router):
+                   shares_router, marketplace_router, deployments_router, events_router, audit_router, monitoring_router):
         app.include_router(router)
     from limelight.ui import install_ui
 

@@ -79,6 +79,7 @@ class _Snapshot:
     found: bool
     owner_org_id: str = ""
     public: bool = False
+    shared_with: frozenset[str] = frozenset()
     aliases: Mapping[str, int] = field(default_factory=dict)
     latest: int = 0
     runtimes: Mapping[int, str] = field(default_factory=dict)  # version -> runtime name
@@ -227,7 +228,8 @@ class ServingEngine:
 
     @staticmethod
     def _visible(snap: _Snapshot, principal: Principal) -> bool:
-        return snap.found and (snap.public or snap.owner_org_id == principal.org_id)
+        return snap.found and (snap.public or snap.owner_org_id == principal.org_id
+                               or principal.org_id in snap.shared_with)
 
     async def _snapshot(self, org: str, name: str) -> _Snapshot:
         """The model's snapshot, kept fresh by ``refresh_forever``: no request waits for it, except
@@ -305,6 +307,7 @@ class ServingEngine:
         spec = found.spec
         return _Snapshot(
             fetched_at=now, found=True, owner_org_id=found.owner_org_id, public=found.public,
+            shared_with=found.shared_with,
             aliases=found.aliases, latest=found.latest, runtimes=found.runtimes, spec=spec,
             router=Router(f"{org}/{name}", spec.routes, shadow=spec.shadow) if spec is not None else None,
         )

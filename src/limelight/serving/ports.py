@@ -20,6 +20,7 @@ class ModelRoutes:
 
     owner_org_id: str
     public: bool
+    shared_with: frozenset[str] = frozenset()  # ids of the orgs a share lets call it
     aliases: Mapping[str, int] = field(default_factory=dict)
     latest: int = 0
     runtimes: Mapping[int, str] = field(default_factory=dict)  # version -> runtime name

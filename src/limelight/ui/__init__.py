@@ -16,6 +16,7 @@ def install_ui(app: FastAPI) -> None:
     from limelight.ui.pages import (
         admin,
         datasets,
+        members,
         models,
         monitoring,
         overview,
@@ -26,6 +27,7 @@ def install_ui(app: FastAPI) -> None:
     from limelight.ui.rendering import STATIC_DIR, build_ui
 
     app.state.ui = build_ui()
-    for module in (session, overview, datasets, training, models, playground, monitoring, admin):
+    for module in (session, overview, datasets, training, models, playground, monitoring, admin,
+                   members):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

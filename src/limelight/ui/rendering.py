@@ -41,6 +41,11 @@ NOTICES = {
     "visibility-set": "Visibility changed.",
     "card-saved": "Model card saved.",
     "key-revoked": "API key revoked.",
+    "role-changed": "Role changed.",
+    "member-removed": "Member removed.",
+    "invitation-revoked": "Invitation withdrawn.",
+    "org-left": "You left the organization.",
+    "joined": "Welcome: you joined the organization.",
 }
 
 

@@ -63,3 +63,4 @@ MaintainerPage = Annotated[Viewer, Depends(_viewer_of(Requires(Permission.org_ma
 FormSignedIn = Annotated[Viewer, Depends(_viewer_of(FormRequires(Permission.authenticated)))]
 FormWriter = Annotated[Viewer, Depends(_viewer_of(FormRequires(Permission.org_write)))]
 FormMaintainer = Annotated[Viewer, Depends(_viewer_of(FormRequires(Permission.org_maintain)))]
+FormAdmin = Annotated[Viewer, Depends(_viewer_of(FormRequires(Permission.org_admin)))]

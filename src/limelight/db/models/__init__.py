@@ -5,10 +5,10 @@ from limelight.db.models.auth import LoginFailure
 from limelight.db.models.datasets import Dataset, DatasetVersion
 from limelight.db.models.events import Event
 from limelight.db.models.jobs import Job, JobLog
-from limelight.db.models.marketplace import ModelStar, ModelUsageDaily
+from limelight.db.models.marketplace import ModelShare, ModelStar, ModelUsageDaily
 from limelight.db.models.monitoring import TrafficRollup
 from limelight.db.models.registry import Deployment, Model, ModelAlias, ModelVersion
-from limelight.db.models.tenancy import ApiKey, Membership, Org, UiSession, User
+from limelight.db.models.tenancy import ApiKey, Invitation, Membership, Org, UiSession, User
 
 __all__ = [
     "ApiKey",
@@ -18,12 +18,14 @@ __all__ = [
     "DatasetVersion",
     "Deployment",
     "Event",
+    "Invitation",
     "Job",
     "JobLog",
     "LoginFailure",
     "Membership",
     "Model",
     "ModelAlias",
+    "ModelShare",
     "ModelStar",
     "ModelUsageDaily",
     "ModelVersion",

@@ -1,13 +1,13 @@
-"""What the marketplace adds to models: users' stars and daily usage totals."""
+"""What the marketplace adds to models: users' stars, daily usage totals and shares with other orgs."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from limelight.db.base import Base, utcnow
+from limelight.db.base import Base, CreatedMixin, IdMixin, utcnow
 
 
 class ModelStar(Base):
@@ -36,3 +36,15 @@ class ModelUsageDaily(Base):
 
 
 USAGE_DAYS_KEPT = 35
+
+
+class ModelShare(IdMixin, CreatedMixin, Base):
+    """One private model shared with one other org: ``invoke`` (call it) or ``read`` (also see its
+    card and versions, and fork it). A search-generation trigger follows this table (migration 0007)."""
+
+    __tablename__ = "model_shares"
+    __table_args__ = (UniqueConstraint("model_id", "org_id"),)
+    model_id: Mapped[str] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
+    access: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(64))

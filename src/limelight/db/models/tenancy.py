@@ -1,4 +1,4 @@
-"""Organizations, users, memberships, API keys and UI sessions."""
+"""Organizations, users, memberships, invitations, API keys and UI sessions."""
 
 from __future__ import annotations
 
@@ -31,6 +31,23 @@ class Membership(IdMixin, CreatedMixin, Base):
     org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(16))
+
+
+class Invitation(IdMixin, CreatedMixin, Base):
+    """An invitation to join an org with a role, redeemed once by whoever holds its token before it
+    expires. Only the token's SHA-256 is stored: the token is 256 random bits, so a plain hash is
+    enough (no password stretching) and a database leak reveals no usable invitation."""
+
+    __tablename__ = "invitations"
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    email: Mapped[str | None] = mapped_column(String(254))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column()
+    accepted_at: Mapped[datetime | None] = mapped_column()
+    accepted_by: Mapped[str | None] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None] = mapped_column()
 
 
 class ApiKey(IdMixin, CreatedMixin, Base):

@@ -1,0 +1,129 @@
+"""Invitations by token: one use, expiry, revocation, roles; members change role, leave, keep an owner."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from tests.support.factories import error_code, new_tenant, ok
+
+
+@pytest.fixture(scope="module")
+def host(server):  # type: ignore[no-untyped-def]
+    return new_tenant(server)
+
+
+def _invite(tenant, **body):  # type: ignore[no-untyped-def]
+    with tenant.client() as client:
+        return client.post(f"/api/v1/orgs/{tenant.org}/invitations", json=body)
+
+
+def _accept(tenant, token: str) -> httpx.Response:  # type: ignore[no-untyped-def]
+    with tenant.client() as client:
+        return client.post("/api/v1/invitations/accept", json={"token": token})
+
+
+def _role_of(tenant, org: str, username: str) -> str | None:  # type: ignore[no-untyped-def]
+    with tenant.client() as client:
+        members = ok(client.get(f"/api/v1/orgs/{org}/members"))["items"]
+    return next((m["role"] for m in members if m["username"] == username), None)
+
+
+def test_an_invitation_admits_one_person_with_its_role_and_is_audited(server, host):
+    created = ok(_invite(host, role="maintainer", email="ada@example.com", expires_in_hours=2))
+    assert created["status"] == "pending" and created["role"] == "maintainer"
+    assert created["accept_url"] == f"/join?token={created['token']}" and len(created["token"]) >= 40
+    guest, late = new_tenant(server), new_tenant(server)
+    joined = ok(_accept(guest, created["token"]))
+    assert (joined["org"], joined["role"], joined["status"], joined["accepted_by"]) == \
+        (host.org, "maintainer", "accepted", guest.username)
+    assert _role_of(host, host.org, guest.username) == "maintainer"
+    again = _accept(late, created["token"])
+    assert again.status_code == 409 and error_code(again) == "invitation_used"
+    assert _role_of(host, host.org, late.username) is None
+    with host.client() as client:
+        listed = ok(client.get(f"/api/v1/orgs/{host.org}/invitations"))["items"]
+        audit = ok(client.get(f"/api/v1/orgs/{host.org}/audit", params={"object_type": "invitation"}))["items"]
+    assert [i["status"] for i in listed if i["id"] == created["id"]] == ["accepted"]
+    assert all("token" not in i for i in listed)
+    assert {e["action"] for e in audit} >= {"invitation.create", "invitation.accept"}
+    assert created["token"] not in str(audit)  # the secret never reaches the log
+
+
+def test_revoked_expired_unknown_and_malformed_tokens_say_why(server, host, database_rows):
+    guest = new_tenant(server)
+    revoked = ok(_invite(host))
+    with host.client() as client:
+        assert client.delete(f"/api/v1/orgs/{host.org}/invitations/{revoked['id']}").status_code == 204
+    answer = _accept(guest, revoked["token"])
+    assert answer.status_code == 410 and error_code(answer) == "invitation_revoked"
+
+    expiring = ok(_invite(host))
+    # time passes: the row's expiry moves into the past
+    database_rows(server, "UPDATE invitations SET expires_at = :at WHERE id = :id",
+                  at=datetime.now(UTC) - timedelta(minutes=1), id=expiring["id"])
+    answer = _accept(guest, expiring["token"])
+    assert answer.status_code == 410 and error_code(answer) == "invitation_expired"
+    assert "expired" in answer.json()["error"]["message"]
+
+    unknown = _accept(guest, "x" * 43)
+    assert unknown.status_code == 404 and error_code(unknown) == "not_found"
+    short = _accept(guest, "abc")
+    assert short.status_code == 422
+    for body in ({"role": "emperor"}, {"expires_in_hours": 0}, {"expires_in_hours": 721}, {"email": "not-mail"}):
+        bad = _invite(host, **body)
+        assert 400 <= bad.status_code < 500, body
+    assert _role_of(host, host.org, guest.username) is None
+
+
+def test_a_member_cannot_accept_again_and_the_token_stays_usable(server, host):
+    invitation = ok(_invite(host, role="viewer"))
+    member = new_tenant(server)
+    ok(_accept(member, invitation["token"]))
+    second = ok(_invite(host))
+    answer = _accept(member, second["token"])
+    assert answer.status_code == 409 and error_code(answer) == "already_member"
+    newcomer = new_tenant(server)
+    assert ok(_accept(newcomer, second["token"]))["accepted_by"] == newcomer.username
+
+
+def test_only_owners_invite_and_another_org_sees_nothing(server, host):
+    viewer = new_tenant(server, role="viewer", scopes=["read"])
+    outsider = new_tenant(server)
+    with viewer.client() as client:
+        refused = client.post(f"/api/v1/orgs/{viewer.org}/invitations", json={})
+    assert refused.status_code == 403
+    invitation = ok(_invite(host))
+    with outsider.client() as client:
+        for method, path in (("GET", f"/api/v1/orgs/{host.org}/invitations"),
+                             ("POST", f"/api/v1/orgs/{host.org}/invitations"),
+                             ("DELETE", f"/api/v1/orgs/{host.org}/invitations/{invitation['id']}")):
+            answer = client.request(method, path, json={} if method == "POST" else None)
+            assert answer.status_code == 404 and error_code(answer) == "not_found", (method, path)
+        own = client.delete(f"/api/v1/orgs/{outsider.org}/invitations/{invitation['id']}")
+        assert own.status_code == 404  # the id of another org's invitation is unknown in one's own
+
+
+def test_roles_change_members_leave_and_an_org_keeps_an_owner(server):
+    org = new_tenant(server)
+    with org.client() as client:
+        # the system admin who created the org is its other owner: once removed, the user is the only one
+        assert client.delete(f"/api/v1/orgs/{org.org}/members/{server.admin_user}").status_code == 204
+        # and can neither demote nor remove itself, nor leave
+        for answer in (client.post(f"/api/v1/orgs/{org.org}/members", json={"username": org.username, "role": "member"}),
+                       client.delete(f"/api/v1/orgs/{org.org}/members/{org.username}"),
+                       client.post(f"/api/v1/orgs/{org.org}/leave")):
+            assert answer.status_code == 403 and answer.json()["error"]["details"]["reason"] == "last_owner"
+    joiner = new_tenant(server)
+    ok(_accept(joiner, ok(_invite(org, role="member"))["token"]))
+    with org.client() as client:
+        ok(client.post(f"/api/v1/orgs/{org.org}/members", json={"username": joiner.username, "role": "owner"}))
+        ok(client.post(f"/api/v1/orgs/{org.org}/members", json={"username": org.username, "role": "viewer"}))
+    with org.client() as client:
+        members = {m["username"]: m["role"] for m in ok(client.get(f"/api/v1/orgs/{org.org}/members"))["items"]}
+        assert members == {org.username: "viewer", joiner.username: "owner"}
+        assert client.post(f"/api/v1/orgs/{org.org}/leave").status_code == 204
+        gone = client.get(f"/api/v1/orgs/{org.org}/members")
+    assert gone.status_code == 401  # its key no longer admits the user who left, at once in this process
