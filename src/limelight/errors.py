@@ -283,6 +283,12 @@ class CutoffOutOfRange(Unprocessable):
     code = "cutoff_out_of_range"
 
 
+class NotRetrainable(Unprocessable):
+    """A fork asked to retrain from a version no recipe trained (an uploaded file)."""
+
+    code = "not_retrainable"
+
+
 class ArtifactInvalid(Unprocessable):
     code = "artifact_invalid"
 

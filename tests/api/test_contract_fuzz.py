@@ -95,6 +95,10 @@ JUDGED_BEYOND_THE_SCHEMA = [
     # a recipe's params are checked against the recipe and the kind of its dataset
     ("POST", "/api/v1/orgs/{org}/jobs", ["400"]),
     ("PUT", "/api/v1/orgs/{org}/models/{name}/retrain-policy", ["400"]),
+    # a fork's retrain is a job on the forker's dataset, and needs a source version a recipe trained
+    ("POST", "/api/v1/orgs/{org}/models/{name}/fork", ["400", "422"]),
+    # a model is shared with another org, never with its own
+    ("PUT", "/api/v1/orgs/{org}/models/{name}/shares/{grantee}", ["400"]),
     # each version may appear in only one of a deployment's routes
     ("PUT", "/api/v1/orgs/{org}/deployments/{name}", ["400"]),
     # inputs are checked against the signature of the model version that serves them

@@ -7,9 +7,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.factories import tabular_csv
+from tests.support.job_events import follow_job
 from tests.support.live_server import ADMIN_PASSWORD
 from tests.ui.browser import confirm_dialog, screenshot, sign_in
-from tests.ui.setup_api import create_model, register_small_version, set_alias
+from tests.ui.setup_api import create_model, register_small_version, set_alias, upload
 
 pytestmark = pytest.mark.browser
 
@@ -52,6 +54,27 @@ def test_fork_a_public_model_from_the_marketplace(pages, ui_server, new_org, org
     expect(page).to_have_url(re.compile(rf"/models/{other}/genre-recs$"))
     expect(page.get_by_text(f"Forked from {owner}/genre-recs@1")).to_be_visible()
     expect(page.locator("#alias-list")).to_contain_text("production → version 1")
+
+
+def test_fork_and_retrain_on_own_data_from_the_model_page(pages, ui_server, studio, new_org, org_api):
+    owner, _ = studio
+    assert org_api(owner).patch(f"/api/v1/orgs/{owner}/models/churn", json={"visibility": "public"}).status_code == 200
+    other = new_org()
+    api = org_api(other)
+    upload(api, other, "our-churn", "tabular", tabular_csv(rows=300, seed=5))
+    page, _ = pages.new()
+    sign_in(page, ui_server.url, "admin", ADMIN_PASSWORD, other)
+    page.goto(f"/models/{owner}/churn")
+    page.get_by_label("and retrain on").select_option("our-churn")
+    page.get_by_role("button", name=f"Fork into {other}").click()
+    expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f]{32}$"))
+    job_id = page.url.rsplit("/", 1)[1]
+    done = follow_job(api, other, job_id, timeout_s=180)
+    assert done["state"] == "succeeded" and done["result"]["version"] == 2
+    page.goto(f"/models/{other}/churn")
+    expect(page.locator("#forked-from a")).to_have_attribute("href", f"/models/{owner}/churn")
+    page.goto(f"/models/{owner}/churn")  # the parent's page links the fork this viewer can see
+    expect(page.locator("#forks")).to_contain_text(f"{other}/churn")
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])

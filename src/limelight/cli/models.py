@@ -34,6 +34,7 @@ from limelight.client import Client
 from limelight.schemas.common import Page
 from limelight.schemas.registry import (
     ArtifactFormatName,
+    ForkRetrain,
     ModelRead,
     ModelSearchPage,
     ModelVersionRead,
@@ -214,12 +215,23 @@ def unalias(ref: RefArg, alias_name: Annotated[str, typer.Argument(metavar="ALIA
 def fork(ref: Annotated[str, typer.Argument(metavar="ORG/NAME", help="the model to copy")],
          into: Annotated[str | None, typer.Option("--into", help="receiving org (default: the key's org)")] = None,
          new_name: Annotated[str | None, typer.Option("--name", help="name of the copy (default: same)")] = None,
+         retrain_on: Annotated[str | None, typer.Option(
+             "--retrain-on", metavar="DATASET",
+             help="also retrain the copy on this dataset of yours, with the source's recipe and parameters")] = None,
+         items_dataset: Annotated[str | None, typer.Option(help="your catalog, for recipes that use one")] = None,
+         promote: Annotated[str | None, typer.Option(help="alias to move to the retrained version if it is at "
+                                                          "least as good")] = None,
          json_out: JsonOpt = False, url: UrlOpt = None, api_key: ApiKeyOpt = None) -> None:
-    """Copy a public (or your own) model into your organization."""
+    """Copy a public, shared or own model into your organization, and optionally retrain it on your data."""
+    if retrain_on is None and (items_dataset or promote):
+        raise typer.BadParameter("--items-dataset and --promote go with --retrain-on")
+    retrain = ForkRetrain(dataset=retrain_on, items_dataset=items_dataset, promote=promote) if retrain_on else None
     with connect(url, api_key) as client:
         owner, name = owner_and_name(client, ref, None)
-        model = client.models.fork(owner, name, into or org_of(client, None), new_name=new_name)
+        model = client.models.fork(owner, name, into or org_of(client, None), new_name=new_name, retrain=retrain)
     _show_model(model, json_out)
+    if model.retrain_job and not json_out:
+        stderr().print(f"Retraining as job {model.retrain_job}: `limelight jobs logs {model.retrain_job}` follows it.")
 
 
 @models_app.command("search")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
@@ -12,6 +13,8 @@ from limelight.client._resource import AsyncResource, SyncResource
 from limelight.client._upload import ProgressReader, SourceFile, UploadProgress, multipart_file, upload_source
 from limelight.schemas.common import Page
 from limelight.schemas.registry import (
+    ForkRead,
+    ForkRetrain,
     ModelRead,
     ModelSearchPage,
     ModelVersionRead,
@@ -72,8 +75,13 @@ def _alias(org: str, name: str, alias: str, version: int | None) -> Call[ModelRe
     return Call("PUT", path, as_model(ModelRead), json={"version": version})
 
 
-def _fork(org: str, name: str, into_org: str, new_name: str | None) -> Call[ModelRead]:
-    return Call("POST", f"{_model(org, name)}/fork", as_model(ModelRead), json=body(org=into_org, name=new_name))
+def _fork(org: str, name: str, into_org: str, new_name: str | None, retrain: ForkRetrain | None) -> Call[ForkRead]:
+    return Call("POST", f"{_model(org, name)}/fork", as_model(ForkRead),
+                json=body(org=into_org, name=new_name, retrain=retrain.model_dump(exclude_none=True) if retrain else None))
+
+
+def _forks(org: str, name: str) -> Call[Page[ModelRead]]:
+    return Call("GET", f"{_model(org, name)}/forks", as_page(ModelRead))
 
 
 def _listed(value: str | Sequence[str] | None) -> list[str] | None:
@@ -172,9 +180,15 @@ class Models(SyncResource):
     def delete_alias(self, org: str, name: str, alias: str) -> ModelRead:
         return self._run(_alias(org, name, alias, None))
 
-    def fork(self, org: str, name: str, into_org: str, *, new_name: str | None = None) -> ModelRead:
-        """Copy a model the caller may see (public, or their own org's) into ``into_org``."""
-        return self._run(_fork(org, name, into_org, new_name))
+    def fork(self, org: str, name: str, into_org: str, *, new_name: str | None = None,
+             retrain: ForkRetrain | None = None) -> ForkRead:
+        """Copy a model the caller may see (public, shared to read, or their own org's) into ``into_org``;
+        with ``retrain``, also train it again there on ``retrain.dataset`` (its job id is ``retrain_job``)."""
+        return self._run(_fork(org, name, into_org, new_name, retrain))
+
+    def forks(self, org: str, name: str) -> builtins.list[ModelRead]:
+        """The forks of a model that the caller may see."""
+        return self._run(_forks(org, name)).items
 
     def search(self, q: str | None = None, *, task: Task | str | None = None, runtime: str | None = None,
                tag: str | Sequence[str] | None = None, org: str | None = None, licence: str | None = None,
@@ -252,8 +266,12 @@ class AsyncModels(AsyncResource):
     async def delete_alias(self, org: str, name: str, alias: str) -> ModelRead:
         return await self._run(_alias(org, name, alias, None))
 
-    async def fork(self, org: str, name: str, into_org: str, *, new_name: str | None = None) -> ModelRead:
-        return await self._run(_fork(org, name, into_org, new_name))
+    async def fork(self, org: str, name: str, into_org: str, *, new_name: str | None = None,
+                   retrain: ForkRetrain | None = None) -> ForkRead:
+        return await self._run(_fork(org, name, into_org, new_name, retrain))
+
+    async def forks(self, org: str, name: str) -> builtins.list[ModelRead]:
+        return (await self._run(_forks(org, name))).items
 
     async def search(self, q: str | None = None, *, task: Task | str | None = None, runtime: str | None = None,
                      tag: str | Sequence[str] | None = None, org: str | None = None, licence: str | None = None,

@@ -12,11 +12,11 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from limelight.auth.principal import Principal
-from limelight.jobs import retrain, service
+from limelight.jobs import forking, retrain, service
 from limelight.pagination import Cursor, Limit, decode_cursor, page_of
 from limelight.schemas.common import ErrorBody, Name, Page
 from limelight.schemas.jobs import TERMINAL_STATES, JobCreate, JobRead, JobState, RecipeRead
-from limelight.schemas.registry import RetrainPolicy, RetrainPolicyRead
+from limelight.schemas.registry import ForkRead, ForkRequest, RetrainPolicy, RetrainPolicyRead
 from limelight.server.deps import Maintainer, Reader, SessionDep, StateDep, Writer
 from limelight.server.state import AppState
 
@@ -35,6 +35,14 @@ def list_recipes(principal: Reader) -> list[RecipeRead]:
 @router.post("/orgs/{org}/jobs", response_model=JobRead, status_code=201, responses={400: {"model": ErrorBody}})
 def submit_job(org: Name, body: JobCreate, principal: Writer, session: SessionDep) -> JobRead:
     return service.submit(session, principal, org, body)
+
+
+@router.post("/orgs/{org}/models/{name}/fork", response_model=ForkRead, status_code=201, tags=["marketplace"],
+             responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}})
+def fork_model(org: Name, name: Name, body: ForkRequest, principal: Writer, session: SessionDep) -> ForkRead:
+    """Copy a model you can see into your org (its production version becomes version 1); with ``retrain``,
+    also train it again on your own dataset with the same recipe and parameters (``retrain_job``)."""
+    return forking.fork(session, principal, org, name, body)
 
 
 @router.get("/orgs/{org}/jobs", response_model=Page[JobRead])

@@ -9,9 +9,8 @@ from fastapi import APIRouter, Query, Request
 from limelight.errors import InvalidParams
 from limelight.marketplace import service
 from limelight.pagination import Cursor, Limit
-from limelight.schemas.common import ErrorBody, Name
+from limelight.schemas.common import ErrorBody, Name, Page
 from limelight.schemas.registry import (
-    ForkRequest,
     Licence,
     ModelRead,
     ModelSearchPage,
@@ -19,7 +18,7 @@ from limelight.schemas.registry import (
     SearchSort,
     Task,
 )
-from limelight.server.deps import Reader, SessionDep, StateDep, Writer
+from limelight.server.deps import Reader, SessionDep, StateDep
 
 router = APIRouter(prefix="/api/v1", tags=["marketplace"], responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}})
 
@@ -69,7 +68,7 @@ def unstar_model(org: Name, name: Name, principal: Reader, session: SessionDep) 
     return service.unstar(session, principal, org, name)
 
 
-@router.post("/orgs/{org}/models/{name}/fork", response_model=ModelRead, status_code=201,
-             responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}})
-def fork_model(org: Name, name: Name, body: ForkRequest, principal: Writer, session: SessionDep) -> ModelRead:
-    return service.fork(session, principal, org, name, body)
+@router.get("/orgs/{org}/models/{name}/forks", response_model=Page[ModelRead], responses={404: {"model": ErrorBody}})
+def list_forks(org: Name, name: Name, principal: Reader, session: SessionDep) -> Page[ModelRead]:
+    """The forks of a model you can see (newest first; other orgs' private forks stay unseen)."""
+    return Page(items=service.forks(session, principal, org, name))

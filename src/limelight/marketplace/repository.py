@@ -70,6 +70,23 @@ class Found:
     facets: dict[str, dict[str, int]] | None  # facet -> value -> matches; None when not counted
 
 
+def visible_to(viewer_org_id: str) -> ColumnElement[bool]:
+    """The one visibility rule: the viewer's org's models, public ones, and those shared with it to read."""
+    read_shares = select(ModelShare.model_id).where(ModelShare.org_id == viewer_org_id, ModelShare.access == "read")
+    return or_(Model.org_id == viewer_org_id, Model.visibility == "public", Model.id.in_(read_shares))
+
+
+def forks_of(session: Session, viewer_org_id: str, parent_ref: str, limit: int = 100) -> list[tuple[Model, str]]:
+    """The forks of ``parent_ref`` ("org/name") the viewer may see, with their org's name, newest first."""
+    rows = session.execute(
+        select(Model, Org.name).join(Org, Org.id == Model.org_id)
+        .where(Model.forked_from.startswith(parent_ref + "@", autoescape=True), visible_to(viewer_org_id),
+               Model.archived.is_(False))
+        .order_by(Model.created_at.desc()).limit(limit)
+    ).all()
+    return [(model, org) for model, org in rows]
+
+
 class _Scope:
     """The models one search may return: visible to the caller, not archived, passing every filter."""
 
@@ -93,9 +110,7 @@ class _Scope:
 
     def _conditions(self) -> Iterator[ColumnElement[bool]]:
         f = self.filters
-        read_shares = select(ModelShare.model_id).where(ModelShare.org_id == self.viewer_org_id,
-                                                         ModelShare.access == "read")
-        yield or_(Model.org_id == self.viewer_org_id, Model.visibility == "public", Model.id.in_(read_shares))
+        yield visible_to(self.viewer_org_id)
         yield Model.archived.is_(False)
         if f.task:
             yield Model.task == f.task

@@ -195,3 +195,10 @@ def fork(session: Session, principal: Principal, org: str, name: str, body: Fork
     audit.record(session, principal, "model.fork", "model", f"{body.org}/{target_name}",
                  {"source": f"{owner.name}/{source.name}", "version": version.version})
     return registry.model_read(session, target, body.org, user_id=principal.user_id)
+
+
+def forks(session: Session, principal: Principal, org: str, name: str) -> list[ModelRead]:
+    """The forks of a model that the caller may see (another org's private fork stays unseen)."""
+    _, owner = registry.visible_model(session, principal, org, name)
+    found = repository.forks_of(session, principal.org_id, f"{owner.name}/{name}")
+    return [registry.model_read(session, model, fork_org, user_id=principal.user_id) for model, fork_org in found]

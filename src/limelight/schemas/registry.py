@@ -194,9 +194,24 @@ class AliasSet(Schema):
     version: VersionNumber
 
 
+class ForkRetrain(Schema):
+    """Retrain the fork at once on the forker's own data, with the recipe and parameters of the version forked."""
+
+    dataset: Name = Field(..., description="a dataset of the receiving org, of the kind that recipe trains on")
+    items_dataset: Name | None = Field(None, description="the receiving org's catalog, if the recipe uses one")
+    users_dataset: Name | None = Field(None, description="the receiving org's user profiles, if the recipe uses them")
+    promote: Name | None = Field(None, description="alias to move to the retrained version if its gate metric is "
+                                                   "at least the current one's")
+
+
 class ForkRequest(Schema):
     org: Name = Field(..., description="the org that receives the fork")
     name: Name | None = None
+    retrain: ForkRetrain | None = None
+
+
+class ForkRead(ModelRead):
+    retrain_job: str | None = Field(None, description="the job retraining the fork, when ``retrain`` was given")
 
 
 class ShareAccess(StrEnum):

@@ -12,8 +12,10 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from limelight.datasets import repository as datasets_repo
+from limelight.datasets import service as datasets
 from limelight.deployments import service as deployments
 from limelight.errors import BadRequest, InvalidParams, NotFound
+from limelight.jobs import forking
 from limelight.jobs import service as jobs
 from limelight.marketplace import service as marketplace
 from limelight.registry import service as registry
@@ -22,6 +24,7 @@ from limelight.schemas.jobs import JobCreate
 from limelight.schemas.registry import (
     LICENCE_PATTERN,
     ForkRequest,
+    ForkRetrain,
     ModelSearchPage,
     ModelUpdate,
     ModelVersionRead,
@@ -140,7 +143,17 @@ def model_page(request: Request, org: Name, name: Name, viewer: ReaderPage, sess
         "production": model.aliases.get("production"),
         "report": classifier_report(shown.metrics) if shown else None,
         "report_version": shown.version if shown else None,
+        "forks": marketplace.forks(session, viewer.principal, org, name),
+        "retrainable": _retrainable(versions, model.aliases.get("production")),
+        "own_datasets": [] if own or not viewer.can("org:write") else [
+            d.name for d in datasets.list_datasets(session, viewer.principal, viewer.org, after=None, limit=200)],
     })
+
+
+def _retrainable(versions: list[ModelVersionRead], production: int | None) -> bool:
+    """Whether the version a fork copies (production, else the newest) was trained by a recipe."""
+    forked = next((v for v in versions if v.version == production), versions[0] if versions else None)
+    return forked is not None and forked.job_id is not None
 
 
 def _reported_version(versions: list[ModelVersionRead], production: int | None) -> ModelVersionRead | None:
@@ -242,7 +255,12 @@ def star_model(org: Name, name: Name, viewer: FormSignedIn, session: SessionDep,
 
 @router.post("/models/{org}/{name}/fork")
 def fork_model(org: Name, name: Name, viewer: FormWriter, session: SessionDep,
-               new_name: Annotated[str, Form(pattern=OPTIONAL_NAME)] = "") -> Response:
-    forked = marketplace.fork(session, viewer.principal, org, name,
-                              ForkRequest(org=viewer.org, name=new_name or None))
+               new_name: Annotated[str, Form(pattern=OPTIONAL_NAME)] = "",
+               retrain_on: Annotated[str, Form(pattern=OPTIONAL_NAME)] = "") -> Response:
+    """Fork into the viewer's org; with a dataset, retrain the fork on it too and show that job."""
+    retrain = ForkRetrain(dataset=retrain_on) if retrain_on else None
+    forked = forking.fork(session, viewer.principal, org, name,
+                          ForkRequest(org=viewer.org, name=new_name or None, retrain=retrain))
+    if forked.retrain_job:
+        return RedirectResponse(f"/jobs/{forked.retrain_job}", status_code=303)
     return RedirectResponse(f"/models/{forked.org}/{forked.name}", status_code=303)
