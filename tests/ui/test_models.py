@@ -52,14 +52,32 @@ def test_fork_a_public_model_from_the_marketplace(pages, ui_server, new_org, org
     expect(page.get_by_role("button", name="Promote to production")).to_have_count(0)  # not ours to promote
     page.get_by_role("button", name=f"Fork into {other}").click()
     expect(page).to_have_url(re.compile(rf"/models/{other}/genre-recs$"))
-    expect(page.get_by_text(f"Forked from {owner}/genre-recs@1")).to_be_visible()
+    expect(page.locator("#forked-from")).to_have_text(f"Forked from {owner}/genre-recs@1")
     expect(page.locator("#alias-list")).to_contain_text("production → version 1")
+
+
+def test_the_model_page_shows_generated_facts_and_runnable_snippets(pages, ui_server, studio):
+    org, _ = studio
+    page, _ = pages.new("phone")
+    sign_in(page, ui_server.url, "admin", ADMIN_PASSWORD, org)
+    page.goto(f"/models/{org}/churn")
+    facts = page.locator("#card-facts")
+    expect(facts).to_contain_text("classify/lightgbm")
+    expect(facts).to_contain_text("over 50 calls of the example")
+    expect(page.locator("#model-card")).to_contain_text("Predicts who cancels next month.")  # the owners' prose
+    expect(page.locator("#snippet-curl")).to_contain_text(f"/v1/models/{org}/churn:predict")
+    expect(page.locator("#snippet-python")).to_contain_text("client.invoke(")
+    expect(page.locator("#snippet-cli")).to_contain_text(f"limelight invoke {org}/churn predict")
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1  # long snippets scroll inside their box, not the page
+    screenshot(page, "phone-model-card-facts")
 
 
 def test_fork_and_retrain_on_own_data_from_the_model_page(pages, ui_server, studio, new_org, org_api):
     owner, _ = studio
-    assert org_api(owner).patch(f"/api/v1/orgs/{owner}/models/churn", json={"visibility": "public"}).status_code == 200
-    other = new_org()
+    other = new_org()  # the studio's private model is shared with it to read (fork rights included)
+    shared = org_api(owner).put(f"/api/v1/orgs/{owner}/models/churn/shares/{other}", json={"access": "read"})
+    assert shared.status_code == 200, shared.text
     api = org_api(other)
     upload(api, other, "our-churn", "tabular", tabular_csv(rows=300, seed=5))
     page, _ = pages.new()

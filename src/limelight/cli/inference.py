@@ -1,4 +1,4 @@
-"""``limelight predict``, ``recommend``, ``classify`` and ``search``: call a served model."""
+"""``limelight predict``, ``recommend``, ``classify``, ``search`` and ``invoke`` (any verb): call a served model."""
 
 from __future__ import annotations
 
@@ -108,6 +108,25 @@ def search(
     stderr().print(f"[dim]{model} version {answer.get('version', '?')}, {answer.get('index', '')} index[/dim]")
 
 
+def invoke(
+    ref: RefArg, verb: Annotated[str, typer.Argument(help="the verb: recommend, predict, classify, search, ask, …")],
+    body: Annotated[str, typer.Argument(help="the request body: a JSON object, @file.json, or - for stdin")],
+    version: VersionOpt = None, alias: AliasOpt = None, org: OrgOpt = None,
+    url: UrlOpt = None, api_key: ApiKeyOpt = None,
+) -> None:
+    """Call any verb of a model with its JSON body (what a model card's snippets use); prints the JSON answer."""
+    text = sys.stdin.read() if body == "-" else Path(body[1:]).read_text() if body.startswith("@") else body
+    try:
+        payload = json.loads(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"not valid JSON: {exc}", param_hint="BODY") from exc
+    if not isinstance(payload, dict):
+        raise typer.BadParameter("the body must be a JSON object", param_hint="BODY")
+    with connect(url, api_key) as client:
+        answer = client.invoke(model_ref(client, ref, org), verb, payload, version=version, alias=alias)
+    print_json(answer)
+
+
 def _field(key: str) -> Callable[[dict[str, Any]], Any]:
     return lambda item: item.get(key)
 
@@ -117,3 +136,4 @@ def register(app: typer.Typer) -> None:
     app.command()(recommend)
     app.command()(classify)
     app.command()(search)
+    app.command()(invoke)

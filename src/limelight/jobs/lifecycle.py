@@ -10,6 +10,7 @@ from typing import Any
 
 from limelight.auth.delegation import acting_for
 from limelight.auth.principal import Principal
+from limelight.datasets import repository as datasets_repo
 from limelight.datasets import service as datasets
 from limelight.db.models import Job
 from limelight.db.session import Database
@@ -87,7 +88,8 @@ def succeed(db: Database, job_id: str, worker_id: str, result: RecipeResult, sha
                            params=result.params, metrics=result.metrics, description=f"trained by job {job.id}")
         version = registry.register_version(
             session, principal, principal.org_name, model_name, sha256=sha256, size_bytes=size, fmt=result.format,
-            meta=meta, dataset_version_id=job.dataset_version_id, job_id=job.id)
+            meta=meta, dataset_version_id=job.dataset_version_id, job_id=job.id,
+            card_facts=_card_facts(session, job, result))
         outcome = {"model": f"{principal.org_name}/{model_name}", "version": version.version,
                    "metrics": result.metrics, "summary": result.summary}
         if job.promote_alias:
@@ -97,6 +99,18 @@ def succeed(db: Database, job_id: str, worker_id: str, result: RecipeResult, sha
         repository.add_log(session, job.id, f"registered {outcome['model']} version {version.version}")
         repository.finish(session, job, "succeeded", result=outcome)
     return "succeeded"
+
+
+def _card_facts(session: Any, job: Job, result: RecipeResult) -> dict[str, Any]:
+    """What the model card states as facts about a version this job trained."""
+    data = None
+    found = datasets_repo.version_by_id(session, job.dataset_version_id) if job.dataset_version_id else None
+    if found is not None:
+        version, dataset = found
+        data = {"name": dataset.name, "version": version.version, "kind": dataset.kind, "rows": version.rows}
+    return {"recipe": job.recipe, "params": dict(job.params or {}), "dataset": data, "example": result.example,
+            "serving": result.serving, "limitations": list(result.limitations),
+            "candidates": result.summary.get("candidates") or None}
 
 
 def _register_dataset(session: Any, principal: Principal, job: Job, result: RecipeResult, sha256: str,

@@ -186,7 +186,7 @@ def fork(session: Session, principal: Principal, org: str, name: str, body: Fork
         model_id=target.id, version=1, blob_sha256=version.blob_sha256, size_bytes=version.size_bytes,
         format=version.format, runtime=version.runtime, signature=version.signature, params=version.params,
         metrics=version.metrics, description=f"fork of {owner.name}/{source.name} v{version.version}",
-        created_by=principal.username, validation=version.validation,
+        created_by=principal.username, validation=version.validation, card_facts=version.card_facts,
     )
     session.add(copy)
     session.flush()

@@ -82,6 +82,11 @@ class RecipeResult:
     summary: dict[str, Any] = field(default_factory=dict)
     gate_metric: str | None = None  # a metric that must not drop for the new version to be promoted
     dataset: DatasetOutput | None = None  # set by recipes that produce a dataset version, not a model
+    # for the model card: one real call of the model (``{"verb": ..., "body": ...}``, from the training
+    # data) that the worker times in process and the card's snippets send; what the model cannot do
+    example: dict[str, Any] | None = None
+    limitations: list[str] = field(default_factory=list)
+    serving: dict[str, Any] | None = None  # filled by the worker: the example's latency and answer
 
 
 @dataclass

@@ -72,9 +72,25 @@ class LightGBMClassifierRecipe:
             "classes": classes,
         }
         # the runtime encodes named inputs from "features" (the categories in training's order)
+        example_row = next((r for r in (spec.named_row(row) for row in x_test[:50]) if r is not None), None)
         return RecipeResult(runtime="lightgbm", format="lightgbm", metrics=metrics, signature=signature,
                             params={**params.model_dump(), "features": spec.to_params()}, gate_metric="accuracy",
-                            summary={"features": names, "left_out": left_out})
+                            summary={"features": names, "left_out": left_out},
+                            example={"verb": "predict", "body": {"inputs": [example_row]}} if example_row else None,
+                            limitations=_limitations(labels, classes, len(y_test), left_out))
+
+
+def _limitations(labels: np.ndarray, classes: list[str], holdout: int, left_out: list[dict[str, Any]]) -> list[str]:
+    """What the card must say this model cannot do, from what training saw."""
+    found = [f"Column `{c['column']}` was not used: {c['reason']}." for c in left_out]
+    counts = np.bincount(labels, minlength=len(classes))
+    found += [f"Class `{classes[i]}` is {counts[i] / len(labels):.1%} of the rows: its scores are the least reliable."
+              for i in range(len(classes)) if counts[i] / len(labels) < 0.05]
+    if holdout < 200:
+        found.append(f"The metrics come from a holdout of only {holdout} rows: expect them to move on new data.")
+    found.append("Inputs outside the ranges and categories seen in training are extrapolated (an unseen category "
+                 "counts as missing).")
+    return found
 
 
 def _load(ctx: JobContext, target: str) -> tuple[FeatureSpec, np.ndarray, np.ndarray, list[str],

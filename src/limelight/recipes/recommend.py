@@ -15,7 +15,14 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from limelight.recipes.base import JobContext, RecipeParams, RecipeResult
-from limelight.recipes.recommend_data import CommonParams, TrainingData, load_training_data, save
+from limelight.recipes.recommend_data import (
+    CommonParams,
+    TrainingData,
+    load_training_data,
+    recommend_example,
+    recommend_limitations,
+    save,
+)
 from limelight.recipes.recommend_hybrid import HybridRecipe, auto_cold_start
 
 Candidate = Literal["popularity", "itemknn", "als", "bpr", "ease"]
@@ -67,6 +74,7 @@ class RecommendRecipe:
             params=params.model_dump(mode="json"), summary={"winner": winner, "candidates": table},
             signature={"inputs": [{"name": "user_id", "dtype": "string"}], "outputs": [{"name": "items"}],
                        "filterable": sorted(data.catalog_columns)},
+            example=recommend_example(data), limitations=recommend_limitations(data),
         )
 
 

@@ -51,6 +51,23 @@ class TrainingData:
         return list(self.catalog.columns) if self.catalog is not None else []
 
 
+def recommend_example(data: TrainingData) -> dict[str, Any]:
+    """The model card's example call: five items for the user with the most history."""
+    counts = np.diff(data.interactions.matrix.tocsr().indptr)
+    return {"verb": "recommend", "body": {"user_id": str(data.interactions.user_ids[int(np.argmax(counts))]), "k": 5}}
+
+
+def recommend_limitations(data: TrainingData, *, cold_items: bool = False) -> list[str]:
+    found = ["A user the training data did not have gets the most popular items (`fallback: popularity`) until "
+             "the model is retrained or live events arrive.",
+             f"Trained on {data.interactions.n_users:,} users and {data.interactions.n_items:,} items."]
+    if not cold_items:
+        found.append("Items added to the catalog after training are never recommended until the model is retrained.")
+    if data.catalog is None:
+        found.append("No item catalog was given: answers carry item ids only, and filters are not available.")
+    return found
+
+
 def load_training_data(ctx: JobContext, params: CommonParams, *, catalog_items: bool = False) -> TrainingData:
     """Interactions (+ live events) and the item catalog; ``catalog_items`` gives every item of the
     ``items`` dataset a column, interactions or not (the cold items of ``recommend/hybrid``)."""

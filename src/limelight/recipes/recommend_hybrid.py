@@ -18,7 +18,14 @@ from pydantic import Field
 
 from limelight.errors import InvalidParams
 from limelight.recipes.base import JobContext, RecipeParams, RecipeResult
-from limelight.recipes.recommend_data import CommonParams, TrainingData, load_training_data, save
+from limelight.recipes.recommend_data import (
+    CommonParams,
+    TrainingData,
+    load_training_data,
+    recommend_example,
+    recommend_limitations,
+    save,
+)
 from limelight.recsys.algorithms.hybrid import HybridParams
 
 COLD_START_BASES = ("ease", "als", "bpr")
@@ -90,6 +97,7 @@ class HybridRecipe:
             summary={"winner": "hybrid", "candidates": [{"recipe": "hybrid", "params": own.model_dump(), **metrics}]},
             signature={"inputs": [{"name": "user_id", "dtype": "string"}], "outputs": [{"name": "items"}],
                        "filterable": sorted(data.catalog_columns)},
+            example=recommend_example(data), limitations=recommend_limitations(data, cold_items=True),
         )
 
 

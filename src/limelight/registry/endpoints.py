@@ -18,6 +18,7 @@ from limelight.runtimes.sandbox import Verdict
 from limelight.schemas.common import ErrorBody, Name, Page
 from limelight.schemas.registry import (
     AliasSet,
+    ModelCard,
     ModelCreate,
     ModelRead,
     ModelUpdate,
@@ -123,6 +124,13 @@ def _register(state: AppState, principal: Principal, org: str, name: str, sha256
         return service.register_version(session, principal, org, name, sha256=sha256, size_bytes=size,
                                         fmt=verdict.format, meta=meta,
                                         validation=verdict.record(meta.runtime.value))
+
+
+@router.get("/{name}/card", response_model=ModelCard)
+def get_card(org: Name, name: Name, request: Request, principal: Reader, session: SessionDep,
+             version: Annotated[int | None, Query(ge=1, le=2_000_000_000)] = None) -> ModelCard:
+    """The owners' prose plus facts generated from the version's training run, with runnable snippets."""
+    return service.get_card(session, principal, org, name, version, str(request.base_url))
 
 
 @router.get("/{name}/versions/{version}", response_model=ModelVersionRead)

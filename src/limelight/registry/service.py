@@ -17,8 +17,10 @@ from limelight.db.base import utcnow
 from limelight.db.models import Model, ModelAlias, ModelVersion, Org
 from limelight.errors import AlreadyExists, InUse, InvalidName, NotFound
 from limelight.registry import repository
+from limelight.registry.cards import build_card
 from limelight.schemas.common import NAME_PATTERN
 from limelight.schemas.registry import (
+    ModelCard,
     ModelCreate,
     ModelRead,
     ModelUpdate,
@@ -175,7 +177,7 @@ def model_read(session: Session, model: Model, org: str, *, user_id: str | None 
 def register_version(
     session: Session, principal: Principal, org: str, name: str, *, sha256: str, size_bytes: int,
     fmt: str, meta: VersionMeta, dataset_version_id: str | None = None, job_id: str | None = None,
-    validation: dict[str, Any] | None = None,
+    validation: dict[str, Any] | None = None, card_facts: dict[str, Any] | None = None,
 ) -> ModelVersionRead:
     """Adds version N+1. The blob must already be durable in the artifact store.
 
@@ -189,7 +191,7 @@ def register_version(
         model_id=model.id, version=number, blob_sha256=sha256, size_bytes=size_bytes, format=fmt,
         runtime=str(meta.runtime), signature=meta.signature, params=meta.params, metrics=meta.metrics,
         description=meta.description, dataset_version_id=dataset_version_id, job_id=job_id,
-        created_by=principal.username, validation=validation,
+        created_by=principal.username, validation=validation, card_facts=card_facts,
     )
     session.add(row)
     model.needs_retraining = False
@@ -204,6 +206,19 @@ def register_version(
 def get_version(session: Session, principal: Principal, org: str, name: str, number: int) -> ModelVersionRead:
     model, owner = visible_model(session, principal, org, name)
     return version_read(session, version_of(session, model, owner.name, number), model, owner.name)
+
+
+def get_card(session: Session, principal: Principal, org: str, name: str, number: int | None,
+             base_url: str) -> ModelCard:
+    """The card of a visible model, its facts from ``number`` (default: production, else latest);
+    ``base_url`` is where the snippets send their calls (the server as the caller reached it)."""
+    model, owner = visible_model(session, principal, org, name)
+    read = model_read(session, model, owner.name, user_id=principal.user_id)
+    if number is None and model.latest_version == 0:
+        return build_card(read, None, base_url)
+    row = version_of(session, model, owner.name, number) if number is not None else \
+        resolve(session, model, owner.name, version=None, alias=None)
+    return build_card(read, version_read(session, row, model, owner.name), base_url)
 
 
 def list_versions(session: Session, principal: Principal, org: str, name: str, *,
@@ -247,6 +262,7 @@ def version_read(session: Session, row: ModelVersion, model: Model, org: str) ->
         description=row.description, dataset_version_id=row.dataset_version_id, job_id=row.job_id,
         archived=row.archived, aliases=sorted(repository.aliases_of_version(session, row.id)),
         created_by=row.created_by, created_at=row.created_at, validation=row.validation,
+        card_facts=row.card_facts,
     )
 
 

@@ -47,6 +47,15 @@ class FeatureSpec:
     def categorical_names(self) -> list[str]:
         return [f.name for f in self.features if f.categorical]
 
+    def named_row(self, row: Any) -> dict[str, Any] | None:
+        """One encoded row as the named object ``:predict`` takes (categories by label); None if it has gaps."""
+        named: dict[str, Any] = {}
+        for feature, value in zip(self.features, row, strict=True):
+            if value != value:  # NaN: JSON has no such number, and an example should be complete
+                return None
+            named[feature.name] = feature.categories[int(value)] if feature.categories is not None else float(value)
+        return named
+
     def to_params(self) -> list[dict[str, Any]]:
         return [{"name": f.name, **({"categories": list(f.categories)} if f.categories is not None else {}),
                  **({} if f.allows_missing else {"missing": False})}

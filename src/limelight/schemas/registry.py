@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool, StringConstraints, field_validator
 
@@ -169,6 +169,9 @@ class ModelVersionRead(ReadSchema):
     created_at: datetime
     validation: ArtifactValidation | None = Field(
         None, description="the sandbox validator's verdict; null until the version was first validated")
+    card_facts: dict[str, Any] | None = Field(
+        None, description="what the training job recorded for the model card (recipe, data, example call, "
+                          "serving latency, limitations); null for uploaded files")
 
 
 class VersionMeta(Schema):
@@ -212,6 +215,24 @@ class ForkRequest(Schema):
 
 class ForkRead(ModelRead):
     retrain_job: str | None = Field(None, description="the job retraining the fork, when ``retrain`` was given")
+
+
+class CardSnippet(ReadSchema):
+    kind: Literal["curl", "python", "cli", "openai"]
+    label: str
+    code: str = Field(..., description="runs as printed once LIMELIGHT_API_KEY holds a key that may call the model")
+
+
+class ModelCard(ReadSchema):
+    """A model's card: the owners' prose and the facts generated from the run of one version."""
+
+    model: str
+    version: int | None = Field(None, description="the version the facts describe (production, else latest)")
+    prose: str = Field(..., description="the owners' Markdown (PATCH the model's card to change it)")
+    facts: str = Field(..., description="generated Markdown: recipe, data, metrics, latency, schema, limitations")
+    snippets: list[CardSnippet] = Field(default_factory=list, description="calls of the recorded example")
+    example: dict[str, Any] | None = Field(None, description="the example call: verb and body")
+    example_answer: Any = Field(None, description="what the example returned at registration")
 
 
 class ShareAccess(StrEnum):

@@ -95,6 +95,8 @@ def _compute(spec: JobSpec, cancel: threading.Event) -> tuple[Any, ...]:
                 recipe = get_recipe(spec.recipe)
                 result = recipe.run(ctx, recipe.Params.model_validate(spec.params))
                 ctx.check_cancelled()
+                if result.example is not None:
+                    result.serving = _probe(ctx, result, staged.path)
                 ref = staged.commit()
                 return ("done", result, ref.sha256, ref.size_bytes)
             except JobCancelled:
@@ -106,6 +108,21 @@ def _compute(spec: JobSpec, cancel: threading.Event) -> tuple[Any, ...]:
                 return ("error", f"{type(exc).__name__}: {exc}")
     finally:
         db.dispose()
+
+
+def _probe(ctx: Any, result: Any, artifact: Path) -> dict[str, Any] | None:
+    """The example call's in-process latency for the model card; a failure leaves the card without
+    it (and says why in the job's log) but never fails a model that trained."""
+    from limelight.workers.serving_probe import probe
+
+    try:
+        measured = probe(result.runtime, artifact, result.params, result.example, ctx.org)
+    except Exception as exc:  # noqa: BLE001 - any runtime's error: the model stands, the card says less
+        ctx.log(f"the model card's example call failed: {type(exc).__name__}: {exc}", "warning")
+        return None
+    ctx.log(f"example {result.example['verb']} call: p50 {measured['p50_ms']} ms, p99 {measured['p99_ms']} ms "
+            f"in process ({measured['calls']} calls)")
+    return measured
 
 
 def _listen(control: Connection, cancel: threading.Event) -> None:

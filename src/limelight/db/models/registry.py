@@ -59,6 +59,9 @@ class ModelVersion(IdMixin, CreatedMixin, Base):
     created_by: Mapped[str] = mapped_column(String(100))
     # The sandbox validator's verdict and the library versions it held; NULL until validated.
     validation: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # What the job that trained it knew (recipe, data, an example call, its latency, limitations):
+    # the generated part of the model card. NULL for uploaded files.
+    card_facts: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class ModelAlias(Base):

@@ -134,7 +134,9 @@ def model_page(request: Request, org: Name, name: Name, viewer: ReaderPage, sess
     versions = registry.list_versions(session, viewer.principal, org, name, before=None, limit=100)
     own = org == viewer.org
     shown = _reported_version(versions, model.aliases.get("production"))
+    generated = registry.get_card(session, viewer.principal, org, name, None, str(request.base_url))
     return render(request, "model.html", {
+        "generated": generated, "facts_html": render_card(generated.facts) if generated.facts else None,
         "viewer": viewer, "model": model, "versions": versions, "own": own,
         "card_html": render_card(model.card) if model.card.strip() else None,
         "lineage": _lineage(session, viewer, versions) if own else {},
