@@ -13,6 +13,7 @@ import pytest
 
 from tests.support.factories import interactions_csv, new_tenant, ok, skops_model_bytes, tabular_csv
 from tests.support.job_events import follow_job
+from tests.text.synthetic import csv_bytes, labeled_rows
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -22,13 +23,15 @@ def trained(server):  # type: ignore[no-untyped-def]
     """A LightGBM classifier and an auto recommender, both trained by jobs, and an uploaded model."""
     tenant = new_tenant(server)
     with tenant.client() as client:
-        for name, kind, data in (("churn", "tabular", tabular_csv(seed=3)), ("views", "interactions",
-                                                                              interactions_csv(users=40, items=30))):
+        for name, kind, data in (("churn", "tabular", tabular_csv(seed=3)),
+                                 ("views", "interactions", interactions_csv(users=40, items=30)),
+                                 ("reviews", "labeled_text", csv_bytes(labeled_rows(200)))):
             ok(client.post(f"/api/v1/orgs/{tenant.org}/datasets", files={"file": (f"{name}.csv", data)},
                            data={"name": name, "kind": kind}))
         jobs = [ok(client.post(f"/api/v1/orgs/{tenant.org}/jobs", json=body)) for body in (
             {"recipe": "classify/lightgbm", "dataset": "churn", "model": "churn-card", "params": {"num_boost_round": 30}},
-            {"recipe": "recommend/auto", "dataset": "views", "model": "recs-card"})]
+            {"recipe": "recommend/auto", "dataset": "views", "model": "recs-card"},
+            {"recipe": "classify-text/tfidf", "dataset": "reviews", "model": "text-card"})]
         for job in jobs:
             assert follow_job(client, tenant.org, job["id"], timeout_s=300)["state"] == "succeeded"
         ok(client.post(f"/api/v1/orgs/{tenant.org}/models", json={"name": "uploaded", "task": "classify"}))
@@ -55,6 +58,9 @@ def test_facts_come_from_the_run(trained):
         {"tenure", "spend", "visits", "age"}
     assert len(card["example_answer"]["outputs"]) == 1  # what the example returned at registration
 
+    text = _card(trained, "text-card")
+    assert "`classify-text/tfidf`" in text["facts"] and "p50 " in text["facts"] and "Knows only the labels" in text["facts"]
+
     recs = _card(trained, "recs-card")
     assert "### Candidates compared" in recs["facts"] and "`recommend/auto`" in recs["facts"]
     assert recs["example"]["verb"] == "recommend" and "fallback: popularity" in recs["facts"]
@@ -75,8 +81,9 @@ def test_an_uploaded_version_says_it_has_no_run_facts(trained):
         assert client.get(f"/api/v1/orgs/{trained.org}/models/uploaded/card", params={"version": 9}).status_code == 404
 
 
-@pytest.mark.parametrize("model", ["churn-card", "recs-card"])
-def test_every_snippet_runs_as_printed_against_the_server(trained, server, model):
+@pytest.mark.parametrize(("model", "key"), [("churn-card", "outputs"), ("recs-card", "items"),
+                                            ("text-card", "predictions")])
+def test_every_snippet_runs_as_printed_against_the_server(trained, server, model, key):
     card = _card(trained, model)
     assert {s["kind"] for s in card["snippets"]} == {"curl", "python", "cli"}
     assert all(server.url in s["code"] for s in card["snippets"])  # the server as the caller reached it
@@ -88,5 +95,4 @@ def test_every_snippet_runs_as_printed_against_the_server(trained, server, model
         assert done.returncode == 0, f"{snippet['kind']}: {done.stderr}"
         text = done.stdout.strip()
         answer = json.loads(text) if snippet["kind"] != "python" else eval(text, {})  # noqa: S307 - our own print
-        key = "outputs" if model == "churn-card" else "items"
         assert answer[key] and answer["version"] == 1, (snippet["kind"], text[:300])

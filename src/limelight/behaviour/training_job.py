@@ -121,8 +121,16 @@ def train(ctx: JobContext, params: BehaviourParams, target: Target, event_type: 
                  "target": target, "features": spec.names()}
     result_metrics = {**metrics, "cutoff": iso(cutoff), "horizon_days": params.horizon_days,
                       "population_rate": round(fitted.population_rate, 6)}
+    limitations = [
+        "A user with no event before the reference time gets the population rate and `no_history: true`.",
+        *([f"Trained only on users with an event within {params.active_within_days} days before each cutoff: "
+           "scores for users idle longer are extrapolations."] if params.active_within_days else []),
+        f"Probabilities are calibrated on the last {params.horizon_days}-day horizon before {iso(cutoff)}: "
+        "retrain when behaviour shifts (a new catalog, a price change).",
+        "The reasons are the features that moved this user's score most (LightGBM contributions), not causes."]
     return RecipeResult(runtime="behaviour", format="npz", metrics=result_metrics, signature=signature,
-                        params=params.model_dump(mode="json"), gate_metric="roc_auc")
+                        params=params.model_dump(mode="json"), gate_metric="roc_auc",
+                        example={"verb": "predict", "body": example}, limitations=limitations)
 
 
 def _round_progress(ctx: JobContext) -> Any:

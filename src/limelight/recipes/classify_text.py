@@ -108,7 +108,12 @@ class ClassifyTextRecipe:
             signature={"inputs": [{"name": "text", "dtype": "string", "shape": [-1]}],
                        "outputs": [{"name": "label", "dtype": "string", "shape": [-1]},
                                    {"name": "probabilities", "dtype": "float32", "shape": [-1, len(split.labels)]}],
-                       "labels": split.labels, "multi_label": split.multi_label, "kind": best.fitted.kind})
+                       "labels": split.labels, "multi_label": split.multi_label, "kind": best.fitted.kind},
+            example={"verb": "classify", "body": {"texts": [(split.valid_texts or split.train_texts)[0][:500]]}},
+            limitations=[f"Knows only the labels it was trained on: {', '.join(split.labels[:12])}"
+                         f"{' …' if len(split.labels) > 12 else ''}.",
+                         f"Trained on {len(split.train_texts):,} texts; text far from them (another language, "
+                         "another domain) gets confident but unreliable labels."])
 
 
 def _fitter(ctx: JobContext, variant: str, params: Any, budget_s: float | None) -> Any:

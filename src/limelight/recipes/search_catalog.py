@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -85,7 +85,21 @@ class CatalogSearchRecipe:
             runtime="catalog-search", format="npz", metrics=metrics, params=params.model_dump(mode="json"),
             gate_metric="self_retrieval@10.hybrid", summary={"fields": model.metadata["fields"]},
             signature={"inputs": [{"name": "query", "dtype": "object"}], "outputs": [{"name": "items"}],
-                       "filterable": sorted(model.metadata["catalog"]["columns"])})
+                       "filterable": sorted(model.metadata["catalog"]["columns"])},
+            example={"verb": "search", "body": {"query": _example_query(table, present), "k": 5}},
+            limitations=["Finds only the items of the catalog it indexed: new items appear after retraining.",
+                         "The semantic half embeds English text (all-MiniLM-L6-v2); other languages match "
+                         "by words only."])
+
+
+def _example_query(table: Any, fields: list[str]) -> str:
+    """The first words of the first non-empty indexed text: a query the catalog can answer."""
+    for name in fields:
+        for value in table.column(name).to_pylist()[:100]:
+            words = str(value or "").split()
+            if words:
+                return " ".join(words[:3])
+    return "film"
 
 
 def _evaluate(model: object, params: SearchParams, encoder: object) -> dict[str, float]:
