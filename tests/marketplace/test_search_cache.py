@@ -22,11 +22,13 @@ from tests.marketplace.test_triggers import _owner
 
 
 def _search(database, viewer: Principal, cache: SearchCache | None, *, q: str | None = None,  # type: ignore[no-untyped-def]
-            sort: str = "newest") -> tuple[list[tuple[str, str, Any]], dict[str, dict[str, int]] | None]:
+            sort: str = "newest", now_s: float | None = None
+            ) -> tuple[list[tuple[str, str, Any]], dict[str, dict[str, int]] | None]:
     filters = repository.Filters(text=parse_text(q) if q else None)
+    now_s = time.time() if now_s is None else now_s
     with database.transaction(write=False) as session:
         found = repository.search(session, viewer.org_id, filters, sort=sort, after=None, limit=20, counted=True,
-                                  usage_since_s=marketplace.usage_since_s(time.time()), cache=cache)
+                                  usage_since_s=marketplace.usage_since_s(now_s), cache=cache, now_s=now_s)
     return [(hit.org, hit.model.name, hit.key) for hit in found.hits], found.facets
 
 
@@ -77,13 +79,14 @@ def test_every_write_a_search_can_see_moves_the_generation_and_the_cache_follows
     assert _same_as_uncached(database, ann, cache, q="whale", sort="relevance")[0] == []
 
 
-def test_the_usage_order_is_never_served_from_the_cache(database):
+def test_a_usage_ordered_page_lags_traffic_by_at_most_a_minute(database):
     ann = _owner(database)
     cache = SearchCache()
     with database.transaction() as session:
         for name in ("first", "second"):
             registry.create_model(session, ann, "acme", ModelCreate(name=name, task=Task.classify))
-    before = _search(database, ann, cache, sort="usage")[0]
+    minute = (time.time() // repository.USAGE_PAGE_TTL_S) * repository.USAGE_PAGE_TTL_S
+    before = _search(database, ann, cache, sort="usage", now_s=minute + 1)[0]
     buffer = RollupBuffer()
     for _ in range(3):
         buffer.observe("acme/first", 1, 200, 0.01)
@@ -93,6 +96,7 @@ def test_the_usage_order_is_never_served_from_the_cache(database):
         monitoring.store_counts(session, buffer.take())
     with database.transaction(write=False) as session:  # traffic is not a change of the catalogue
         assert generation(session) == generation_then
-    after = _same_as_uncached(database, ann, cache, sort="usage")[0]
+    assert _search(database, ann, cache, sort="usage", now_s=minute + 59)[0] == before  # same minute: cached
+    after = _same_as_uncached(database, ann, cache, sort="usage", now_s=minute + repository.USAGE_PAGE_TTL_S)[0]
     assert [(name, key) for _, name, key in after][0] == ("first", 3)
     assert after != before

@@ -10,6 +10,7 @@ per-hour traffic rollups by triggers) since the day asked for.
 from __future__ import annotations
 
 import operator
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -172,19 +173,20 @@ def _sort_key(scope: _Scope, sort: str, usage_since_s: int) -> tuple[ColumnEleme
     return literal(0, Float), None  # "name": (org, name) only
 
 
+USAGE_PAGE_TTL_S = 60
 Row = tuple[str, str, str, Any]  # (model id, org name, name, sort key)
 Counts = dict[str, dict[str, int]]
 
 
 def search(session: Session, viewer_org_id: str, filters: Filters, *, sort: str,
            after: tuple[Any, str, str] | None, limit: int, usage_since_s: int = 0, counted: bool = False,
-           cache: SearchCache | None = None) -> Found:
+           cache: SearchCache | None = None, now_s: float | None = None) -> Found:
     """Up to ``limit`` matches in ``sort`` order (key descending, then org and name ascending), after
     the keyset ``after`` = (key, org, name) of the previous page's last match. With ``counted``, also
     the facet counts over every match, from the same statement: the matches are found once.
 
-    With a ``cache``, what was computed at the current search generation is reused: the page's rows
-    unless ordered by usage (which changes with traffic, not with the generation), and the counts."""
+    With a ``cache``, what was computed at the current search generation is reused: the counts, and
+    the page's rows (ordered by usage, only within the same minute: usage changes with traffic)."""
     scope = _Scope(session, viewer_org_id, filters)
     _without_jit(session)
     if cache is None:
@@ -192,14 +194,18 @@ def search(session: Session, viewer_org_id: str, filters: Filters, *, sort: str,
         return Found(_hits(session, rows), counts)
     at = generation(session)
     counts_key = (at, "counts", viewer_org_id, filters)
-    page_key = None if sort == "usage" else (at, "page", viewer_org_id, filters, sort, after, limit)
-    page = cache.get(page_key) if page_key is not None else None
+    # usage changes with traffic, not with the generation: a usage-ordered page is kept for the
+    # rest of the current minute (its order lags traffic by at most USAGE_PAGE_TTL_S)
+    minute = int((time.time() if now_s is None else now_s) // USAGE_PAGE_TTL_S)
+    freshness = (usage_since_s, minute) if sort == "usage" else None
+    page_key = (at, "page", viewer_org_id, filters, sort, after, limit, freshness)
+    page = cache.get(page_key)
     counts = cache.get(counts_key) if counted else None
     if page is None or (counted and counts is None):
         rows, computed = _rows(session, scope, sort, after, limit, usage_since_s, counted=counted and counts is None)
         if computed is not None:
             counts = cache.put(counts_key, computed)
-        page = rows if page_key is None else cache.put(page_key, rows)
+        page = cache.put(page_key, rows)
     return Found(_hits(session, page), counts)
 
 

@@ -70,10 +70,11 @@ def search_page(session: Session, principal: Principal, params: SearchParams, *,
         org=params.org, licence=params.licence, metrics=parse_metric_ranges(list(params.metrics)))
     sort = params.sort or (SearchSort.relevance if text is not None and text.ranks else SearchSort.newest)
     after = _after(cursor, sort)
-    since_s = usage_since_s(time.time() if now_s is None else now_s)
+    now_s = time.time() if now_s is None else now_s
+    since_s = usage_since_s(now_s)
     counted = counts if counts is not None else after is None  # counting every match costs more than a page
     found = repository.search(session, principal.org_id, filters, sort=sort.value, after=after, limit=limit,
-                              usage_since_s=since_s, counted=counted, cache=cache)
+                              usage_since_s=since_s, counted=counted, cache=cache, now_s=now_s)
     last = found.hits[-1] if len(found.hits) == limit else None
     page = ModelSearchPage(items=_reads(session, principal, found.hits),
                            next_cursor=encode_cursor(sort.value, last.key, last.org, last.model.name) if last else None)
