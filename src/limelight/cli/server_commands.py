@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -109,7 +109,10 @@ def worker() -> None:
     from limelight.workers.loop import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    run_worker(load_settings_or_exit())
+    settings = load_settings_or_exit()
+    _check_artifact_store_or_exit(settings.artifacts_url)
+    _check_database_or_exit(settings.database_url)  # the API applies migrations; a worker only connects
+    run_worker(settings)
 
 
 def init(
@@ -154,6 +157,9 @@ def db_upgrade() -> None:
 
 
 def _upgrade(url: str) -> str | None:
+    """Apply the migrations; a database that cannot be reached is one clear line naming the setting."""
+    from sqlalchemy.exc import OperationalError
+
     from limelight.db.migrate import current_revision, upgrade
     from limelight.db.session import open_database
 
@@ -161,8 +167,46 @@ def _upgrade(url: str) -> str | None:
     try:
         upgrade(db)
         return current_revision(db)
+    except OperationalError as exc:
+        _refuse_database(url, exc)
     finally:
         db.dispose()
+
+
+def _check_database_or_exit(url: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from limelight.db.session import open_database
+
+    db = open_database(url)
+    try:
+        with db.read_engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        _refuse_database(url, exc)
+    finally:
+        db.dispose()
+
+
+def _refuse_database(url: str, exc: Exception) -> NoReturn:
+    reason = _first_line(getattr(exc, "orig", None) or exc)
+    console.print(f"[red]refusing to start: cannot reach the database of LIMELIGHT_DATABASE_URL "
+                  f"({escape(_redacted(url))}): {escape(reason)}[/red]")
+    raise typer.Exit(2) from None
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is shown as its scheme only
+        return url.split(":", 1)[0] + "://…"
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def register(app: typer.Typer) -> None:
