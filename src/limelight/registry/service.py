@@ -187,6 +187,9 @@ def register_version(
     if model.archived:
         raise InUse(f"{org}/{name} is archived; unarchive it to add versions.")
     number = repository.next_version_number(session, model)
+    if card_facts is None and (meta.example is not None or meta.limitations):  # an uploader's own card facts
+        card_facts = {"example": meta.example.model_dump() if meta.example else None,
+                      "limitations": list(meta.limitations)}
     row = ModelVersion(
         model_id=model.id, version=number, blob_sha256=sha256, size_bytes=size_bytes, format=fmt,
         runtime=str(meta.runtime), signature=meta.signature, params=meta.params, metrics=meta.metrics,

@@ -174,6 +174,11 @@ class ModelVersionRead(ReadSchema):
                           "serving latency, limitations); null for uploaded files")
 
 
+class CardExample(Schema):
+    verb: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_-]{0,31}$")] = Field(..., examples=["predict", "chat"])
+    body: dict[str, Any] = Field(..., description="the request body of that verb")
+
+
 class VersionMeta(Schema):
     """The non-file fields of a version upload (sent as the multipart ``meta`` JSON field)."""
 
@@ -184,6 +189,9 @@ class VersionMeta(Schema):
     params: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
     description: str = Field("", max_length=2000)
+    example: CardExample | None = Field(None, description="one call of this version for its model card's snippets")
+    limitations: list[Annotated[str, StringConstraints(max_length=500)]] = Field(
+        default_factory=list, max_length=20, description="what the model card should say it cannot do")
 
     @field_validator("format", mode="before")
     @classmethod
