@@ -71,6 +71,23 @@ def test_unknown_user_gets_the_popularity_fallback(pages, ui_server, recs):
     expect(page.locator("#recs-status")).to_contain_text("fallback: popularity")
 
 
+def test_another_orgs_public_recommender_answers_without_offering_its_events(pages, ui_server, recs, new_org,
+                                                                              org_api):
+    """Live events belong to the org that owns a recommender: a visitor can try it, not feed it."""
+    assert org_api(recs).patch(f"/api/v1/orgs/{recs}/models/recs", json={"visibility": "public"}).status_code == 200
+    visitor = new_org()
+    page, watch = pages.new()
+    sign_in(page, ui_server.url, "admin", ADMIN_PASSWORD, visitor)
+    page.goto(f"/playground/{recs}/recs")
+    expect(page.locator("#event-form")).to_have_count(0)
+    expect(page.locator("#events-own-only")).to_contain_text(f"{recs} sends them")
+    expect(page.locator("#snippet-python")).not_to_contain_text("client.events.send")
+    page.get_by_role("button", name="Recommend").click()
+    expect(page.locator("#recs li.rec")).to_have_count(10)
+    expect(page.locator("#recs li.rec .rec-play")).to_have_count(0)
+    assert watch.errors == []
+
+
 def test_because_you_watched(pages, ui_server, recs, admin):
     with closing(session_client(ui_server.url, "admin", ADMIN_PASSWORD, recs)) as api:
         if not verb_available(api, "explain"):

@@ -25,6 +25,7 @@
   function setupRecommender(root) {
     const base = `/v1/models/${encodeURIComponent(root.dataset.org)}/${encodeURIComponent(root.dataset.model)}`;
     const recs = $("recs");
+    const canSendEvents = root.dataset.events === "yes";  // live events belong to the owning org
     const status = $("recs-status");
     let shownIds = [];
     let currentUser = "";
@@ -57,7 +58,8 @@
       play.textContent = "▶ play";
       play.setAttribute("aria-label", `send a play event for ${item.title || item.item_id}`);
       play.addEventListener("click", () => sendEvent(item.item_id, "play"));
-      head.append(title, score, play);
+      head.append(title, score);
+      if (canSendEvents) head.append(play);
       const meta = document.createElement("div");
       meta.className = "rec-meta muted";
       const bits = [item.item_id];
@@ -130,14 +132,16 @@
         status.textContent = `No answer: ${e.message}`;
       }
     });
-    $("event-form").addEventListener("submit", (event) => {
-      event.preventDefault();
-      sendEvent($("pg-item").value.trim(), $("pg-type").value);
-    });
-    recs.addEventListener("click", (event) => {
-      const li = event.target.closest("li.rec");
-      if (li && !event.target.closest("button")) $("pg-item").value = li.dataset.item;
-    });
+    if (canSendEvents) {
+      $("event-form").addEventListener("submit", (event) => {
+        event.preventDefault();
+        sendEvent($("pg-item").value.trim(), $("pg-type").value);
+      });
+      recs.addEventListener("click", (event) => {
+        const li = event.target.closest("li.rec");
+        if (li && !event.target.closest("button")) $("pg-item").value = li.dataset.item;
+      });
+    }
   }
 
   function setupPredictor(root) {
