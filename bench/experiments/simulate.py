@@ -54,20 +54,27 @@ SCENARIOS = (
 
 
 def impressions_until_planned(key: str, k: int, planned: int) -> np.ndarray:
-    """Per-variant impressions when the last variant reaches ``planned``, users assigned one by one."""
-    counts = np.zeros(k, dtype=np.int64)
-    user = 0
+    """Per-variant impressions when the last variant reaches ``planned``, users arriving one by one.
+
+    Users are assigned in batches (one ``assign_variant`` call each) and the arrival order is kept, so
+    the cumulative counts give exactly the point where the slowest variant reaches ``planned``."""
     weights = [1.0] * k
-    while counts.min() < planned:
-        counts[assign_variant(key, f"user-{user}", weights)] += 1
-        user += 1
-    return counts
+    assigned: list[int] = []
+    while True:
+        start = len(assigned)
+        batch = max(k * planned - start, 256 * k)
+        assigned += [assign_variant(key, f"user-{u}", weights) for u in range(start, start + batch)]
+        arms = np.asarray(assigned)
+        cumulative = np.cumsum(arms[:, None] == np.arange(k), axis=0)
+        done = np.flatnonzero(cumulative.min(axis=1) >= planned)
+        if done.size:
+            return cumulative[done[0]].astype(np.int64)
 
 
 def run_scenario(scenario: Scenario, runs: int, rng: np.random.Generator) -> dict[str, object]:
     k = len(scenario.ctrs)
     planned = sample_size_per_variant(BASELINE, LIFT, ALPHA, POWER, variants=k)
-    flagged, right = 0, 0
+    flagged, right, promoted = 0, 0, 0
     best = int(np.argmax(scenario.ctrs)) if len(set(scenario.ctrs)) > 1 else None
     per_test = per_comparison_alpha(ALPHA, k)
     for run in range(runs):
@@ -75,6 +82,7 @@ def run_scenario(scenario: Scenario, runs: int, rng: np.random.Generator) -> dic
         clicks = rng.binomial(counts, scenario.ctrs)
         decision = decide([VariantStats(f"v{i}", int(n), int(c)) for i, (n, c) in enumerate(zip(counts, clicks, strict=True))],
                           planned_n=planned, alpha=ALPHA)
+        promoted += decision.action == "promote"
         right += decision.action == "promote" and decision.variant == f"v{best}"
         # flagged: any treatment significantly different from control, in either direction
         flagged += any(compare_proportions(int(clicks[0]), int(counts[0]), int(clicks[i]), int(counts[i]),
@@ -83,7 +91,7 @@ def run_scenario(scenario: Scenario, runs: int, rng: np.random.Generator) -> dic
     interval = proportion_interval(rate, runs)
     return {"scenario": scenario.name, "runs": runs, "planned": planned,
             "predicted": power_of(BASELINE, LIFT, planned, ALPHA, variants=k) if best is not None else ALPHA,
-            "rate": interval, "target": scenario.target}
+            "rate": interval, "promoted": proportion_interval(promoted, runs), "target": scenario.target}
 
 
 def peeking_aa(runs: int, rng: np.random.Generator) -> dict[str, object]:
@@ -119,6 +127,9 @@ def main() -> None:
         predicted = "—" if r["predicted"] is None else f"{r['predicted']:.3f}"
         print(f"| {r['scenario']} | {r['runs']} | {r['planned']:,} | {predicted} | "
               f"{rate.estimate:.3f} [{rate.low:.3f}, {rate.high:.3f}] | {r['target']} |")
+    aa = rows[0]["promoted"]
+    print(f"\nA/A runs that `decide` promoted (a false win, only the upward half of the flagged runs): "
+          f"{aa.estimate:.3f} [{aa.low:.3f}, {aa.high:.3f}]")
     print(f"\n{time.perf_counter() - started:.0f} s")
 
 
