@@ -69,3 +69,19 @@ def test_a_tiny_budget_still_runs_each_default_once(planted: Planted) -> None:
 def test_auto_rejects_unknown_candidates(planted: Planted) -> None:
     with pytest.raises(InvalidParams):
         auto_recommend(planted.interactions.matrix, candidates=("ease", "magic"))
+
+
+def test_too_little_data_names_what_a_user_needs_and_what_the_data_has() -> None:
+    import numpy as np
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    cells = [(u, int(i)) for u in range(8) for i in rng.choice(10, size=3, replace=False)]  # 3 per user
+    rows, cols = zip(*cells, strict=True)
+    matrix = sp.csr_matrix((np.ones(len(cells), np.float32), (rows, cols)), shape=(8, 10))
+    with pytest.raises(InvalidParams) as refused:
+        auto_recommend(matrix, candidates=("popularity",), time_budget_s=5)
+    assert refused.value.details["needed_per_user"] == 5 and refused.value.details["most_per_user"] == 3
+    assert "at least 5" in refused.value.message and "the most any user has is 3" in refused.value.message
+    wider = auto_recommend(matrix, candidates=("popularity",), validation_fraction=0.34, time_budget_s=5)
+    assert wider.winner == "popularity"  # 3 x 0.34 rounds to one held-out interaction: enough

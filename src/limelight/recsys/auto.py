@@ -23,6 +23,7 @@ The winner is refitted on all the training data with its best params.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -281,8 +282,17 @@ def auto_recommend(
         )  # a time split is the same every time
     ]
     if splits[0].test.nnz == 0:
+        # a user lends round(n * fraction) interactions to validation and keeps one to train on, so
+        # the fewest that lends any is the smallest n with n * fraction >= 0.5 (and n >= 2)
+        needed = max(2, math.ceil(0.5 / validation_fraction - 1e-9))
+        most = int(np.diff(sp.csr_matrix(matrix).indptr).max(initial=0))
         raise InvalidParams(
-            "too little data for a validation split: every user needs two or more interactions"
+            f"too little data for recommend/auto's validation split: it holds out {validation_fraction:.0%} of "
+            f"each user's interactions, so a user needs at least {needed} of them, and the most any user has "
+            f"is {most}. Add interactions, or train one recipe (recommend/popularity, recommend/itemknn) "
+            "without tuning.",
+            details={"field": "dataset", "reason": "too_few_interactions_per_user", "needed_per_user": needed,
+                     "most_per_user": most},
         )
     started = time.perf_counter()
     searches: dict[str, _Search] = {}
