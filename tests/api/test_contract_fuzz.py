@@ -97,6 +97,8 @@ JUDGED_BEYOND_THE_SCHEMA = [
     ("PUT", "/api/v1/orgs/{org}/models/{name}/retrain-policy", ["400"]),
     # a fork's retrain is a job on the forker's dataset, and needs a source version a recipe trained
     ("POST", "/api/v1/orgs/{org}/models/{name}/fork", ["400", "422"]),
+    # an hourly usage report covers at most 14 days (days and granularity together)
+    ("GET", "/api/v1/orgs/{org}/usage", ["400"]),
     # a model is shared with another org, never with its own
     ("PUT", "/api/v1/orgs/{org}/models/{name}/shares/{grantee}", ["400"]),
     # each version may appear in only one of a deployment's routes

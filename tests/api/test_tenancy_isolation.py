@@ -55,6 +55,8 @@ def _foreign_requests(org: str) -> list[tuple[str, str, dict | None]]:  # type: 
         ("POST", f"/api/v1/orgs/{org}/invitations", {"role": "owner"}),
         ("DELETE", f"/api/v1/orgs/{org}/invitations/{'0' * 32}", None),
         ("POST", f"/api/v1/orgs/{org}/leave", None),
+        ("GET", f"/api/v1/orgs/{org}/usage", None),
+        ("GET", f"/api/v1/orgs/{org}/usage?format=csv", None),
     ]
 
 

@@ -118,6 +118,7 @@ def _include_routers(app: FastAPI) -> None:
     from limelight.events.endpoints import router as events_router
     from limelight.jobs.endpoints import router as jobs_router
     from limelight.marketplace.endpoints import router as marketplace_router
+    from limelight.metering.endpoints import router as metering_router
     from limelight.monitoring.endpoints import router as monitoring_router
     from limelight.orgs.endpoints import router as orgs_router
     from limelight.registry.endpoints import router as registry_router
@@ -125,7 +126,8 @@ def _include_routers(app: FastAPI) -> None:
     from limelight.server.ops import router as ops_router
 
     for router in (ops_router, auth_router, orgs_router, datasets_router, jobs_router, registry_router,
-                   shares_router, marketplace_router, deployments_router, events_router, audit_router, monitoring_router):
+                   shares_router, marketplace_router, deployments_router, events_router, audit_router, monitoring_router,
+                   metering_router):
         app.include_router(router)
     from limelight.ui import install_ui
 

@@ -23,11 +23,12 @@ def install_ui(app: FastAPI) -> None:
         playground,
         session,
         training,
+        usage,
     )
     from limelight.ui.rendering import STATIC_DIR, build_ui
 
     app.state.ui = build_ui()
     for module in (session, overview, datasets, training, models, playground, monitoring, admin,
-                   members):
+                   members, usage):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

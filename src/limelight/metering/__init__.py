@@ -1,0 +1,1 @@
+"""Usage of an org: inference requests and errors per model, compute seconds of jobs, storage."""
