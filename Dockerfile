@@ -8,6 +8,8 @@ ARG PYTHON_IMAGE=python:3.12-slim-bookworm
 FROM ${PYTHON_IMAGE} AS builder
 ARG EXTRAS=s3
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# DL3008 asks to pin apt package versions: Debian replaces them on every point release, so a pin
+# breaks the build within weeks; the base image tag fixes the Debian release instead.
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential cmake git \
@@ -26,7 +28,8 @@ FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="limelight" \
       org.opencontainers.image.description="Self-hosted model-as-a-service for entertainment data" \
       org.opencontainers.image.licenses="Apache-2.0"
-# libgomp: LightGBM's and implicit's OpenMP runtime (the only native library the wheels do not bundle)
+# libgomp: LightGBM's and implicit's OpenMP runtime (the only native library the wheels do not bundle).
+# Not version-pinned for the same reason as in `builder` (DL3008).
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libgomp1 \
@@ -47,7 +50,9 @@ USER 10001:10001
 WORKDIR /var/lib/limelight
 VOLUME ["/var/lib/limelight"]
 EXPOSE 8000 8001
+# GET /healthz with python's urllib (no curl here). In production mode the server answers only Host
+# names in server.trusted_hosts, so the probe presents the first of them (or localhost).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["python", "-c", "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
+  CMD ["python", "-c", "import json, os, ssl, sys, urllib.request as u; e = os.environ.get; h = ([x for x in json.loads(e('LIMELIGHT_SERVER__TRUSTED_HOSTS') or '[]') if x != '*'] or ['localhost'])[0].replace('*.', 'probe.', 1); s = 'https' if e('LIMELIGHT_SERVER__SSL_CERTFILE') else 'http'; r = u.urlopen(u.Request(f'{s}://127.0.0.1:{e(\"LIMELIGHT_SERVER__PORT\") or 8000}/healthz', headers={'Host': h}), timeout=4, context=ssl._create_unverified_context()); sys.exit(r.status != 200)"]
 ENTRYPOINT ["limelight"]
 CMD ["serve"]
