@@ -19,6 +19,7 @@ from limelight.jobs import forking
 from limelight.jobs import service as jobs
 from limelight.marketplace import service as marketplace
 from limelight.registry import service as registry
+from limelight.registry.cards import build_card
 from limelight.schemas.common import NAME_PATTERN, Name
 from limelight.schemas.jobs import JobCreate
 from limelight.schemas.registry import (
@@ -134,7 +135,7 @@ def model_page(request: Request, org: Name, name: Name, viewer: ReaderPage, sess
     versions = registry.list_versions(session, viewer.principal, org, name, before=None, limit=100)
     own = org == viewer.org
     shown = _reported_version(versions, model.aliases.get("production"))
-    generated = registry.get_card(session, viewer.principal, org, name, None, str(request.base_url))
+    generated = build_card(model, shown, str(request.base_url))  # the card's facts are of the version shown
     return render(request, "model.html", {
         "generated": generated, "facts_html": render_card(generated.facts) if generated.facts else None,
         "viewer": viewer, "model": model, "versions": versions, "own": own,
@@ -146,16 +147,10 @@ def model_page(request: Request, org: Name, name: Name, viewer: ReaderPage, sess
         "report": classifier_report(shown.metrics) if shown else None,
         "report_version": shown.version if shown else None,
         "forks": marketplace.forks(session, viewer.principal, org, name),
-        "retrainable": _retrainable(versions, model.aliases.get("production")),
+        "retrainable": shown is not None and shown.job_id is not None,  # a fork copies this version
         "own_datasets": [] if own or not viewer.can("org:write") else [
             d.name for d in datasets.list_datasets(session, viewer.principal, viewer.org, after=None, limit=200)],
     })
-
-
-def _retrainable(versions: list[ModelVersionRead], production: int | None) -> bool:
-    """Whether the version a fork copies (production, else the newest) was trained by a recipe."""
-    forked = next((v for v in versions if v.version == production), versions[0] if versions else None)
-    return forked is not None and forked.job_id is not None
 
 
 def _reported_version(versions: list[ModelVersionRead], production: int | None) -> ModelVersionRead | None:
