@@ -105,6 +105,8 @@ class WorkerSettings(_Section):
     lease_s: float = Field(30.0, gt=0, description="a job whose lease lapses is re-queued or failed")
     poll_s: float = Field(0.5, gt=0)
     max_attempts: int = Field(2, ge=1)
+    experiment_check_s: float = Field(30.0, gt=0, description="how often a worker applies the decision rule "
+                                                              "to experiments started with auto_decide")
 
     @model_validator(mode="after")
     def _lease_covers_heartbeats(self) -> WorkerSettings:
@@ -178,6 +180,15 @@ class MonitoringSettings(_Section):
     hour_retention_days: int = Field(90, ge=1, le=3660, description="per-hour rollups older than this are pruned")
 
 
+class MeteringSettings(_Section):
+    """Usage metered to the calling org (inference requests, errors and tokens per model and hour)."""
+
+    enabled: bool = Field(True, description="count inference usage per calling org and enforce request quotas; "
+                                            "false turns both off (compute and storage quotas still apply)")
+    retention_days: int = Field(400, ge=1, le=3660, description="hourly usage older than this is pruned "
+                                                                "(400: 13 months, a year back plus a month)")
+
+
 class GcSettings(_Section):
     """The garbage collector: abandoned uploads, unreferenced blobs, dead workers' files, stale caches."""
 
@@ -206,6 +217,7 @@ class Settings(BaseSettings):
     image_datasets: ImageDatasetSettings = Field(default_factory=ImageDatasetSettings)
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    metering: MeteringSettings = Field(default_factory=MeteringSettings)
     gc: GcSettings = Field(default_factory=GcSettings)
 
     @classmethod

@@ -17,6 +17,8 @@ Every error carries a machine-readable ``code`` and an HTTP ``status``. The serv
     - ResponseFormatUnsupported (400, ``response_format_unsupported``; a JSON schema no grammar expresses)
   + Unauthenticated (401, ``unauthenticated``)
   + Forbidden (403, ``forbidden``)
+    - QuotaExceeded (403, ``quota_exceeded``; the org's monthly compute seconds or its storage would pass the
+      quota; details ``quota``, ``limit``, ``used``, and ``adding`` for storage)
   + NotFound (404, ``not_found``)
   + Conflict (409, ``conflict``)
     - AlreadyExists (409, ``already_exists``)
@@ -36,6 +38,9 @@ Every error carries a machine-readable ``code`` and an HTTP ``status``. The serv
     - ImageInvalid (422, ``image_invalid``; not a JPEG, PNG, WebP or GIF image, or one that does not decode)
   + RateLimited (429, ``rate_limited``; carries ``retry_after_s``)
     - LoginThrottled (429, ``login_throttled``: too many failed sign-ins for the account or address)
+    - RequestQuotaExceeded (429, ``quota_exceeded``, also a QuotaExceeded: the org used its inference
+      requests of the month; ``Retry-After`` is the seconds to the next UTC month; details ``quota``,
+      ``limit``, ``used``)
   + GenerationFailed (502, ``generation_failed``; the process running the LLM died; it is restarted)
   + Overloaded (503, ``overloaded``; carries ``retry_after_s``)
   + ModelUnavailable (503, ``model_unavailable``)
@@ -74,7 +79,9 @@ __all__ = [
     "NotReady",
     "Overloaded",
     "PayloadTooLarge",
+    "QuotaExceeded",
     "RateLimited",
+    "RequestQuotaExceeded",
     "ResponseFormatUnsupported",
     "Unauthenticated",
     "Unprocessable",
@@ -92,6 +99,8 @@ class LimelightError(Exception):
     code: ClassVar[str] = "internal"
     status: ClassVar[int] = 500
     _by_code: ClassVar[dict[str, type[LimelightError]]] = {}
+    # a code two classes share (``quota_exceeded``: 403 and 429) is told apart by the status
+    _by_code_and_status: ClassVar[dict[tuple[str, int], type[LimelightError]]] = {}
     # Whether a bare HTTP status (a proxy's page, no code) may be read back as this class.
     stands_for_its_status: ClassVar[bool] = True
     # Set by the SDK on errors rebuilt from a response: the server's request id and HTTP status.
@@ -106,6 +115,7 @@ class LimelightError(Exception):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         LimelightError._by_code[cls.code] = cls
+        LimelightError._by_code_and_status[(cls.code, cls.status)] = cls
 
     @classmethod
     def default_message(cls) -> str:
@@ -192,6 +202,12 @@ class Forbidden(LimelightError):
         return "You are not allowed to do this."
 
 
+class QuotaExceeded(Forbidden):
+    """The org reached a monthly quota an administrator set (``PUT /api/v1/orgs/{org}/quotas``)."""
+
+    code = "quota_exceeded"
+
+
 class NotFound(LimelightError):
     code = "not_found"
     status = 404
@@ -227,6 +243,20 @@ class AlreadyMember(Conflict):
 
 class InvitationUsed(Conflict):
     code = "invitation_used"
+
+
+class QuotaBelowUsage(Conflict):
+    """A quota set below what the org already used this month (or stores now)."""
+
+    code = "quota_below_usage"
+
+
+class ExperimentRunning(Conflict):
+    code = "experiment_running"
+
+
+class ExperimentStopped(Conflict):
+    code = "experiment_stopped"
 
 
 class Gone(LimelightError):
@@ -336,6 +366,13 @@ class LoginThrottled(RateLimited):
     code = "login_throttled"
 
 
+class RequestQuotaExceeded(RateLimited, QuotaExceeded):
+    """The org's inference requests of the month are used up; retry when the next UTC month starts."""
+
+    code = "quota_exceeded"
+    status = 429
+
+
 class Overloaded(_RetryLater):
     code = "overloaded"
     status = 503
@@ -361,6 +398,8 @@ LimelightError._by_code["internal"] = LimelightError
 
 def error_class_for_code(code: str, status: int) -> type[LimelightError]:
     """The error class for a wire ``code``; falls back to the class of the HTTP status."""
+    if (code, status) in LimelightError._by_code_and_status:
+        return LimelightError._by_code_and_status[(code, status)]
     if code in LimelightError._by_code:
         return LimelightError._by_code[code]
     for cls in LimelightError._by_code.values():

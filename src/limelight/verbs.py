@@ -28,6 +28,9 @@ to a :class:`VerbHandler`:
   non-streaming requests. Other protocols (OpenAI's ``/v1/chat/completions``) reach the same
   handlers through the verb names ``chat`` and ``complete``.
 
+Usage metering counts each request's tokens from its ``end`` event; a verb whose ``call`` generates
+(no stream) reports its answer's ``usage`` with ``count_tokens``.
+
 To add verbs for a runtime, write one module with a ``register_verbs(registry: VerbRegistry)``
 function and either name it in its domain's entry of ``limelight.domains`` or expose it under the
 ``limelight.verbs`` entry-point group. A provider's handler for ``(verb, runtime)`` replaces the
@@ -44,7 +47,8 @@ built-in one. Example::
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -53,7 +57,8 @@ from limelight.errors import NotFound
 if TYPE_CHECKING:
     from limelight.runtimes.base import Runtime
 
-__all__ = ["Served", "VerbHandler", "VerbRegistry", "VersionKey", "fold_events"]
+__all__ = ["REQUEST_TOKENS", "Served", "TokenCount", "VerbHandler", "VerbRegistry", "VersionKey", "count_tokens",
+           "fold_events"]
 
 
 @dataclass(frozen=True, order=True)
@@ -99,6 +104,39 @@ class VerbHandler:
     runtimes: frozenset[str] = frozenset()  # empty: every runtime
     call: Callable[[Runtime, list[Any]], list[Any]] | None = None  # None: the batcher (or ``stream``)
     stream: Callable[[Runtime, Any], AsyncIterator[dict[str, Any]]] | None = None  # see the module docstring
+    # the item ids an answer showed the end user (recommendations), for catalog monitoring
+    shown_items: Callable[[dict[str, Any]], list[str]] | None = None
+
+
+def shown_item_ids(answer: dict[str, Any]) -> list[str]:
+    """``VerbHandler.shown_items`` of answers that list ``items`` with an ``item_id`` each."""
+    return [str(i["item_id"]) for i in answer.get("items") or () if isinstance(i, dict) and "item_id" in i]
+
+
+@dataclass(slots=True)
+class TokenCount:
+    """The tokens one request read and generated, for usage metering."""
+
+    prompt: int = 0
+    completion: int = 0
+
+    def add(self, counts: Mapping[str, Any]) -> None:
+        """Add the ``prompt_tokens`` and ``completion_tokens`` of an ``end`` event or a ``usage`` object."""
+        self.prompt += int(counts.get("prompt_tokens") or 0)
+        self.completion += int(counts.get("completion_tokens") or 0)
+
+
+# The count of the request being served: set by the serving core around its endpoint when usage is
+# metered (a context variable, so each request's task sees its own).
+REQUEST_TOKENS: ContextVar[TokenCount | None] = ContextVar("limelight_request_tokens", default=None)
+
+
+def count_tokens(usage: Mapping[str, Any] | None) -> None:
+    """Meter a non-streamed answer's ``usage`` to the request being served (for a verb whose ``call``
+    generates; streamed verbs' ``end`` events are counted by the serving core)."""
+    count = REQUEST_TOKENS.get()
+    if count is not None and usage:
+        count.add(usage)
 
 
 def fold_events(events: list[dict[str, Any]]) -> dict[str, Any]:

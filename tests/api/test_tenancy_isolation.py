@@ -57,6 +57,16 @@ def _foreign_requests(org: str) -> list[tuple[str, str, dict | None]]:  # type: 
         ("POST", f"/api/v1/orgs/{org}/leave", None),
         ("GET", f"/api/v1/orgs/{org}/usage", None),
         ("GET", f"/api/v1/orgs/{org}/usage?format=csv", None),
+        ("GET", f"/api/v1/orgs/{org}/quotas", None),
+        ("PUT", f"/api/v1/orgs/{org}/quotas", {"requests_per_month": 1}),
+        ("GET", f"/api/v1/orgs/{org}/experiments", None),
+        ("GET", f"/api/v1/orgs/{org}/models/secret/experiments", None),
+        ("POST", f"/api/v1/orgs/{org}/models/secret/experiments",
+         {"name": "x", "variants": [{"name": "a", "alias": "production", "weight": 1},
+                                    {"name": "b", "alias": "production", "weight": 1}]}),
+        ("GET", f"/api/v1/orgs/{org}/models/secret/experiments/{'0' * 32}", None),
+        ("POST", f"/api/v1/orgs/{org}/models/secret/experiments/{'0' * 32}/stop", None),
+        ("POST", f"/api/v1/orgs/{org}/models/secret/experiments/{'0' * 32}/decide", {}),
     ]
 
 

@@ -11,13 +11,14 @@ from typer.testing import CliRunner
 from limelight.cli.main import app
 
 GROUPS = {
-    "orgs": {"create", "list"}, "users": {"create"}, "members": {"add", "list", "remove"},
+    "orgs": {"create", "list", "quota"}, "users": {"create"}, "members": {"add", "list", "remove"},
     "keys": {"create", "list", "revoke"}, "datasets": {"upload", "import-movielens", "list", "show", "download", "delete"},
     "jobs": {"submit", "list", "show", "logs", "cancel", "retry", "wait"}, "recipes": {"list"},
     "models": {"create", "update", "list", "show", "versions", "upload", "alias", "unalias", "fork", "search", "star",
                "unstar"},
     "deployments": {"set", "show", "delete"}, "audit": {"list", "verify"},
 }
+SUBGROUPS = {("orgs", "quota"): {"show", "set"}}
 COMMANDS = {"login", "logout", "whoami", "predict", "recommend"}
 
 
@@ -33,13 +34,19 @@ def test_the_command_tree_is_complete() -> None:
     assert set(GROUPS) | COMMANDS <= set(root.commands)
     for name, subcommands in GROUPS.items():
         assert set(root.commands[name].commands) == subcommands, name
+    for (group, name), subcommands in SUBGROUPS.items():
+        assert set(root.commands[group].commands[name].commands) == subcommands, f"{group} {name}"
 
 
 def _leaves() -> list[tuple[str, Any]]:
     root = _root()
     leaves = [(name, root.commands[name]) for name in sorted(COMMANDS)]
     for name in GROUPS:
-        leaves += [(f"{name} {sub}", command) for sub, command in root.commands[name].commands.items()]
+        leaves += [(f"{name} {sub}", command) for sub, command in root.commands[name].commands.items()
+                   if (name, sub) not in SUBGROUPS]
+    for group, name in SUBGROUPS:
+        leaves += [(f"{group} {name} {sub}", command)
+                   for sub, command in root.commands[group].commands[name].commands.items()]
     return leaves
 
 

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.support.factories import error_code, new_tenant, ok, skops_model_bytes
+from tests.support.polling import eventually
 
 PREDICT = {"inputs": [[0.1, 0.2, 0.3]]}
 
@@ -46,14 +47,7 @@ def _rights(tenant, org: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
         }
 
 
-def _eventually(check, timeout_s: float = 5.0):  # type: ignore[no-untyped-def]
-    """Routing snapshots are re-read every serving.alias_cache_s (1 s): a share change shows within it."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.2)
+_eventually = eventually  # routing snapshots are re-read every serving.alias_cache_s (1 s)
 
 
 def test_invoke_read_and_revoke_grant_exactly_what_they_say(orgs):

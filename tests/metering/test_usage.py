@@ -1,17 +1,17 @@
-"""Usage reports through a real server: requests and errors per period and model from the traffic the
-server really served, compute seconds of a real job, storage counted once per blob, CSV, bad input."""
+"""Usage reports through a real server: requests and errors per period and model from the calls the
+server really metered, compute seconds of a real job, storage counted once per blob, CSV, bad input."""
 
 from __future__ import annotations
 
 import csv
 import io
-import time
 from datetime import UTC, datetime
 
 import pytest
 
 from tests.support.factories import error_code, new_tenant, ok, skops_model_bytes, tabular_csv
 from tests.support.job_events import follow_job
+from tests.support.polling import eventually
 
 
 @pytest.fixture(scope="module")
@@ -45,14 +45,7 @@ def _usage(tenant, **params):  # type: ignore[no-untyped-def]
         return client.get(f"/api/v1/orgs/{tenant.org}/usage", params=params)
 
 
-def _eventually(check, timeout_s: float = 10.0):  # type: ignore[no-untyped-def]
-    """Rollups reach the store every monitoring.flush_interval_s (0.2 s on the test server)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
+_eventually = eventually  # usage counts reach the store every monitoring.flush_interval_s (0.2 s here)
 
 
 def test_the_report_counts_what_was_served_computed_and_stored(busy):
@@ -63,11 +56,12 @@ def test_the_report_counts_what_was_served_computed_and_stored(busy):
     assert len(report["periods"]) == 2 and report["granularity"] == "day"
     assert datetime.fromisoformat(today["start"]).date() == datetime.now(UTC).date()
     assert (today["requests"], today["client_errors"], today["server_errors"]) == (4, 1, 0)
-    assert report["models"] == [{"model": f"{busy.org}/scorer", "requests": 4, "client_errors": 1, "server_errors": 0}]
+    assert report["models"] == [{"model": f"{busy.org}/scorer", "requests": 4, "client_errors": 1, "server_errors": 0,
+                                 "prompt_tokens": 0, "completion_tokens": 0}]
     assert today["jobs"] == 1 and 0 < today["compute_seconds"] < 180
     assert report["storage"] == {"artifact_bytes": busy.expected_artifact_bytes,
                                  "dataset_bytes": busy.expected_dataset_bytes}
-    assert report["inference_kept_days"] == 90
+    assert report["inference_kept_days"] == 400  # metering.retention_days: 13 months
     hourly = ok(_usage(busy, days=1, granularity="hour"))
     assert len(hourly["periods"]) == 24 and sum(p["requests"] for p in hourly["periods"]) == 4
 

@@ -96,13 +96,13 @@ def test_verb_registry_dispatches_by_runtime_and_providers_override() -> None:
 def test_version_choice_order() -> None:
     snap = _Snapshot(fetched_at=0, found=True, aliases={"production": 2, "staging": 3}, latest=3,
                      runtimes={1: "onnx", 2: "onnx", 3: "onnx"})
-    assert _pick(snap, "o", "m", 1, None, None, None) == (1, None)
-    assert _pick(snap, "o", "m", None, "staging", None, None) == (3, None)
-    assert _pick(snap, "o", "m", None, None, None, None) == (2, None)  # production
+    assert _pick(snap, "o", "m", 1, None, None, None) == (1, None, None)
+    assert _pick(snap, "o", "m", None, "staging", None, None) == (3, None, None)
+    assert _pick(snap, "o", "m", None, None, None, None) == (2, None, None)  # production
     with pytest.raises(NotFound):
         _pick(snap, "o", "m", None, "canary", None, None)
     latest_only = _Snapshot(fetched_at=0, found=True, latest=3, runtimes={3: "onnx"})
-    assert _pick(latest_only, "o", "m", None, None, None, None) == (3, None)
+    assert _pick(latest_only, "o", "m", None, None, None, None) == (3, None, None)
     with pytest.raises(NotFound):
         _pick(_Snapshot(fetched_at=0, found=True), "o", "m", None, None, None, None)
 
@@ -116,6 +116,29 @@ def test_deployment_routes_win_and_stick_by_key() -> None:
     by_body = [_pick(snap, "o", "m", None, None, None, {"viewer": f"u{i}"})[0] for i in range(50)]
     by_header = [_pick(snap, "o", "m", None, None, f"u{i}", None)[0] for i in range(50)]
     assert by_body == by_header and set(by_body) == {1, 2}
+
+
+def test_an_experiment_splits_before_the_deployment_and_names_the_variant() -> None:
+    from limelight.experiments.stats import assign_variant
+    from limelight.schemas.registry import DeploymentSpec, Route
+    from limelight.serving.engine import _splitter
+    from limelight.serving.ports import ExperimentSplit
+
+    spec = DeploymentSpec(routes=[Route(version=1, weight=100)])
+    # an A/A test: both variants serve version 2, told apart only by the variant's name
+    split = ExperimentSplit(id="e1", variants=("a", "b", "gone"), versions=(2, 2, 3), weights=(1.0, 1.0, 0.0))
+    snap = _Snapshot(fetched_at=0, found=True, aliases={"production": 1}, latest=3, runtimes={1: "x", 2: "x", 3: "x"},
+                     spec=spec, router=Router("o/m", spec.routes), experiment=split, splitter=_splitter(split))
+    picks = [_pick(snap, "o", "m", None, None, None, {"user_id": f"u{i}"}) for i in range(200)]
+    assert {version for version, _, _ in picks} == {2}  # never the deployment's 1, never the rolled-back 3
+    arms = [arm for _, _, arm in picks]
+    assert all(arm is not None and arm.experiment_id == "e1" for arm in arms)
+    assert {arm.variant for arm in arms if arm} == {"a", "b"}
+    assert [arm.variant for arm in arms if arm] == [("a", "b", "gone")[assign_variant("e1", f"u{i}", [1, 1, 0])]
+                                                   for i in range(200)]
+    assert _pick(snap, "o", "m", None, "production", None, None) == (1, None, None)  # an explicit alias wins
+    assert snap.default_versions() == {2}  # what a refresh preloads: not the rolled-back variant's version
+    assert _splitter(ExperimentSplit(id="e2", variants=("a",), versions=(1,), weights=(0.0,))) is None
 
 
 def test_version_and_alias_query() -> None:

@@ -77,6 +77,7 @@ def server_env(home: Path, database_url: str, **extra: str) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         "LIMELIGHT_SERVER__METRICS_TOKEN": METRICS_TOKEN,
         "LIMELIGHT_MONITORING__FLUSH_INTERVAL_S": "0.2",  # rollups reach the store at once
+        "LIMELIGHT_WORKER__EXPERIMENT_CHECK_S": "0.5",  # auto-decided experiments act within a second
         # every test signs in from 127.0.0.1, some on purpose with wrong passwords: the shared
         # servers must not lock that address for the rest of the run (tests/api/test_login_throttle.py
         # tests address throttling on servers of its own)

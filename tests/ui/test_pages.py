@@ -25,7 +25,7 @@ def _pages(org: str, job_id: str) -> list[tuple[str, str]]:
             ("compare", f"/models/{org}/churn/compare"),
             ("playground", "/playground"), ("model-playground", "/playground/churn"), ("monitoring", "/monitoring"),
             ("model-monitoring", "/monitoring/churn"), ("audit", "/audit"), ("keys", "/keys"),
-            ("members", "/members"), ("usage", "/usage")]
+            ("members", "/members"), ("usage", "/usage"), ("experiments", "/experiments")]
 
 
 @pytest.fixture(scope="module")

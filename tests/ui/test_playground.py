@@ -122,3 +122,25 @@ def test_recommender_page_offers_only_what_the_server_answers(pages, ui_server, 
     expect(page.locator("#snippet-python")).to_contain_text(f'client.recommend("{org}/recs", user_id=')
     known = verb_available(api, "recommend")
     expect(page.locator("#recommend-unavailable")).to_have_count(0 if known else 1)
+
+
+def test_the_monitoring_page_shows_what_the_recommender_showed(pages, ui_server, recs, org_api):
+    """The playground's recommendations above were counted: this week's row, coverage and the chart."""
+    api = org_api(recs)
+    for user in ("u0001", "u0002"):
+        assert api.post(f"/v1/models/{recs}/recs:recommend", json={"user_id": user, "k": 10}).status_code == 200
+    page, _ = pages.new("phone")
+    sign_in(page, ui_server.url, "admin", ADMIN_PASSWORD, recs)
+    for _ in range(50):  # the counts reach the store every monitoring.flush_interval_s (0.2 s here)
+        health = api.get(f"/api/v1/orgs/{recs}/monitoring/models/recs/catalog").json()
+        if health["weeks"][-1]["recommendations"] >= 20:
+            break
+        page.wait_for_timeout(200)
+    this_week = health["weeks"][-1]
+    assert this_week["recommendations"] >= 20 and 0 < this_week["coverage"] <= 1
+    page.goto("/monitoring/recs")
+    row = page.locator("#catalog-weeks tbody tr").first
+    expect(row.locator("td[data-shown]")).to_have_text(str(this_week["recommendations"]))
+    expect(row).to_contain_text(f"{100 * this_week['coverage']:.1f}%")
+    expect(page.locator("#catalog-health figure.chart")).to_have_count(1)
+    screenshot(page, "phone-catalog-health")

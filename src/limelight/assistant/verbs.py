@@ -19,7 +19,7 @@ from typing import Any
 
 from limelight.assistant.runtime import parse_question
 from limelight.errors import ValidationFailed
-from limelight.verbs import Served, VerbHandler, VerbRegistry
+from limelight.verbs import Served, VerbHandler, VerbRegistry, count_tokens
 
 RUNTIMES = frozenset({"assistant"})
 
@@ -29,6 +29,7 @@ def _ask(runtime: Any, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _respond(outputs: list[Any], body: dict[str, Any], served: Served) -> dict[str, Any]:
+    count_tokens(outputs[0].get("usage"))  # the LLM's tokens, when it answered (metered to the caller)
     return {**outputs[0], "model": served.model_ref, "version": served.version}
 
 

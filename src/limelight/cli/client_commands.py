@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import typer
 
-from limelight.cli import audit, datasets, deployments, generate, inference, jobs, models, scoring, tenancy
+from limelight.cli import (
+    audit,
+    datasets,
+    deployments,
+    experiments,
+    generate,
+    inference,
+    jobs,
+    models,
+    scoring,
+    tenancy,
+)
 
 
 def register(app: typer.Typer) -> None:
     """Add the client-side groups and commands to the root ``limelight`` app."""
-    for module in (tenancy, datasets, jobs, models, deployments, audit, inference, generate, scoring):
+    for module in (tenancy, datasets, jobs, models, deployments, experiments, audit, inference, generate, scoring):
         module.register(app)

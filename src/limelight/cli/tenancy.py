@@ -26,6 +26,7 @@ from limelight.cli.connection import (
     save_login,
 )
 from limelight.cli.output import print_json, print_page, print_record, stderr, whole_page
+from limelight.cli.quotas import quota_app
 from limelight.client import Client
 from limelight.errors import Unauthenticated
 from limelight.schemas.common import Page
@@ -35,6 +36,7 @@ orgs_app = typer.Typer(help="Organizations (tenants).", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts (system admins).", no_args_is_help=True)
 members_app = typer.Typer(help="Who belongs to an organization, with which role.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
+orgs_app.add_typer(quota_app, name="quota")
 
 ORG_COLUMNS = [("name", lambda o: o.name), ("display name", lambda o: o.display_name),
                ("your role", lambda o: o.role), ("created", lambda o: o.created_at)]

@@ -16,6 +16,7 @@ from limelight.client._datasets import AsyncDatasets, AsyncEvents, Datasets, Eve
 from limelight.client._deployments import AsyncAudit, AsyncDeployments, Audit, Deployments
 from limelight.client._deprecated import accepts_org_and_name
 from limelight.client._errors import error_from_response
+from limelight.client._experiments import AsyncExperiments, Experiments
 from limelight.client._jobs import AsyncJobs, AsyncRecipes, Jobs, Recipes
 from limelight.client._models import AsyncModels, Models
 from limelight.client._tenancy import (
@@ -63,6 +64,7 @@ class Client(BaseClient):
         self.recipes = Recipes(self)
         self.models = Models(self)
         self.deployments = Deployments(self)
+        self.experiments = Experiments(self)
         self.audit = Audit(self)
 
     def whoami(self) -> Whoami:
@@ -215,6 +217,7 @@ class AsyncClient(BaseClient):
         self.recipes = AsyncRecipes(self)
         self.models = AsyncModels(self)
         self.deployments = AsyncDeployments(self)
+        self.experiments = AsyncExperiments(self)
         self.audit = AsyncAudit(self)
 
     async def whoami(self) -> Whoami:

@@ -8,6 +8,7 @@ from limelight.client._base import Call, as_model, as_none, as_page, body, query
 from limelight.client._deprecated import warn_deprecated
 from limelight.client._resource import AsyncResource, SyncResource
 from limelight.schemas.common import Page
+from limelight.schemas.metering import OrgQuotas, QuotaLimits
 from limelight.schemas.tenancy import (
     KeyCreated,
     KeyRead,
@@ -31,6 +32,14 @@ def _create_org(name: str, display_name: str) -> Call[OrgRead]:
 
 def _list_orgs(limit: int | None, cursor: str | None) -> Call[Page[OrgRead]]:
     return Call("GET", f"{API}/orgs", as_page(OrgRead), params=query(limit=limit, cursor=cursor))
+
+
+def _quotas(org: str) -> Call[OrgQuotas]:
+    return Call("GET", f"{API}/orgs/{segment(org)}/quotas", as_model(OrgQuotas))
+
+
+def _set_quotas(org: str, limits: QuotaLimits) -> Call[OrgQuotas]:
+    return Call("PUT", f"{API}/orgs/{segment(org)}/quotas", as_model(OrgQuotas), json=limits.model_dump(mode="json"))
 
 
 def _create_user(username: str, password: str, is_admin: bool) -> Call[UserRead]:
@@ -95,6 +104,16 @@ class Orgs(SyncResource):
 
     def iter(self, *, limit: int | None = None) -> Iterator[OrgRead]:
         return self._iterate(lambda cursor: _list_orgs(limit, cursor))
+
+    def quotas(self, org: str) -> OrgQuotas:
+        """The org's monthly quotas (None: unlimited), what this UTC month used, what remains."""
+        return self._run(_quotas(org))
+
+    def set_quotas(self, org: str, *, requests_per_month: int | None = None,
+                   compute_seconds_per_month: float | None = None, storage_bytes: int | None = None) -> OrgQuotas:
+        """Replace the org's quotas (system admins); a quota left out is unlimited."""
+        return self._run(_set_quotas(org, QuotaLimits(requests_per_month=requests_per_month, storage_bytes=storage_bytes,
+                                                      compute_seconds_per_month=compute_seconds_per_month)))
 
 
 class Users(SyncResource):
@@ -162,6 +181,16 @@ class AsyncOrgs(AsyncResource):
 
     def iter(self, *, limit: int | None = None) -> AsyncIterator[OrgRead]:
         return self._iterate(lambda cursor: _list_orgs(limit, cursor))
+
+    async def quotas(self, org: str) -> OrgQuotas:
+        return await self._run(_quotas(org))
+
+    async def set_quotas(self, org: str, *, requests_per_month: int | None = None,
+                         compute_seconds_per_month: float | None = None,
+                         storage_bytes: int | None = None) -> OrgQuotas:
+        return await self._run(_set_quotas(org, QuotaLimits(
+            requests_per_month=requests_per_month, storage_bytes=storage_bytes,
+            compute_seconds_per_month=compute_seconds_per_month)))
 
 
 class AsyncUsers(AsyncResource):

@@ -8,10 +8,9 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from limelight.auth.principal import Principal
 from limelight.datasets import service
 from limelight.datasets.download import csv_chunks
-from limelight.datasets.upload import store_upload
+from limelight.datasets.upload import check_can_start, store_upload
 from limelight.pagination import Cursor, Limit, decode_cursor, page_of
 from limelight.schemas.common import NAME_PATTERN, ErrorBody, Name, Page
 from limelight.schemas.datasets import DatasetKind, DatasetRead, DatasetVersionRead
@@ -41,15 +40,9 @@ _UPLOAD_BODY = {"requestBody": {"content": {"multipart/form-data": {"schema": {
              responses={409: {"model": ErrorBody}, 413: {"model": ErrorBody}, 415: {"model": ErrorBody},
                         422: {"model": ErrorBody}})
 async def upload_dataset(org: Name, request: Request, principal: Writer, state: StateDep) -> DatasetVersionRead:
-    await run_in_threadpool(_check_org, state, principal, org)
+    await run_in_threadpool(check_can_start, state, principal, org)  # write access, room in the storage quota
     async with receive_upload(request, state.artifacts, max_file_bytes=state.settings.limits.max_dataset_bytes) as up:
         return await run_in_threadpool(store_upload, state, principal, org, up)
-
-
-def _check_org(state: object, principal: Principal, org: str) -> None:
-    from limelight.auth.principal import Permission, authorize
-
-    authorize(principal, Permission.org_write, org)
 
 
 @router.get("", response_model=Page[DatasetRead])

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from limelight.auth.principal import Principal
+from limelight.auth.principal import Permission, Principal, authorize
 from limelight.datasets import service
 from limelight.datasets.ingest.images import ImageArchiveOptions, ingest_images
+from limelight.metering import quotas
 from limelight.schemas.datasets import DatasetKind, DatasetVersionRead
 from limelight.server.state import AppState
 from limelight.server.uploads import Upload
+
+
+def check_can_start(state: AppState, principal: Principal, org: str) -> None:
+    """Before the body is read: the caller may write in ``org``, and its storage quota has room."""
+    authorize(principal, Permission.org_write, org)
+    with state.db.transaction(write=False) as session:
+        quotas.check_storage(session, principal.org_id, adding_bytes=1)
 
 
 def store_upload(state: AppState, principal: Principal, org: str, upload: Upload) -> DatasetVersionRead:
@@ -29,6 +37,8 @@ def store_upload(state: AppState, principal: Principal, org: str, upload: Upload
             options = IngestOptions(target=upload.fields.get("target") or None)
             result = ingest(upload.staged.path, kind=kind.value, filename=upload.filename,
                             content_type=upload.content_type, dest=normalized.path, options=options)
+        with state.db.transaction(write=False) as session:  # what would be stored: the normalised file
+            quotas.check_storage(session, principal.org_id, adding_bytes=normalized.path.stat().st_size)
         ref = normalized.commit()
     with state.db.transaction() as session:
         return service.add_version(

@@ -8,6 +8,7 @@ from typing import Any
 from limelight.auth.principal import Permission, Principal
 from limelight.db.session import Database
 from limelight.deployments.service import spec_for
+from limelight.experiments import service as experiments
 from limelight.marketplace import service as marketplace
 from limelight.registry import repository
 from limelight.registry import service as registry
@@ -27,14 +28,16 @@ class DatabaseModelDirectory:
             if found is None:
                 return None
             model, owner = found
+            aliases = repository.aliases(session, model.id)
             return ModelRoutes(
                 owner_org_id=owner.id,
                 public=model.visibility == "public",
                 shared_with=repository.grantee_org_ids(session, model.id),
-                aliases=repository.aliases(session, model.id),
+                aliases=aliases,
                 latest=model.latest_version,
                 runtimes=repository.version_runtimes(session, model.id),
                 spec=spec_for(session, model),
+                experiment=experiments.split_for(session, model.id, aliases),
             )
 
     def version(self, org: str, name: str, number: int) -> VersionFacts | None:

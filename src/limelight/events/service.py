@@ -36,7 +36,7 @@ def ingest(session: Session, principal: Principal, org: str, batch: EventBatch, 
     rows = [
         {"org_id": principal.org_id, "dataset": dataset, "event_id": e.event_id, "user_id": e.user_id, "item_id": e.item_id,
          "type": e.type.value, "value": e.value, "ts": e.timestamp if e.timestamp is not None else now,
-         "received_at": received}
+         "received_at": received, "request_id": e.request_id}
         for event_id, e in unique.items() if event_id not in known
     ]
     repository.insert_ignoring_duplicates(session, rows)

@@ -13,15 +13,16 @@ may end a variant at any time because acting on them never claims a winner.
 
 from __future__ import annotations
 
-import hashlib
+import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Literal
 
 from scipy import stats as sp
 
-_TWO_64 = float(1 << 64)
+from limelight.serving.routing import unit_hash
 
 
 @dataclass(frozen=True)
@@ -162,16 +163,19 @@ def power_of(baseline: float, lift: float, n_per_variant: int, alpha: float = 0.
 class VariantStats:
     name: str
     impressions: int
-    clicks: int
+    clicks: int  # successes of a proportion metric (clicks for CTR, completions for completion rate)
     errors: int = 0
     requests: int = 0  # every request served, answered or failed (impressions count answered ones)
     p99_latency_ms: float | None = None
+    total: float = 0.0  # a mean metric's sum over impressions (watch seconds) ...
+    total_sq: float = 0.0  # ... and sum of squares
 
 
 @dataclass(frozen=True)
 class Guardrails:
     max_error_rate: float = 0.01
     max_p99_ms: float | None = None
+    min_requests: int = 0  # fewer requests than this say nothing yet (one error in two is not 50 %)
 
 
 @dataclass(frozen=True)
@@ -182,13 +186,18 @@ class Decision:
 
 
 def decide(variants: Sequence[VariantStats], *, planned_n: int, alpha: float = 0.05,
-           guardrails: Guardrails | None = None) -> Decision:
+           guardrails: Guardrails | None = None, metric: Literal["proportion", "mean"] = "proportion",
+           label: str = "CTR") -> Decision:
     """Roll back a treatment breaching a guardrail (any time); else wait for ``planned_n`` impressions
-    in every variant, then promote the best treatment that beats control significantly, or keep control."""
+    in every variant, then promote the best treatment that beats control significantly, or keep control.
+    ``metric``: a proportion (``clicks`` of ``impressions``, z-test) or a mean (``total``/``total_sq``
+    over ``impressions``, Welch's test)."""
     if len(variants) < 2:
         raise ValueError("an experiment needs at least 2 variants")
     rails = guardrails or Guardrails()
     for v in variants[1:]:
+        if v.requests < rails.min_requests:
+            continue
         if v.requests and v.errors / v.requests > rails.max_error_rate:
             return Decision("rollback", v.name, f"error rate {v.errors / v.requests:.2%} is above the guardrail "
                                                 f"{rails.max_error_rate:.2%}")
@@ -201,13 +210,23 @@ def decide(variants: Sequence[VariantStats], *, planned_n: int, alpha: float = 0
     control, a = variants[0], per_comparison_alpha(alpha, len(variants))
     winners = []
     for v in variants[1:]:
-        result = compare_proportions(control.clicks, control.impressions, v.clicks, v.impressions, a)
+        result = compare(control, v, a, metric)
         if result.significant and result.difference > 0:
             winners.append((result.difference, v.name))
     if winners:
         difference, name = max(winners)
-        return Decision("promote", name, f"CTR {difference:+.2%} over control, significant at {a:g}")
+        shown = f"{difference:+.2%}" if metric == "proportion" else f"{difference:+.3g}"
+        return Decision("promote", name, f"{label} {shown} over control, significant at {a:g}")
     return Decision("keep_control", None, f"no treatment beats control at {a:g}")
+
+
+def compare(control: VariantStats, treatment: VariantStats, alpha: float,
+            metric: Literal["proportion", "mean"] = "proportion") -> Comparison:
+    """Treatment against control on the primary metric, two-sided at ``alpha``."""
+    if metric == "mean":
+        return compare_means((control.impressions, control.total, control.total_sq),
+                             (treatment.impressions, treatment.total, treatment.total_sq), alpha)
+    return compare_proportions(control.clicks, control.impressions, treatment.clicks, treatment.impressions, alpha)
 
 
 def assign_variant(experiment_key: str, end_user: str, weights: Sequence[float]) -> int:
@@ -215,11 +234,6 @@ def assign_variant(experiment_key: str, end_user: str, weights: Sequence[float])
     different experiments assign independently (the key is hashed in)."""
     if not weights or any(w < 0 for w in weights) or sum(weights) <= 0:
         raise ValueError("weights must be non-negative with a positive sum")
-    digest = hashlib.blake2b(f"{experiment_key}\x1f{end_user}".encode(), digest_size=8).digest()
-    point = int.from_bytes(digest, "big") / _TWO_64 * sum(weights)
-    running = 0.0
-    for index, weight in enumerate(weights):
-        running += weight
-        if point < running:
-            return index
-    return len(weights) - 1
+    bounds = list(accumulate(float(w) for w in weights))
+    # the same stable hash the serving router splits canary traffic with
+    return min(bisect.bisect_right(bounds, unit_hash(experiment_key, end_user) * bounds[-1]), len(weights) - 1)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from limelight.auth.principal import Principal
+from limelight.auth.principal import Permission, Principal, authorize
 from limelight.db.models import Job
 from limelight.errors import NotRetrainable
 from limelight.jobs import service as jobs
 from limelight.marketplace import service as marketplace
+from limelight.metering import quotas
 from limelight.registry import service as registry
 from limelight.schemas.jobs import JobCreate
 from limelight.schemas.registry import ForkRead, ForkRequest
@@ -23,6 +24,8 @@ def fork(session: Session, principal: Principal, org: str, name: str, body: Fork
     retrain = body.retrain
     if retrain is None:
         return ForkRead(**marketplace.fork(session, principal, org, name, body).model_dump())
+    authorize(principal, Permission.org_write, body.org)
+    quotas.check_compute(session, principal.org_id)  # before copying anything: the retrain is a job
     source, owner = registry.visible_model(session, principal, org, name)
     version = registry.resolve(session, source, owner.name, version=None, alias=None)
     trained_by = session.get(Job, version.job_id) if version.job_id else None

@@ -11,6 +11,7 @@ from limelight.datasets import service as datasets
 from limelight.db.models import Job
 from limelight.errors import Conflict, InvalidParams, NotFound
 from limelight.jobs import repository
+from limelight.metering import quotas
 from limelight.recipes import all_recipes, get_recipe
 from limelight.recipes.base import Recipe, consumes, produces
 from limelight.registry import repository as registry_repo
@@ -21,6 +22,7 @@ from limelight.schemas.jobs import TERMINAL_STATES, JobCreate, JobLogRead, JobRe
 
 def submit(session: Session, principal: Principal, org: str, body: JobCreate) -> JobRead:
     authorize(principal, Permission.org_write, org)
+    quotas.check_compute(session, principal.org_id)  # 403 once the month's compute seconds are used
     recipe = get_recipe(body.recipe)
     params = validate_params(recipe.Params, body.params)
     if consumes(recipe) == "model":
@@ -131,6 +133,7 @@ def retry(session: Session, principal: Principal, org: str, job_id: str) -> JobR
     job = _own(session, principal, org, job_id)
     if job.state not in (JobState.failed.value, JobState.cancelled.value):
         raise Conflict(f"Only failed or cancelled jobs can be retried; this one is {job.state}.")
+    quotas.check_compute(session, principal.org_id)
     job.state, job.cancel_requested, job.progress, job.message = JobState.queued.value, False, 0.0, "retry"
     job.error, job.finished_at, job.max_attempts = None, None, job.attempts + 1
     audit.record(session, principal, "job.retry", "job", job.id)

@@ -6,11 +6,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Row, delete, func, select
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from limelight.db.models import Deployment, Model, ModelAlias, ModelVersion, Org, TrafficRollup
+from limelight.db import upsert
+from limelight.db.models import Deployment, Model, ModelAlias, ModelVersion, Org, ShownItemWeek, TrafficRollup
 from limelight.db.models.monitoring import COUNT_COLUMNS
 
 _KEY = ("org_id", "step_s", "start_s", "model_id", "version")
@@ -30,18 +29,8 @@ def model_ids(session: Session, refs: Iterable[str]) -> dict[str, tuple[str, str
 
 
 def add_counts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows, or add their counts to the stored ones: several processes' counts sum up.
-
-    ``rows`` must be sorted by key, so concurrent flushes lock rows in one order (no deadlock)."""
-    if not rows:
-        return
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgres_insert
-    statement = insert(_TABLE)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(_KEY),
-        set_={name: _TABLE.c[name] + statement.excluded[name] for name in COUNT_COLUMNS},
-    )
-    session.execute(statement, list(rows))
+    """Insert rows, or add their counts to the stored ones (``rows`` sorted by key)."""
+    upsert.add_counts(session, _TABLE, _KEY, COUNT_COLUMNS, rows)  # type: ignore[arg-type]
 
 
 def prune(session: Session, step_s: int, before_s: int) -> int:
@@ -113,3 +102,27 @@ def model_series(session: Session, model_id: str, step_s: int, since_s: int) -> 
         .where(TrafficRollup.model_id == model_id, TrafficRollup.step_s == step_s, TrafficRollup.start_s >= since_s)
         .order_by(TrafficRollup.start_s, TrafficRollup.version)
     ))
+
+
+def prune_shown_items(session: Session, before_s: int) -> int:
+    result = session.execute(delete(ShownItemWeek).where(ShownItemWeek.week_s < before_s))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def shown_items(session: Session, model_id: str, since_s: int) -> dict[int, dict[str, int]]:
+    """week start -> item -> times shown, for the weeks from ``since_s``."""
+    weeks: dict[int, dict[str, int]] = {}
+    for week, item, shown in session.execute(
+            select(ShownItemWeek.week_s, ShownItemWeek.item_id, ShownItemWeek.shown)
+            .where(ShownItemWeek.model_id == model_id, ShownItemWeek.week_s >= since_s)):
+        weeks.setdefault(int(week), {})[str(item)] = int(shown)
+    return weeks
+
+
+def catalog_size(session: Session, model_id: str, version: int | None) -> int | None:
+    """The catalog size a recommender version recorded in its signature (None for older versions)."""
+    query = select(ModelVersion.signature).where(ModelVersion.model_id == model_id)
+    query = query.where(ModelVersion.version == version) if version else query.order_by(ModelVersion.version.desc())
+    signature = session.scalars(query.limit(1)).first() or {}
+    size = signature.get("catalog_size") if isinstance(signature, dict) else None
+    return int(size) if isinstance(size, int) and size > 0 else None

@@ -17,10 +17,14 @@ from sqlalchemy.orm import Session
 from limelight.auth.principal import Permission, Principal, authorize
 from limelight.db.models.monitoring import COUNT_COLUMNS
 from limelight.errors import NotFound
+from limelight.monitoring import catalog_health as health
 from limelight.monitoring import repository
 from limelight.monitoring.histogram import add_into, point, stats
 from limelight.monitoring.rollups import HOUR_S, MINUTE_S, Counts, RollupKey, by_step, empty_counts
+from limelight.monitoring.shown_items import WEEK_S, week_start
 from limelight.schemas.monitoring import (
+    CatalogHealth,
+    CatalogWeek,
     ModelMonitoring,
     ModelTrafficSummary,
     MonitoringWindow,
@@ -29,6 +33,7 @@ from limelight.schemas.monitoring import (
     VersionTraffic,
 )
 
+_TOP_ITEMS = 5
 _WINDOWS: dict[MonitoringWindow, tuple[int, int]] = {  # window -> (step_s, steps)
     MonitoringWindow.hour: (MINUTE_S, 60),
     MonitoringWindow.six_hours: (MINUTE_S, 360),
@@ -163,3 +168,28 @@ def _dense(series: dict[int, list[float]], span: Span) -> list[TrafficPoint]:
     zero = empty_counts()
     return [point(start_s, series.get(start_s, zero)) for start_s in span.starts]
 
+
+
+def catalog_health(session: Session, principal: Principal, org: str, name: str, *, weeks: int = 8,
+                   now_s: float | None = None) -> CatalogHealth:
+    """What a served recommender showed per week: coverage, Gini concentration, week-over-week drift."""
+    authorize(principal, Permission.org_read, org)
+    model = repository.model_in_org(session, principal.org_id, name)
+    if model is None or model.task != "recommend":
+        raise NotFound.model(org, name) if model is None else NotFound(
+            f"{org}/{name} is not a recommender; catalog health is measured on recommenders.",
+            details={"task": model.task})
+    current = week_start(time.time() if now_s is None else now_s)
+    first = current - (weeks - 1) * WEEK_S
+    shown = repository.shown_items(session, model.id, first - WEEK_S)  # and the week before, for drift
+    production = repository.production_versions(session, principal.org_id).get(model.id)
+    size = repository.catalog_size(session, model.id, production)
+    out = []
+    for start in range(first, current + WEEK_S, WEEK_S):
+        items = shown.get(start, {})
+        top = sorted(items.items(), key=lambda kv: (-kv[1], kv[0]))[:_TOP_ITEMS]
+        out.append(CatalogWeek(start=datetime.fromtimestamp(start, UTC), recommendations=sum(items.values()),
+                               distinct_items=len(items), coverage=health.coverage(items, size),
+                               gini=health.gini(items, size), drift=health.drift(shown.get(start - WEEK_S, {}), items),
+                               top_items=top))
+    return CatalogHealth(org=org, name=model.name, catalog_size=size, weeks=out)

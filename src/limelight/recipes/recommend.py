@@ -73,7 +73,7 @@ class RecommendRecipe:
             runtime="recommender", format="npz", metrics=metrics, gate_metric=f"ndcg@{params.k}",
             params=params.model_dump(mode="json"), summary={"winner": winner, "candidates": table},
             signature={"inputs": [{"name": "user_id", "dtype": "string"}], "outputs": [{"name": "items"}],
-                       "filterable": sorted(data.catalog_columns)},
+                       "filterable": sorted(data.catalog_columns), "catalog_size": data.interactions.n_items},
             example=recommend_example(data), limitations=recommend_limitations(data),
         )
 

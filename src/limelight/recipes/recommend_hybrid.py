@@ -96,7 +96,8 @@ class HybridRecipe:
             params=params.model_dump(mode="json"),
             summary={"winner": "hybrid", "candidates": [{"recipe": "hybrid", "params": own.model_dump(), **metrics}]},
             signature={"inputs": [{"name": "user_id", "dtype": "string"}], "outputs": [{"name": "items"}],
-                       "filterable": sorted(data.catalog_columns)},
+                       "filterable": sorted(data.catalog_columns),
+                       "catalog_size": data.interactions.n_items + int(final.cold.shape[0])},
             example=recommend_example(data), limitations=recommend_limitations(data, cold_items=True),
         )
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from limelight.errors import ValidationFailed
 from limelight.runtimes.recommender import MAX_K
-from limelight.verbs import Served, VerbHandler, VerbRegistry
+from limelight.verbs import Served, VerbHandler, VerbRegistry, shown_item_ids
 
 RUNTIMES = frozenset({"recommender"})
 _RECOMMEND_FIELDS = ("user_id", "k", "exclude_seen", "filters")
@@ -61,12 +61,12 @@ def _explain_parse(body: dict[str, Any]) -> list[Any]:
 def register_verbs(registry: VerbRegistry) -> None:
     registry.register(VerbHandler(
         verb="recommend", runtimes=RUNTIMES, parse=_recommend_parse,
-        respond=lambda outputs, body, served: _served(outputs[0], served),
+        respond=lambda outputs, body, served: _served(outputs[0], served), shown_items=shown_item_ids,
     ))
     registry.register(VerbHandler(
         verb="similar", runtimes=RUNTIMES, parse=_similar_parse,
         call=lambda runtime, items: [runtime.similar(**i) for i in items],  # type: ignore[attr-defined]
-        respond=lambda outputs, body, served: _served(outputs[0], served),
+        respond=lambda outputs, body, served: _served(outputs[0], served), shown_items=shown_item_ids,
     ))
     registry.register(VerbHandler(
         verb="explain", runtimes=RUNTIMES, parse=_explain_parse,

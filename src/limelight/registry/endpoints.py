@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from limelight.auth.principal import Permission, Principal
 from limelight.errors import ValidationFailed
+from limelight.metering import quotas
 from limelight.pagination import Cursor, Limit, decode_cursor, page_of
 from limelight.registry import service
 from limelight.runtimes.sandbox import Verdict
@@ -85,6 +86,7 @@ async def upload_version(org: Name, name: Name, request: Request, principal: Wri
         meta = _parse_meta(up.fields.get("meta"))
         assert up.staged is not None
         # Refused here, the staged file is dropped on exit: nothing is stored or registered.
+        await run_in_threadpool(_check_room, state, principal, up.size_bytes)
         verdict = await run_in_threadpool(_validate, state, up.staged.path, meta, org)
         ref = await run_in_threadpool(up.staged.commit)
         return await run_in_threadpool(_register, state, principal, org, name, ref.sha256, ref.size_bytes,
@@ -94,6 +96,12 @@ async def upload_version(org: Name, name: Name, request: Request, principal: Wri
 def _check_writable(state: AppState, principal: Principal, org: str, name: str) -> None:
     with state.db.transaction(write=False) as session:
         service.own_model(session, principal, org, name, Permission.org_write)
+        quotas.check_storage(session, principal.org_id, adding_bytes=1)  # an org already full: before the body
+
+
+def _check_room(state: AppState, principal: Principal, size_bytes: int) -> None:
+    with state.db.transaction(write=False) as session:
+        quotas.check_storage(session, principal.org_id, adding_bytes=size_bytes)
 
 
 def _parse_meta(raw: str | None) -> VersionMeta:

@@ -26,6 +26,10 @@ class EventIn(Schema):
     type: EventType
     value: float | None = Field(None, description="rating for `rate`, seconds watched, …")
     timestamp: float | None = Field(None, ge=0, description="epoch seconds; server time if absent")
+    request_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$",
+                                   description="the `request_id` of the recommendation or prediction this event "
+                                               "answers: a running experiment attributes it to the variant that "
+                                               "served that response")
 
 
 class EventBatch(Schema):

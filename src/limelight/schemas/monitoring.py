@@ -79,3 +79,23 @@ class ModelMonitoring(ReadSchema):
     stats: TrafficStats
     points: list[TrafficPoint] = Field(description="every version together")
     versions: list[VersionTraffic]
+
+
+class CatalogWeek(ReadSchema):
+    start: datetime = Field(description="Monday 00:00 UTC")
+    recommendations: int = Field(description="items shown (each answer counts its k items)")
+    distinct_items: int
+    coverage: float | None = Field(description="share of the catalog shown at least once; null when the "
+                                               "version did not record its catalog size")
+    gini: float | None = Field(description="concentration of what was shown over the catalog: 0 all items "
+                                           "equally, near 1 a few items take everything")
+    drift: float | None = Field(description="Jensen-Shannon distance (0..1) from the previous week's "
+                                            "distribution of shown items; null without both weeks")
+    top_items: list[tuple[str, int]] = Field(default_factory=list, description="the most shown items")
+
+
+class CatalogHealth(ReadSchema):
+    org: str
+    name: str
+    catalog_size: int | None = Field(description="items the served version can recommend")
+    weeks: list[CatalogWeek] = Field(description="oldest first, up to the current (partial) week")

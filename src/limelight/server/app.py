@@ -19,7 +19,10 @@ from limelight.config import Settings
 from limelight.db.session import open_database
 from limelight.deployments.directory import DatabaseModelDirectory
 from limelight.events.feed import EventFeed
+from limelight.experiments.exposures import ExposureRecorder
 from limelight.maintenance.collector import collect_forever
+from limelight.metering.meter import UsageRecorder
+from limelight.monitoring.shown_items import ShownItems
 from limelight.runtimes.sandbox import ArtifactValidator, SandboxLimits
 from limelight.server.api_limits import build_api_limits
 from limelight.server.docs import install_docs
@@ -47,6 +50,12 @@ def build_state(settings: Settings) -> AppState:
     )
 
 
+def _usage_meter(settings: Settings, state: AppState) -> UsageRecorder | None:
+    if not settings.metering.enabled:
+        return None
+    return UsageRecorder(state.db, settings.metering, flush_interval_s=settings.monitoring.flush_interval_s)
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -57,7 +66,9 @@ def create_app(settings: Settings) -> FastAPI:
         feed = state.event_feed = EventFeed(state.db)
         feed.start()
         await serving_lifecycle.start(state, directory=DatabaseModelDirectory(state.db),
-                                      authenticate_key=functools.partial(authenticate_key, state.db, state.key_cache))
+                                      authenticate_key=functools.partial(authenticate_key, state.db, state.key_cache),
+                                      exposures=ExposureRecorder(state.db), meter=_usage_meter(settings, state),
+                                      shown_items=ShownItems(state.db, settings.monitoring))
         reaper = asyncio.create_task(_reap_forever(state))
         collector = asyncio.create_task(collect_forever(state)) if settings.gc.interval_s > 0 else None
         try:
@@ -116,6 +127,7 @@ def _include_routers(app: FastAPI) -> None:
     from limelight.datasets.endpoints import router as datasets_router
     from limelight.deployments.endpoints import router as deployments_router
     from limelight.events.endpoints import router as events_router
+    from limelight.experiments.endpoints import router as experiments_router
     from limelight.jobs.endpoints import router as jobs_router
     from limelight.marketplace.endpoints import router as marketplace_router
     from limelight.metering.endpoints import router as metering_router
@@ -127,7 +139,7 @@ def _include_routers(app: FastAPI) -> None:
 
     for router in (ops_router, auth_router, orgs_router, datasets_router, jobs_router, registry_router,
                    shares_router, marketplace_router, deployments_router, events_router, audit_router, monitoring_router,
-                   metering_router):
+                   metering_router, experiments_router):
         app.include_router(router)
     from limelight.ui import install_ui
 

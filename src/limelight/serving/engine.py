@@ -36,7 +36,15 @@ from limelight.errors import (
 from limelight.serving.host import BatchConfig, ModelHost
 from limelight.serving.loading import VersionLoader, serving_cache_dir, warm_up
 from limelight.serving.metrics import NO_MODEL, ServingMetrics, VersionObserver
-from limelight.serving.ports import KeyAuthenticator, ModelDirectory
+from limelight.serving.ports import (
+    Arm,
+    ExperimentSplit,
+    ExposureLog,
+    ItemLog,
+    KeyAuthenticator,
+    ModelDirectory,
+    UsageMeter,
+)
 from limelight.serving.ratelimit import InProcessRateLimiter, Limit, RateLimiter, enforce, key_and_org_limits
 from limelight.serving.routing import Router
 from limelight.serving.verb_registry import default_verbs
@@ -85,9 +93,13 @@ class _Snapshot:
     runtimes: Mapping[int, str] = field(default_factory=dict)  # version -> runtime name
     spec: DeploymentSpec | None = None
     router: Router | None = None
+    experiment: ExperimentSplit | None = None
+    splitter: Router | None = None  # the experiment's variants (None: no experiment, or all rolled back)
 
     def default_versions(self) -> set[int]:
         """The versions a request without ?version/?alias may reach."""
+        if self.splitter is not None and self.experiment is not None:
+            return {v for v, w in zip(self.experiment.versions, self.experiment.weights, strict=True) if w > 0}
         if self.spec is not None:
             return {r.version for r in self.spec.routes}
         if "production" in self.aliases:
@@ -102,6 +114,7 @@ class Target:
     served: Served
     timeout_s: float
     shadow: VersionKey | None = None
+    arm: Arm | None = None  # set when an experiment chose the version
 
 
 # ---- the engine -------------------------------------------------------------------------------
@@ -119,10 +132,16 @@ class ServingEngine:
         directory: ModelDirectory,
         authenticate_key: KeyAuthenticator,
         verbs: VerbRegistry | None = None,
+        exposures: ExposureLog | None = None,
+        meter: UsageMeter | None = None,
+        shown_items: ItemLog | None = None,
     ) -> None:
         settings = state.settings
         self.state = state
         self.directory = directory
+        self.exposures = exposures
+        self.meter = meter  # usage per calling org and its request quota (None: metering is off)
+        self.shown_items = shown_items  # the items recommenders showed, for catalog monitoring
         self._authenticate_key = authenticate_key
         self.metrics = metrics
         self.verbs = verbs or default_verbs()
@@ -152,6 +171,10 @@ class ServingEngine:
             on_cold_start=lambda key: self.metrics.cold_start(key.model_ref, key.version),
         )
 
+    def sinks(self) -> list[ExposureLog | UsageMeter | ItemLog]:
+        """What requests feed and the lifecycle flushes: exposures, usage, shown items (those set)."""
+        return [sink for sink in (self.exposures, self.meter, self.shown_items) if sink is not None]
+
     # ---- auth and limits --------------------------------------------------------------------
 
     async def authenticate(self, authorization: str | None) -> Principal:
@@ -174,7 +197,14 @@ class ServingEngine:
         return await asyncio.shield(verifying)
 
     async def check_limits(self, principal: Principal) -> None:
-        """Per-key and per-org token buckets (429 with Retry-After)."""
+        """The org's monthly request quota (from the meter's cache: no I/O), then per-key and per-org
+        token buckets (429 with Retry-After)."""
+        if self.meter is not None:
+            try:
+                self.meter.admit(principal.org_id)
+            except LimelightError:
+                self.metrics.rejected(NO_MODEL, "quota_exceeded")
+                raise
         if not self._limited:
             return
         limits = key_and_org_limits(
@@ -214,13 +244,13 @@ class ServingEngine:
             snap = await self._recheck(org, name, snap)
         if not self._visible(snap, principal):
             raise NotFound.model(org, name)
-        number, shadow = _pick(snap, org, name, version, alias, routing_key, body)
+        number, shadow, arm = _pick(snap, org, name, version, alias, routing_key, body)
         runtime = snap.runtimes.get(number)
         if runtime is None:
             raise NotFound(f"Version {number} of {org}/{name} not found.")
         timeout_s = snap.spec.timeout_ms / 1000 if snap.spec is not None else self._serving.request_timeout_s
         shadow_key = VersionKey(org, name, shadow) if shadow is not None and shadow in snap.runtimes else None
-        return Target(Served(VersionKey(org, name, number), runtime), timeout_s, shadow_key)
+        return Target(Served(VersionKey(org, name, number), runtime), timeout_s, shadow_key, arm)
 
     def versions_of(self, org: str, name: str) -> list[int]:
         snap = self._snapshots.get((org, name))
@@ -304,12 +334,13 @@ class ServingEngine:
         found = self.directory.routes(org, name)
         if found is None:
             return _Snapshot(fetched_at=now, found=False)
-        spec = found.spec
+        spec, experiment = found.spec, found.experiment
         return _Snapshot(
             fetched_at=now, found=True, owner_org_id=found.owner_org_id, public=found.public,
             shared_with=found.shared_with,
             aliases=found.aliases, latest=found.latest, runtimes=found.runtimes, spec=spec,
             router=Router(f"{org}/{name}", spec.routes, shadow=spec.shadow) if spec is not None else None,
+            experiment=experiment, splitter=_splitter(experiment),
         )
 
     def _apply_batch_configs(self, ref: tuple[str, str], snap: _Snapshot) -> None:
@@ -396,7 +427,7 @@ class ServingEngine:
             snap = await self._recheck(org, name, snap)
         if not snap.found or not (snap.public or org == org_asking):
             raise NotFound.model(org, name, model=ref)
-        number, _ = _pick(snap, org, name, None, None, None, None)
+        number, _, _ = _pick(snap, org, name, None, None, None, None)
         if snap.runtimes.get(number) != runtime:
             raise NotFound(f"Model {ref} is not a {runtime} model.", details={"model": ref, "runtime": runtime})
         return await self.host.acquire(VersionKey(org, name, number), timeout_s=self._serving.request_timeout_s)
@@ -476,26 +507,45 @@ def _pick(
     alias: str | None,
     routing_key: str | None,
     body: Mapping[str, Any] | None,
-) -> tuple[int, int | None]:
-    """(version, shadow version or None) for one request."""
+) -> tuple[int, int | None, Arm | None]:
+    """(version, shadow version or None, experiment arm or None) for one request: ?version, ?alias,
+    a running experiment, the deployment's routes, production, latest."""
     if version is not None:
-        return version, None
+        return version, None, None
     if alias is not None:
         if alias not in snap.aliases:
             raise NotFound(f"Alias {alias!r} of {org}/{name} not found.")
-        return snap.aliases[alias], None
+        return snap.aliases[alias], None, None
+    if snap.splitter is not None and snap.experiment is not None:
+        user = routing_key or _end_user(body, snap.experiment.sticky_field)
+        choice = snap.splitter.choose(user)
+        return choice.version, None, Arm(snap.experiment.id, snap.experiment.variants[choice.index], user)
     if snap.router is not None and snap.spec is not None:
-        user = routing_key
-        if user is None and body is not None:
-            value = body.get(snap.spec.sticky_field)
-            user = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
-        choice = snap.router.choose(user)
-        return choice.version, choice.shadow_version
+        choice = snap.router.choose(routing_key or _end_user(body, snap.spec.sticky_field))
+        return choice.version, choice.shadow_version, None
     if "production" in snap.aliases:
-        return snap.aliases["production"], None
+        return snap.aliases["production"], None, None
     if not snap.latest:
         raise NotFound(f"{org}/{name} has no versions yet.")
-    return snap.latest, None
+    return snap.latest, None, None
+
+
+def _end_user(body: Mapping[str, Any] | None, field_name: str) -> str | None:
+    value = body.get(field_name) if body is not None else None
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
+@dataclass(frozen=True)
+class _Split:
+    version: int
+    weight: float
+
+
+def _splitter(experiment: ExperimentSplit | None) -> Router | None:
+    """The experiment's router, keyed by its id so assignment matches ``experiments.stats.assign_variant``."""
+    if experiment is None or sum(experiment.weights) <= 0:
+        return None
+    return Router(experiment.id, [_Split(v, w) for v, w in zip(experiment.versions, experiment.weights, strict=True)])
 
 
 def _enforce_now(limiter: InProcessRateLimiter, limits: list[Limit]) -> None:

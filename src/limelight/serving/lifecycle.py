@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from limelight.monitoring.recorder import RollupRecorder
     from limelight.server.state import AppState
     from limelight.serving.engine import ServingEngine
-    from limelight.serving.ports import KeyAuthenticator, ModelDirectory
+    from limelight.serving.ports import ExposureLog, ItemLog, KeyAuthenticator, ModelDirectory, UsageMeter
     from limelight.serving.shedding import InflightGate
 
 __all__ = ["ServingHandle", "install", "start", "stop"]
@@ -58,8 +58,11 @@ def install(app: FastAPI) -> None:
                                                       *openai_chat.ENDPOINTS])
 
 
-async def start(state: AppState, *, directory: ModelDirectory, authenticate_key: KeyAuthenticator) -> ServingHandle:
-    """Builds the engine on what the app factory hands it (where models and keys come from)."""
+async def start(state: AppState, *, directory: ModelDirectory, authenticate_key: KeyAuthenticator,
+                exposures: ExposureLog | None = None, meter: UsageMeter | None = None,
+                shown_items: ItemLog | None = None) -> ServingHandle:
+    """Builds the engine on what the app factory hands it (where models and keys come from, where
+    usage is metered)."""
     from limelight.serving.engine import ServingEngine
     from limelight.serving.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
 
@@ -72,7 +75,8 @@ async def start(state: AppState, *, directory: ModelDirectory, authenticate_key:
     limiter: RateLimiter = RedisRateLimiter.from_url(settings.redis_url) if settings.redis_url else InProcessRateLimiter()
     rollups = RollupBuffer()
     engine = ServingEngine(state, ServingMetrics(metrics_dir, rollups), limiter, directory=directory,
-                           authenticate_key=authenticate_key)
+                           authenticate_key=authenticate_key, exposures=exposures, meter=meter,
+                           shown_items=shown_items)
     _configure_shedding(state.inflight, engine, settings.serving.max_inflight)
     handle = ServingHandle(engine, recorder=RollupRecorder(rollups, state.db, settings.monitoring))
     state.serving, state.serving_handle = engine, handle
@@ -87,6 +91,7 @@ async def start(state: AppState, *, directory: ModelDirectory, authenticate_key:
     loop = asyncio.get_running_loop()
     handle.tasks += [loop.create_task(_record_gauges(engine)), loop.create_task(engine.refresh_forever()),
                      loop.create_task(handle.recorder.run_forever())]
+    handle.tasks += [loop.create_task(sink.run_forever()) for sink in engine.sinks()]
     _drop_readiness_on_signals(state, engine)
     gc.freeze()  # what start-up built lives forever: keep it out of every full collection
     return handle
@@ -110,6 +115,8 @@ async def stop(state: AppState) -> None:
         task.cancel()
     await handle.engine.close()
     await handle.recorder.flush()  # the drained requests' counts too: a restart loses none
+    for sink in handle.engine.sinks():  # the drained requests' exposures, usage and shown items too
+        await sink.flush()
     handle.engine.metrics.close()
     log.warning("serving stopped: in-flight requests drained, models unloaded")
 

@@ -38,6 +38,7 @@ class RouteChoice:
     version: int
     shadow_version: int | None  # mirror the request here and discard the answer; None: no mirror
     sticky: bool  # True when a user key decided the version
+    index: int = 0  # which route: two routes (an A/A experiment's variants) may share a version
 
 
 def unit_hash(*parts: str) -> float:
@@ -78,4 +79,4 @@ class Router:
         index = min(bisect.bisect_right(self._bounds, point * self._total), len(self.versions) - 1)
         version = self.versions[index]
         shadow = self._shadow_version if mirrored and self._shadow_version != version else None
-        return RouteChoice(version=version, shadow_version=shadow, sticky=bool(user_key))
+        return RouteChoice(version=version, shadow_version=shadow, sticky=bool(user_key), index=index)

@@ -14,7 +14,7 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from limelight.errors import LimelightError
-from limelight.verbs import VerbHandler, fold_events
+from limelight.verbs import REQUEST_TOKENS, VerbHandler, fold_events
 
 if TYPE_CHECKING:
     from limelight.serving.engine import ServingEngine, Target
@@ -48,10 +48,14 @@ async def _held(engine: ServingEngine, target: Target, handler: VerbHandler,
                 item: Any) -> AsyncGenerator[Event, None]:
     if handler.stream is None:
         raise LimelightError(f"verb {handler.verb!r} does not stream")
+    # taken on the first step, in the endpoint's context: later steps run in whoever sends the stream
+    tokens = REQUEST_TOKENS.get()
     runtime, release = await engine.host.acquire(target.served.key, timeout_s=target.timeout_s)
     try:
         async with aclosing(handler.stream(runtime, item)) as events:  # type: ignore[type-var]
             async for event in events:
+                if tokens is not None and event.get("event") == "end":
+                    tokens.add(event)  # the metered tokens, streamed or folded
                 yield event
     finally:
         release()

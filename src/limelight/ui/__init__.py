@@ -16,6 +16,7 @@ def install_ui(app: FastAPI) -> None:
     from limelight.ui.pages import (
         admin,
         datasets,
+        experiments,
         members,
         models,
         monitoring,
@@ -29,6 +30,6 @@ def install_ui(app: FastAPI) -> None:
 
     app.state.ui = build_ui()
     for module in (session, overview, datasets, training, models, playground, monitoring, admin,
-                   members, usage):
+                   members, usage, experiments):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

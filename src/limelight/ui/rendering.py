@@ -46,6 +46,8 @@ NOTICES = {
     "invitation-revoked": "Invitation withdrawn.",
     "org-left": "You left the organization.",
     "joined": "Welcome: you joined the organization.",
+    "experiment-stopped": "Experiment stopped.",
+    "experiment-decided": "Decision applied.",
 }
 
 

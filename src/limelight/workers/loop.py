@@ -19,6 +19,7 @@ from typing import Any
 from limelight.artifacts.registry import open_store
 from limelight.config import Settings
 from limelight.db.session import Database, open_database
+from limelight.experiments.service import decide_due
 from limelight.jobs import liveness
 from limelight.jobs.lifecycle import claim, reap_expired
 from limelight.jobs.retrain import submit_due
@@ -36,6 +37,14 @@ def submit_due_retraining(db: Database) -> list[str]:
         return submit_due(session)
 
 
+def decide_due_experiments(db: Database) -> list[str]:
+    with db.transaction() as session:
+        done = decide_due(session)
+    for line in done:
+        log.info("experiment decided: %s", line)
+    return done
+
+
 def run_worker(settings: Settings, *, stop: threading.Event | None = None, max_jobs: int | None = None,
                install_signals: bool = True) -> int:
     stop = stop or threading.Event()
@@ -50,13 +59,16 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None, max_j
     beats = threading.Thread(target=_beat_until, args=(settings, beating), name="worker-liveness", daemon=True)
     beats.start()
     done = 0
-    next_schedule_check = 0.0
+    next_schedule_check = next_experiment_check = 0.0
     try:
         while not stop.is_set() and (max_jobs is None or done < max_jobs):
             _safely(reap_expired, db)
             if time.monotonic() >= next_schedule_check:
                 _safely(submit_due_retraining, db)
                 next_schedule_check = time.monotonic() + SCHEDULE_CHECK_S
+            if time.monotonic() >= next_experiment_check:
+                _safely(decide_due_experiments, db)
+                next_experiment_check = time.monotonic() + settings.worker.experiment_check_s
             job_id = _safely(claim, db, worker_id, settings.worker.lease_s)
             if job_id is None:
                 stop.wait(settings.worker.poll_s)

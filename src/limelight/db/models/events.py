@@ -22,6 +22,7 @@ class Event(Base):
         Index("ix_events_org_user", "org_id", "user_id"),
         Index("ix_events_org_seq", "org_id", "seq"),
         Index("ix_events_org_dataset_seq", "org_id", "dataset", "seq"),
+        Index("ix_events_org_request", "org_id", "request_id"),
     )
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
@@ -33,3 +34,6 @@ class Event(Base):
     value: Mapped[float | None] = mapped_column(Float)
     ts: Mapped[float] = mapped_column(Float)
     received_at: Mapped[datetime] = mapped_column()
+    # the response the event is about (``request_id`` of a recommendation or prediction): experiments
+    # attribute the event to the variant that served it
+    request_id: Mapped[str | None] = mapped_column(String(64))

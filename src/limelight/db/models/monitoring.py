@@ -59,3 +59,16 @@ class TrafficRollup(Base):
     le_10s: Mapped[int] = _count()
     le_30s: Mapped[int] = _count()
     le_inf: Mapped[int] = _count()
+
+
+class ShownItemWeek(Base):
+    """How often a recommender showed each item per UTC week (weeks start on Monday 00:00), summed
+    over API processes like the rollups: what catalog coverage, popularity concentration and the
+    week-over-week drift of a served recommender are computed from."""
+
+    __tablename__ = "shown_item_weeks"
+    __table_args__ = {"sqlite_with_rowid": False}
+    model_id: Mapped[str] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
+    week_s: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # unix seconds of the week's Monday
+    item_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    shown: Mapped[int] = _count()

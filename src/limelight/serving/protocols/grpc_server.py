@@ -22,6 +22,7 @@ import grpc
 
 from limelight.errors import LimelightError, ModelUnavailable, ValidationFailed
 from limelight.serving.metrics import NO_MODEL
+from limelight.serving.ports import Arm
 from limelight.serving.protocols.grpc_v2 import pb as _pb
 from limelight.serving.protocols.grpc_v2 import rpc_handler
 from limelight.serving.protocols.tensors import (
@@ -66,10 +67,12 @@ def status_for(error: LimelightError) -> grpc.StatusCode:
 class _Call:
     """Per-RPC bookkeeping for metrics."""
 
-    __slots__ = ("model", "version", "request_id")
+    __slots__ = ("arm", "caller", "model", "request_id", "version")
 
     def __init__(self, request_id: str) -> None:
         self.model, self.version, self.request_id = NO_MODEL, "", request_id
+        self.arm: Arm | None = None
+        self.caller = ""  # the calling org's id, once authenticated
 
 
 class InferenceService:
@@ -131,7 +134,7 @@ class InferenceService:
                       context: grpc.aio.ServicerContext) -> Any:
         routing_key = _metadata(context).get("limelight-routing-key")
         target = await resolve_ref(self.engine, principal, name, version or None, routing_key=routing_key)
-        call.model, call.version = target.served.model_ref, str(target.served.version)
+        call.model, call.version, call.arm = target.served.model_ref, str(target.served.version), target.arm
         return target
 
     async def _guarded(self, context: grpc.aio.ServicerContext, route: str,
@@ -143,6 +146,7 @@ class InferenceService:
         started, status = time.perf_counter(), 200
         try:
             principal = await self.engine.authenticate(metadata.get("authorization"))
+            call.caller = principal.org_id
             return await run(principal, call)
         except LimelightError as exc:
             status = exc.status
@@ -160,8 +164,12 @@ class InferenceService:
             await context.abort(grpc.StatusCode.INTERNAL, "Internal error; the request id identifies it in the logs.")
             raise
         finally:
-            self.engine.metrics.observe_request(call.model, call.version, route, status,
-                                                time.perf_counter() - started)
+            elapsed_s = time.perf_counter() - started
+            self.engine.metrics.observe_request(call.model, call.version, route, status, elapsed_s)
+            if call.arm is not None and self.engine.exposures is not None:
+                self.engine.exposures.observe(call.arm, call.request_id, status, elapsed_s)
+            if call.caller and call.model != NO_MODEL and self.engine.meter is not None:
+                self.engine.meter.observe(call.caller, call.model, status, 0, 0)  # metered to the calling org
 
 
 def _metadata(context: grpc.aio.ServicerContext) -> dict[str, str]:

@@ -48,6 +48,7 @@ from limelight.serving.protocols.streaming import (
     send_stream,
     until_disconnect,
 )
+from limelight.verbs import REQUEST_TOKENS, TokenCount
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -55,7 +56,8 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
 
     from limelight.auth.principal import Principal
-    from limelight.serving.engine import ServingEngine
+    from limelight.serving.engine import ServingEngine, Target
+    from limelight.serving.ports import Arm
 
 __all__ = [
     "Endpoint",
@@ -102,6 +104,14 @@ class HttpCall:
     model: str = NO_MODEL
     version: str = ""
     route: str = ""
+    arm: Arm | None = None  # the experiment variant that served it, if one did
+    caller: str = ""  # the calling org's id, once authenticated (when usage is metered)
+    tokens: TokenCount | None = None  # what a generation read and wrote (when usage is metered)
+
+    def served_by(self, target: Target) -> None:
+        """Label the call with the version (and experiment variant) that answers it."""
+        served = target.served
+        self.model, self.version, self.arm = served.model_ref, str(served.version), target.arm
 
     def query(self) -> dict[str, str]:
         return dict(parse_qsl(self.query_string.decode("latin-1"))) if self.query_string else {}
@@ -176,9 +186,13 @@ async def execute(
     """Authenticate (unless the caller already is), run the endpoint, render errors, record the call."""
     started = time.perf_counter()
     call.route = endpoint.route
+    counting = None
     try:
         if principal is None and not endpoint.public:
             principal = await engine.authenticate(call.headers.get("authorization"))
+        if engine.meter is not None and principal is not None:  # the tokens the endpoint generates
+            call.caller, call.tokens = principal.org_id, TokenCount()
+            counting = REQUEST_TOKENS.set(call.tokens)
         reply = await endpoint.handler(engine, principal, call)
     except LimelightError as exc:
         if exc.status >= 500:
@@ -188,6 +202,9 @@ async def execute(
         log.exception("unhandled error on request %s", call.request_id)
         internal = LimelightError("Internal error; the request id identifies it in the logs.")
         reply = endpoint.error(internal, call.request_id)
+    finally:
+        if counting is not None:
+            REQUEST_TOKENS.reset(counting)
     if reply.stream is not None:
         reply.stream = recorded_stream(
             reply.stream, call.request_id,
@@ -195,6 +212,10 @@ async def execute(
             lambda status: None if endpoint.public else _record(engine, principal, call, status, started))
     elif not endpoint.public:
         _record(engine, principal, call, reply.status, started)
+    if call.caller and engine.meter is not None:  # an org with a request quota sees what remains
+        quota = engine.meter.quota_headers(call.caller, int(reply.stream is not None and call.model != NO_MODEL))
+        if quota:
+            reply.headers = [*reply.headers, *quota]
     return reply
 
 
@@ -222,6 +243,11 @@ async def execute_until_disconnect(engine: ServingEngine, endpoint: Endpoint, ca
 def _record(engine: ServingEngine, principal: Principal | None, call: HttpCall, status: int, started: float) -> None:
     elapsed_s = time.perf_counter() - started
     engine.metrics.observe_request(call.model, call.version, call.route, status, elapsed_s)
+    if call.arm is not None and engine.exposures is not None:
+        engine.exposures.observe(call.arm, call.request_id, status, elapsed_s)
+    tokens = call.tokens  # set with ``caller`` when usage is metered
+    if tokens is not None and call.model != NO_MODEL and engine.meter is not None:  # metered to the calling org
+        engine.meter.observe(call.caller, call.model, status, tokens.prompt, tokens.completion)
     rate = engine.state.settings.server.request_log_sample_rate
     if rate > 0 and random.random() < rate:  # noqa: S311 - sampling, not security
         _log_request(call, principal, status, elapsed_s)

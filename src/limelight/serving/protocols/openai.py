@@ -92,7 +92,7 @@ async def embeddings(engine: ServingEngine, principal: Principal | None, call: H
         exc.details.setdefault("field", "model")
         raise
     served = target.served
-    call.model, call.version = served.model_ref, str(served.version)
+    call.served_by(target)
     handler = _embed_handler(engine, target)
     if request.dimensions is not None:
         await _check_dimensions(engine, target, request.dimensions)

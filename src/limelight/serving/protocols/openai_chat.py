@@ -106,7 +106,7 @@ async def _generate(engine: ServingEngine, principal: Principal | None, call: Ht
     except NotFound as exc:
         exc.details.setdefault("field", "model")
         raise
-    call.model, call.version = target.served.model_ref, str(target.served.version)
+    call.served_by(target)
     handler = _handler(engine, target, kind)
     item = handler.parse(body)[0]
     reply = _Reply(kind, f"{kind.id_prefix}{uuid.uuid4().hex}", int(time.time()), target.served.model_ref)

@@ -74,30 +74,44 @@ async def call_verb(engine: ServingEngine, principal: Principal | None, call: Ht
     target = await engine.resolve(principal, org, name, version=version, alias=alias,
                                   routing_key=call.headers.get(ROUTING_KEY_HEADER), body=body)
     served = target.served
-    call.model, call.version = served.model_ref, str(served.version)
+    call.served_by(target)
     handler = engine.verbs.lookup(verb, served.runtime)
     headers = [(VERSION_HEADER, call.version.encode())]
     if handler.stream is not None and (body.get("stream") is True or handler.call is None):
-        return await _streaming_verb(engine, target, handler, body, headers)
+        return await _streaming_verb(engine, target, handler, body, headers, call.request_id)
     outputs = await engine.run(target, handler, handler.parse(body))
-    return json_reply(handler.respond(outputs, body, served), headers=headers)
+    answer = handler.respond(outputs, body, served)
+    if handler.shown_items is not None and engine.shown_items is not None:
+        engine.shown_items.observe(served.model_ref, handler.shown_items(answer))
+    return json_reply(_labelled(answer, target, call.request_id), headers=headers)
+
+
+def _labelled(answer: Any, target: Target, request_id: str) -> Any:
+    """The request id (events cite it to be attributed) and, under an experiment, the variant."""
+    if isinstance(answer, dict):
+        answer["request_id"] = request_id
+        if target.arm is not None:
+            answer["experiment"] = {"id": target.arm.experiment_id, "variant": target.arm.variant}
+    return answer
 
 
 async def _streaming_verb(engine: ServingEngine, target: Target, handler: VerbHandler, body: dict[str, Any],
-                          headers: list[tuple[bytes, bytes]]) -> HttpReply:
+                          headers: list[tuple[bytes, bytes]], request_id: str) -> HttpReply:
     item = handler.parse(body)[0]
     if body.get("stream") is not True:
         result = await collect(engine, target, handler, item)
-        return json_reply(handler.respond([result], body, target.served), headers=headers)
+        return json_reply(_labelled(handler.respond([result], body, target.served), target, request_id),
+                          headers=headers)
     events = await open_stream(engine, target, handler, item)
-    return stream_reply(_sse(events, target), headers)
+    return stream_reply(_sse(events, target, request_id), headers)
 
 
-async def _sse(events: AsyncIterator[dict[str, Any]], target: Target) -> AsyncIterator[bytes]:
+async def _sse(events: AsyncIterator[dict[str, Any]], target: Target, request_id: str) -> AsyncIterator[bytes]:
     async with aclosing(events):  # type: ignore[type-var]
         async for event in events:
             if event.get("event") == "start":
-                event = {**event, "model": target.served.model_ref, "version": target.served.version}
+                event = _labelled({**event, "model": target.served.model_ref, "version": target.served.version},
+                                  target, request_id)
             yield sse_data(event)
 
 

@@ -85,7 +85,7 @@ async def resolve_ref(engine: ServingEngine, principal: Principal, ref: str, ver
     await engine.check_limits(principal)
     target = await engine.resolve(principal, org, name, version=number, alias=alias, routing_key=routing_key)
     if call is not None:
-        call.model, call.version = target.served.model_ref, str(target.served.version)
+        call.served_by(target)
     return target
 
 

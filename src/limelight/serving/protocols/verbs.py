@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from limelight.errors import ValidationFailed
-from limelight.verbs import Served, VerbHandler, VerbRegistry
+from limelight.verbs import Served, VerbHandler, VerbRegistry, shown_item_ids
 
 MAX_INPUTS = 1024
 _RECOMMEND_FIELDS = ("user_id", "k", "exclude_seen", "filters")
@@ -60,4 +60,4 @@ def register_verbs(registry: VerbRegistry) -> None:
     registry.register(VerbHandler("embed", parse=_embed_inputs, respond=_embed_response,
                                   runtimes=frozenset({"sentence-embedding"})))
     registry.register(VerbHandler("recommend", parse=_recommend_inputs, respond=_recommend_response,
-                                  runtimes=frozenset({"recommender"})))
+                                  runtimes=frozenset({"recommender"}), shown_items=shown_item_ids))

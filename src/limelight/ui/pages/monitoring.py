@@ -6,6 +6,7 @@ monitoring API, so every API process shows the same figures and a restart keeps 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -13,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from limelight.monitoring import service as monitoring
 from limelight.schemas.common import Name
-from limelight.schemas.monitoring import MonitoringWindow
+from limelight.schemas.monitoring import CatalogHealth, MonitoringWindow
 from limelight.server.deps import SessionDep
 from limelight.ui.access import PageRoute
+from limelight.ui.charts import line_chart
 from limelight.ui.monitoring_charts import model_charts, requests_chart
 from limelight.ui.rendering import render
 from limelight.ui.viewer import ReaderPage, Viewer
@@ -36,8 +38,12 @@ def monitoring_page(request: Request, viewer: ReaderPage, session: SessionDep,
 @router.get("/monitoring/{name}")
 def model_monitoring_page(request: Request, name: Name, viewer: ReaderPage, session: SessionDep,
                           window: MonitoringWindow = MonitoringWindow.hour) -> Response:
+    panel = _panel(session, viewer, name, window)
+    catalog = None
+    if panel["view"].task == "recommend":
+        catalog = monitoring.catalog_health(session, viewer.principal, viewer.org, name)
     return render(request, "model_monitoring.html", {"viewer": viewer, "windows": list(MonitoringWindow),
-                                                     **_panel(session, viewer, name, window)})
+                                                     "catalog": catalog, **_catalog_charts(catalog), **panel})
 
 
 @router.get("/monitoring/{name}/panel")
@@ -50,3 +56,21 @@ def model_monitoring_panel(request: Request, name: Name, viewer: ReaderPage, ses
 def _panel(session: Session, viewer: Viewer, name: str, window: MonitoringWindow) -> dict[str, Any]:
     view = monitoring.model_monitoring(session, viewer.principal, viewer.org, name, window)
     return {"view": view, "charts": model_charts(view)}
+
+
+def _catalog_charts(catalog: CatalogHealth | None) -> dict[str, Any]:
+    """Coverage, Gini and drift per week, in percent, on one chart."""
+    if catalog is None:
+        return {}
+    def series(values: list[float | None]) -> list[tuple[float, float | None]]:
+        return [(w.start.timestamp(), None if v is None else 100.0 * v) for w, v in zip(catalog.weeks, values, strict=True)]
+
+    lines = [("coverage", "s1", series([w.coverage for w in catalog.weeks])),
+             ("Gini", "s2", series([w.gini for w in catalog.weeks])),
+             ("drift", "s3", series([w.drift for w in catalog.weeks]))]
+    return {"catalog_chart": line_chart(lines, title="Catalog health per week", unit="%",
+                                        x_text=lambda t, _span: _week_label(t), empty_text="nothing shown yet")}
+
+
+def _week_label(unix_s: float) -> str:
+    return datetime.fromtimestamp(unix_s, UTC).strftime("%b %d")
