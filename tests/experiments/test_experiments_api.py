@@ -263,6 +263,7 @@ def test_the_sample_size_is_planned_from_the_lift_to_detect(server):
         half = client.post(f"/api/v1/orgs/{tenant.org}/models/planned/experiments",
                            json={**body, "min_detectable_lift": None})
         assert half.status_code == 422
-        tiny = client.post(f"/api/v1/orgs/{tenant.org}/models/planned/experiments",
-                           json={**body, "min_detectable_lift": 1e-7})
-        assert tiny.status_code == 422 and error_code(tiny) == "validation_failed"
+        for extreme in ({"min_detectable_lift": 1e-7}, {"min_detectable_lift": 1e-4, "baseline_rate": 0.5},
+                        {"alpha": 1e-300}, {"power": 0.9999999999}):
+            refused = client.post(f"/api/v1/orgs/{tenant.org}/models/planned/experiments", json={**body, **extreme})
+            assert refused.status_code == 422 and error_code(refused) == "validation_failed", extreme

@@ -32,16 +32,16 @@ class ExperimentCreate(Schema):
                                         description="the first is the control")
     metric: Metric = Field("ctr", description="the primary metric the decision tests: click-through rate, "
                                               "completion rate, or mean watch seconds per impression")
-    alpha: float = Field(0.05, gt=0, lt=0.5, description="two-sided significance level (split by Bonferroni "
-                                                         "over the treatments)")
+    alpha: float = Field(0.05, ge=0.0001, lt=0.5, description="two-sided significance level (split by "
+                                                              "Bonferroni over the treatments)")
     min_samples: int | None = Field(None, ge=10, le=100_000_000, description="impressions every variant needs "
                                     "before a decision is taken; default: planned from baseline_rate and "
                                     "min_detectable_lift, else 1000")
     baseline_rate: float | None = Field(None, gt=0, lt=1, description="the control's expected rate of the primary "
                                                                       "metric (e.g. 0.10 CTR), to plan the sample size")
-    min_detectable_lift: float | None = Field(None, gt=0, lt=1, description="the smallest absolute lift worth "
+    min_detectable_lift: float | None = Field(None, ge=0.0001, lt=1, description="the smallest absolute lift worth "
                                               "detecting (e.g. 0.02), to plan the sample size")
-    power: float = Field(0.8, ge=0.5, lt=1, description="the chance to detect that lift, to plan the sample size")
+    power: float = Field(0.8, ge=0.5, le=0.999, description="the chance to detect that lift, to plan the sample size")
     sticky_field: Name = Field("user_id", description="the request field naming the end user (the "
                                                       "Limelight-Routing-Key header wins)")
     guardrails: GuardrailSpec = Field(default_factory=GuardrailSpec)

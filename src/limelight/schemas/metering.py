@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from limelight.schemas.common import ReadSchema, Schema
+
+MAX_QUOTA = 10**15
 
 
 class PeriodUsage(ReadSchema):
@@ -50,12 +52,20 @@ class UsageReport(ReadSchema):
 class QuotaLimits(Schema):
     """An org's monthly quotas (``PUT /api/v1/orgs/{org}/quotas``, system admins); null: unlimited."""
 
-    requests_per_month: int | None = Field(None, ge=0, le=2**62, description="inference requests per UTC "
-                                                                             "calendar month (429 past it)")
-    compute_seconds_per_month: float | None = Field(None, ge=0, le=1e15, description="wall seconds of the org's "
-                                                                                   "jobs per month (403 on submit)")
-    storage_bytes: int | None = Field(None, ge=0, le=2**62, description="model and dataset files stored, each blob "
-                                                                       "once (403 on upload)")
+    # bounds below 2**53, so a JSON double keeps them exact
+    requests_per_month: int | None = Field(None, ge=0, le=MAX_QUOTA, description="inference requests per UTC "
+                                                                               "calendar month (429 past it)")
+    compute_seconds_per_month: float | None = Field(None, ge=0, le=MAX_QUOTA, description="wall seconds of the org's "
+                                                                                        "jobs per month (403 on submit)")
+    storage_bytes: int | None = Field(None, ge=0, le=MAX_QUOTA, description="model and dataset files stored, each "
+                                                                          "blob once (403 on upload)")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: object) -> object:
+        if isinstance(value, bool):  # JSON true/false is not an amount (pydantic would read it as 1/0)
+            raise ValueError("must be a number or null")
+        return value
 
 
 class QuotaAmounts(ReadSchema):
