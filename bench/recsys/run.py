@@ -28,7 +28,7 @@ from limelight.recsys.threads import fit_threads, single_threaded_blas
 from limelight.recsys.trained import TrainedRecommender
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "movielens-latest-small"
-TARGET_NDCG = 0.40
+TARGET_NDCG = 0.415  # on ml-latest-small (issue 14); on other data only "at least the best single recipe"
 TARGET_ALS_RATIO = 1.3
 
 
@@ -142,14 +142,15 @@ def main(argv: list[str] | None = None) -> int:
         auto_metrics = evaluate(result.model, train, test)
         print(row("auto", auto_metrics, total, f"winner {result.winner} {result.params}"))
         best_single = max(results.values())
-        auto_ok = auto_metrics.ndcg >= best_single - 1e-9 and auto_metrics.ndcg >= TARGET_NDCG
+        target = TARGET_NDCG if Path(args.folder).resolve() == DEFAULT_DATA.resolve() else best_single
+        auto_ok = auto_metrics.ndcg >= best_single - 1e-9 and auto_metrics.ndcg >= target
         print("\nauto's validation table (tuned on splits of the 75% train part only):")
         for r in result.table:
             print(
                 f"  {r.recipe:<10} ndcg@10={r.ndcg:.4f} recall@10={r.recall:.4f} trials={r.trials} fit={r.train_seconds:.2f}s params={r.params}"
             )
         print(
-            f"\nauto NDCG@10 {auto_metrics.ndcg:.4f} vs best single recipe {best_single:.4f} and target {TARGET_NDCG}: {'PASS' if auto_ok else 'FAIL'}"
+            f"\nauto NDCG@10 {auto_metrics.ndcg:.4f} vs best single recipe {best_single:.4f} and target {target:.4f}: {'PASS' if auto_ok else 'FAIL'}"
         )
 
     print(

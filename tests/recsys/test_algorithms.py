@@ -177,3 +177,22 @@ def test_params_are_validated() -> None:
         create("ease", {"lambda": 3})
     with pytest.raises(InvalidParams):
         create("svd++")
+
+
+def test_itemknn_shrinkage_discounts_similarities_resting_on_few_common_users(planted: Planted) -> None:
+    from limelight.recsys.algorithms.neighbours import co_counts
+
+    matrix = planted.interactions.matrix
+    item_users = sp.csr_matrix(matrix.T)
+    rows, cols = np.array([0, 0, 80, 5]), np.array([1, 85, 81, 100])
+    dense = (item_users.toarray() > 0).astype(int)
+    assert co_counts(item_users, rows, cols).tolist() == [int(dense[r] @ dense[c]) for r, c in zip(rows, cols,
+                                                                                                      strict=True)]
+    plain = create("itemknn", {"neighbours": 20}).fit(matrix)
+    shrunk = create("itemknn", {"neighbours": 20, "shrinkage": 50.0}).fit(matrix)
+    assert shrunk.similarity.nnz <= plain.similarity.nnz
+    both = (plain.similarity > 0).multiply(shrunk.similarity > 0).tocoo()
+    common = co_counts(item_users, both.row, both.col)
+    ratio = np.asarray(shrunk.similarity[both.row, both.col]).ravel() / np.asarray(
+        plain.similarity[both.row, both.col]).ravel()
+    np.testing.assert_allclose(ratio, common / (common + 50.0), rtol=1e-4)

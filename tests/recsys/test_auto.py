@@ -24,7 +24,7 @@ def test_auto_tunes_every_candidate_and_keeps_the_best(planted: Planted) -> None
         progress=lambda p, m: seen.append((p, m)),
         time_budget_s=60,
     )
-    assert [row.recipe for row in result.table] == list(DEFAULT_CANDIDATES)
+    assert [row.recipe for row in result.table] == [*DEFAULT_CANDIDATES, "blend"]
     best = max(result.table, key=lambda row: row.ndcg)
     assert result.winner == best.recipe and result.params == best.params
     assert result.winner != "popularity"  # the planted clusters beat popularity
@@ -41,7 +41,7 @@ def test_auto_tunes_every_candidate_and_keeps_the_best(planted: Planted) -> None
     assert evaluate(result.model, split.train, split.test).ndcg > 0
     summary = json.loads(json.dumps(result.summary()))  # JSON-ready, for artifact metadata
     assert summary["winner"] == result.winner and summary["validation_metrics"]["ndcg@10"] == best.ndcg
-    assert [r["recipe"] for r in summary["table"]] == list(DEFAULT_CANDIDATES)
+    assert [r["recipe"] for r in summary["table"]] == [*DEFAULT_CANDIDATES, "blend"]
 
 
 def test_auto_can_be_cancelled(planted: Planted) -> None:

@@ -23,7 +23,7 @@ from limelight.recipes.recommend_data import (
     recommend_limitations,
     save,
 )
-from limelight.recipes.recommend_hybrid import HybridRecipe, auto_cold_start
+from limelight.recipes.recommend_hybrid import HybridRecipe, auto_cold_start, cold_start_data
 
 Candidate = Literal["popularity", "itemknn", "als", "bpr", "ease"]
 ALGORITHMS: tuple[Candidate, ...] = ("popularity", "itemknn", "als", "bpr", "ease")
@@ -34,6 +34,9 @@ class AutoParams(CommonParams):
     candidates: list[Candidate] = Field(
         default_factory=lambda: list(ALGORITHMS), min_length=1, description="recipes to compare")
     time_budget_s: float = Field(300.0, gt=0, le=24 * 3600, description="tuning time budget")
+    blend: bool = Field(True, description="also try the two best candidates blended, weights tuned on "
+                                          "validation; kept only when it beats each of them (not tried when "
+                                          "cold_start places catalog items without interactions)")
     cold_start: Literal["auto", "off"] = Field(
         "auto", description="auto: when the items dataset has items without interactions and the winner is "
                             "ease, als or bpr, place them by their text (as recommend/hybrid does)")
@@ -62,9 +65,11 @@ class RecommendRecipe:
         ctx.progress(10, f"{data.interactions.n_users} users, {data.interactions.n_items} items")
         if self.algorithm == "auto":
             assert isinstance(params, AutoParams)
-            algorithm, metrics, table, winner = _train_auto(ctx, data, params)
-            if params.cold_start == "auto":
-                algorithm, data = auto_cold_start(ctx, data, params, algorithm, metrics)
+            extended = cold_start_data(ctx, data, params) if params.cold_start == "auto" else None
+            # a blend cannot place items by text, so a catalog with such items keeps to single recipes
+            algorithm, metrics, table, winner = _train_auto(ctx, data, params, blend=params.blend and extended is None)
+            if extended is not None:
+                algorithm, data = auto_cold_start(ctx, data, extended, params, algorithm, metrics)
         else:
             algorithm, metrics, table = _train_one(ctx, data, self.algorithm, params)
             winner = self.algorithm
@@ -106,8 +111,8 @@ def _metrics(raw: dict[str, Any], k: int) -> dict[str, float]:
     return {f"{name}@{k}": round(float(raw[name]), 6) for name in METRIC_NAMES if name in raw}
 
 
-def _train_auto(ctx: JobContext, data: TrainingData,
-                params: AutoParams) -> tuple[Any, dict[str, float], list[dict[str, Any]], str]:
+def _train_auto(ctx: JobContext, data: TrainingData, params: AutoParams,
+                blend: bool) -> tuple[Any, dict[str, float], list[dict[str, Any]], str]:
     from limelight.recsys.auto import auto_recommend
 
     def progress(percent: float, message: str) -> None:
@@ -116,7 +121,7 @@ def _train_auto(ctx: JobContext, data: TrainingData,
     result = auto_recommend(
         data.interactions.matrix, timestamps=data.interactions.timestamps, candidates=tuple(params.candidates),
         k=params.k, split_by=params.split_by, seed=params.seed, time_budget_s=params.time_budget_s,
-        progress=progress, check_cancelled=ctx.check_cancelled)
+        blend=blend, progress=progress, check_cancelled=ctx.check_cancelled)
     summary = result.summary()
     metrics = {name: round(float(value), 6) for name, value in summary["validation_metrics"].items()}
     table = [{**row, **_metrics(row, params.k)} for row in summary["table"]]

@@ -102,20 +102,23 @@ class HybridRecipe:
         )
 
 
-def auto_cold_start(ctx: JobContext, data: TrainingData, params: Any, model: Any,
+def cold_start_data(ctx: JobContext, data: TrainingData, params: Any) -> TrainingData | None:
+    """The training data with the whole catalog, when it has items without interactions; else None."""
+    if data.items_table is None:
+        return None
+    extended = load_training_data(ctx, params, catalog_items=True)
+    return extended if _cold_items(extended) else None
+
+
+def auto_cold_start(ctx: JobContext, data: TrainingData, extended: TrainingData, params: Any, model: Any,
                     metrics: dict[str, Any]) -> tuple[Any, TrainingData]:
-    """``recommend/auto``'s fallback: when the catalog has items without interactions and the winner
-    can take projected items, refit the winner with them placed by their text (metrics get the
-    cold-start figures); otherwise keep the model as it is."""
+    """``recommend/auto``'s last step when the catalog has items without interactions
+    (``cold_start_data``): if the winner can take projected items, refit it on ``extended`` with them
+    placed by their text (metrics get the cold-start figures); otherwise keep the model and ``data``."""
     from limelight.recsys.algorithms.hybrid import Hybrid
     from limelight.recsys.cold_start import evaluate_cold_start
 
-    if data.items_table is None:
-        return model, data
-    extended = load_training_data(ctx, params, catalog_items=True)
     cold = _cold_items(extended)
-    if cold == 0:
-        return model, data
     if model.name not in COLD_START_BASES:
         ctx.log(f"{cold} catalog items have no interactions; {model.name} cannot place them by text")
         return model, data

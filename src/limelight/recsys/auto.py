@@ -11,14 +11,21 @@ noise (about ±0.003 NDCG there) is as large as the gaps between the best recipe
 Search, per recipe (each trial = one fit + one full-ranking evaluation):
 
 1. the recipe's defaults;
-2. a multiplicative line search on its key parameter (``SEARCH_SPACES``): try x2 and /2, keep
-   going (x2 each step) while NDCG improves, within bounds and ``max_line_steps``; this adapts
-   regularisation to the data's scale, where a fixed grid would not;
-3. the discrete ``variants`` at the best value found (kept only if they improve).
+2. a multiplicative line search on each of its key parameters in turn (``SEARCH_SPACES``: EASE's
+   λ, item-kNN's neighbourhood size, ALS's regularisation and then its confidence alpha, BPR's
+   learning rate), each from the best point so far: try x2 and /2, keep going (x2 each step) while
+   NDCG improves, within bounds and ``max_line_steps``; a log grid that adapts to the data's scale,
+   where a fixed grid would not;
+3. the discrete ``variants`` at the best point found, kept only if they improve (item-kNN's
+   shrinkage and cosine similarity, ALS's factor counts, BPR's, popularity's time decay).
+
+Then the two best recipes are blended (``algorithms.blend``: per-user standardised scores, weights
+from ``BLEND_WEIGHTS`` tried on the same splits with both members fitted once per split); the blend
+is one more row of the table and wins only if it beats every single recipe on validation.
 
 Time-bounded: each recipe gets an equal share of ``time_budget_s`` (unused time rolls over to the
 next recipe); once a recipe's share is spent no new trial starts for it, but its defaults always run.
-The winner is refitted on all the training data with its best params.
+The winner is refitted on all the training data (validation holdouts included) with its best params.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ __all__ = [
     "AutoResult",
     "CandidateReport",
     "SearchCancelled",
+    "Axis",
     "SearchSpace",
     "Trial",
     "auto_recommend",
@@ -59,10 +67,17 @@ class SearchCancelled(Exception):
 
 
 @dataclass(frozen=True)
-class SearchSpace:
-    key: str | None = None  # searched multiplicatively from its default
+class Axis:
+    """One parameter searched multiplicatively from its default, within ``bounds``."""
+
+    key: str
     bounds: tuple[float, float] = (0.0, float("inf"))
     integer: bool = False
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    axes: tuple[Axis, ...] = ()  # searched one after the other, each from the best found so far
     variants: tuple[Mapping[str, Any], ...] = ()
     needs_timestamps: bool = False  # variants only make sense with timestamps
 
@@ -72,10 +87,12 @@ SEARCH_SPACES: Mapping[str, SearchSpace] = MappingProxyType(
         "popularity": SearchSpace(
             variants=({"half_life_days": 30.0}, {"half_life_days": 365.0}), needs_timestamps=True
         ),
-        "itemknn": SearchSpace("neighbours", (5, 1000), integer=True, variants=({"similarity": "cosine"},)),
-        "als": SearchSpace("regularization", (0.01, 1e4), variants=({"factors": 64}, {"factors": 256})),
-        "bpr": SearchSpace("learning_rate", (1e-4, 0.2), variants=({"factors": 128},)),
-        "ease": SearchSpace("l2", (1.0, 1e6)),
+        "itemknn": SearchSpace((Axis("neighbours", (5, 1000), integer=True),),
+                               variants=({"shrinkage": 10.0}, {"shrinkage": 100.0}, {"similarity": "cosine"})),
+        "als": SearchSpace((Axis("regularization", (0.01, 1e4)), Axis("alpha", (0.05, 100.0))),
+                           variants=({"factors": 64}, {"factors": 256})),
+        "bpr": SearchSpace((Axis("learning_rate", (1e-4, 0.2)),), variants=({"factors": 128},)),
+        "ease": SearchSpace((Axis("l2", (1.0, 1e6)),)),
     }
 )
 
@@ -179,26 +196,23 @@ class _Search:
         return max(self.trials, key=lambda t: t.metrics.ndcg)  # first one wins ties: defaults first
 
 
-def _step(space: SearchSpace, value: float, factor: float) -> float | None:
+def _step(axis: Axis, value: float, factor: float) -> float | None:
     new = value * factor
-    new = float(round(new)) if space.integer else new
-    lo, hi = space.bounds
+    new = float(round(new)) if axis.integer else new
+    lo, hi = axis.bounds
     return new if lo <= new <= hi and new != value else None
 
 
-def _line_search(search: _Search, max_steps: int) -> None:
-    space = search.space
-    if space.key is None:
-        return
+def _line_search(search: _Search, axis: Axis, max_steps: int) -> None:
     best = search.best()
     for factor in (2.0, 0.5):
         improved = False
-        value = best.params[space.key]
+        value = best.params[axis.key]
         for _ in range(max_steps):
-            candidate = None if search.out_of_time() else _step(space, value, factor)
+            candidate = None if search.out_of_time() else _step(axis, value, factor)
             if candidate is None:
                 break
-            trial = search.run({**best.params, space.key: int(candidate) if space.integer else candidate})
+            trial = search.run({**best.params, axis.key: int(candidate) if axis.integer else candidate})
             if trial.metrics.ndcg <= best.metrics.ndcg:
                 break
             best, value, improved = trial, candidate, True
@@ -208,7 +222,8 @@ def _line_search(search: _Search, max_steps: int) -> None:
 
 def _search_recipe(search: _Search, max_line_steps: int) -> Trial:
     search.run({})
-    _line_search(search, max_line_steps)
+    for axis in search.space.axes:
+        _line_search(search, axis, max_line_steps)
     if search.has_timestamps or not search.space.needs_timestamps:
         base = search.best()
         for variant in search.space.variants:
@@ -235,6 +250,45 @@ def _report(recipe: str, search: _Search, seconds: float) -> CandidateReport:
     )
 
 
+BLEND_WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # of the better member; the other gets the rest
+
+
+def _search_blend(table: Sequence[CandidateReport], splits: Sequence[Split], k: int, deadline: float,
+                  check: Callable[[], None]) -> tuple[CandidateReport, list[Trial]]:
+    """The two best recipes, each with its best params, blended with the validation-best weights.
+
+    Both members are fitted once per split; each weight is then one evaluation, no refit."""
+    from limelight.recsys.algorithms.blend import Blend
+
+    begin = time.perf_counter()
+    first, second = sorted(table, key=lambda row: -row.ndcg)[:2]
+    fitted, seconds = [], []
+    for split in splits:
+        check()
+        start = time.perf_counter()
+        fitted.append([create(row.recipe, row.params).fit(split.train, timestamps=split.train_timestamps)
+                       for row in (first, second)])
+        seconds.append(time.perf_counter() - start)
+    trials: list[Trial] = []
+    for weight in BLEND_WEIGHTS:
+        if trials and time.perf_counter() >= deadline:
+            break
+        rows = sorted(((weight, first), (1.0 - weight, second)), key=lambda pair: -pair[0])
+        params = {"members": [{"recipe": row.recipe, "params": row.params, "weight": round(w, 3)}
+                              for w, row in rows]}
+        results = []
+        for split, models in zip(splits, fitted, strict=True):
+            check()
+            ordered = models if rows[0][1] is first else models[::-1]
+            results.append(evaluate(Blend(params).attach(ordered), split.train, split.test, k=k))
+        trials.append(Trial("blend", params, _mean_metrics(results), float(np.sum(seconds) / len(splits))))
+    best = max(trials, key=lambda t: t.metrics.ndcg)
+    m = best.metrics
+    report = CandidateReport("blend", best.params, m.ndcg, m.recall, m.map, m.coverage, m.popularity_bias,
+                             best.train_seconds, len(trials), time.perf_counter() - begin)
+    return report, trials
+
+
 def _checker(check_cancelled: CancelCheck | None) -> Callable[[], None]:
     def check() -> None:
         if check_cancelled is not None and check_cancelled() is True:
@@ -255,12 +309,14 @@ def auto_recommend(
     seed: int = 0,
     time_budget_s: float = 600.0,
     max_line_steps: int = 3,
+    blend: bool = True,
     progress: ProgressFn | None = None,
     check_cancelled: CancelCheck | None = None,
 ) -> AutoResult:
     """Tune ``candidates`` on a validation split of ``matrix``; return the table and the refitted winner.
 
-    ``progress(percent, message)`` is called after each recipe; ``check_cancelled()`` before every
+    With ``blend``, the two best candidates are also tried together (``algorithms.blend``), their
+    weights chosen on the same validation splits. ``progress(percent, message)`` is called after each recipe; ``check_cancelled()`` before every
     fit: if it returns True the search raises :class:`SearchCancelled` (it may also raise its own
     exception, e.g. the job runner's, which propagates untouched).
     """
@@ -309,12 +365,17 @@ def auto_recommend(
             90.0 * (position + 1) / len(candidates),
             f"{recipe}: ndcg@{k}={best.metrics.ndcg:.4f} after {len(search.trials)} trials",
         )
-    winner = max(table, key=lambda row: row.ndcg)
+    blend_trials: list[Trial] = []
+    if blend and len(table) >= 2 and time.perf_counter() - started < time_budget_s:
+        row, blend_trials = _search_blend(table, splits, k, started + time_budget_s, check)
+        table.append(row)
+        report(90.0, f"blend of {' + '.join(m['recipe'] for m in row.params['members'])}: ndcg@{k}={row.ndcg:.4f}")
+    winner = max(table, key=lambda row: row.ndcg)  # the first wins ties: a single recipe over the blend
     check()
     report(90.0, f"refitting {winner.recipe} on all training data")
     start = time.perf_counter()
     model = create(winner.recipe, winner.params).fit(matrix, timestamps=timestamps)
     refit = time.perf_counter() - start
     report(100.0, f"winner {winner.recipe} (validation ndcg@{k}={winner.ndcg:.4f})")
-    trials = [t for s in searches.values() for t in s.trials]
+    trials = [t for s in searches.values() for t in s.trials] + blend_trials
     return AutoResult(winner.recipe, winner.params, model, table, trials, k, refit)

@@ -52,11 +52,16 @@ _PARAMS: Mapping[str, type[RecsysParams]] = MappingProxyType(
 
 
 def algorithm_class(name: str) -> Any:
-    """The class of a recipe name; ``hybrid`` (a base model plus content cold start) included."""
+    """The class of a recipe name; the composites ``hybrid`` (a base model plus content cold start)
+    and ``blend`` (what ``recommend/auto`` builds from its two best candidates) included."""
     if name == "hybrid":
         from limelight.recsys.algorithms.hybrid import Hybrid
 
         return Hybrid
+    if name == "blend":
+        from limelight.recsys.algorithms.blend import Blend
+
+        return Blend
     try:
         return ALGORITHMS[name]
     except KeyError:
@@ -68,6 +73,10 @@ def params_class(name: str) -> type[RecsysParams]:
         from limelight.recsys.algorithms.hybrid import HybridParams
 
         return HybridParams
+    if name == "blend":
+        from limelight.recsys.algorithms.blend import BlendParams
+
+        return BlendParams
     algorithm_class(name)
     return _PARAMS[name]
 

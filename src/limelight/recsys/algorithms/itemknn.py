@@ -9,7 +9,8 @@ then subtracts that item's neighbours when scoring.
   normalisation ``bm25_b``.
 
 Each item keeps only its ``neighbours`` most similar items, which is both the regulariser and what
-keeps the model small (n_items x neighbours entries).
+keeps the model small (n_items x neighbours entries). ``shrinkage`` discounts similarities that rest
+on few common users (``neighbours.neighbour_matrix``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class ItemKNNParams(RecsysParams):
     neighbours: int = Field(default=100, ge=1, le=2000)
     bm25_k1: float = Field(default=1.2, ge=0)
     bm25_b: float = Field(default=0.75, ge=0, le=1)
+    shrinkage: float = Field(default=0.0, ge=0, le=1e4, description="scale a similarity resting on n common "
+                                                                    "users by n / (n + shrinkage); 0: off")
     num_threads: int = Field(default=0, ge=0, description="0: every core this process may use")
 
 
@@ -88,7 +91,8 @@ class ItemKNN(ScoringRecommender):
         if self.params.similarity == "bm25":
             item_users = bm25_item_vectors(item_users, self.params.bm25_k1, self.params.bm25_b)
         self.similarity = neighbour_matrix(
-            _l2_normalise_rows(item_users), self.params.neighbours, self.params.num_threads
+            _l2_normalise_rows(item_users), self.params.neighbours, self.params.num_threads,
+            shrinkage=self.params.shrinkage,
         )
         self.user_items = sp.csr_matrix(matrix, dtype=np.float32)
         return self

@@ -12,24 +12,41 @@ import scipy.sparse as sp
 
 from limelight.recsys.threads import fit_threads
 
-__all__ = ["explain_from_rows", "neighbour_matrix", "score_from_rows"]
+__all__ = ["co_counts", "explain_from_rows", "neighbour_matrix", "score_from_rows"]
+
+SHRINK_CANDIDATES = 2  # with shrinkage, this many times ``neighbours`` candidates are re-ranked
 
 
-def neighbour_matrix(item_vectors: sp.csr_matrix, neighbours: int, num_threads: int = 0) -> sp.csr_matrix:
+def co_counts(item_users: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """For each pair (rows[i], cols[i]): how many users interacted with both items."""
+    binary = sp.csr_matrix(item_users, copy=True)
+    binary.data[:] = 1.0
+    return np.asarray(binary[rows].multiply(binary[cols]).sum(axis=1), dtype=np.float32).ravel()
+
+
+def neighbour_matrix(item_vectors: sp.csr_matrix, neighbours: int, num_threads: int = 0, *,
+                     shrinkage: float = 0.0) -> sp.csr_matrix:
     """Rows = items, each keeping its ``neighbours`` largest positive dot products with other items.
 
-    ``item_vectors`` is items x users (already weighted/normalised as the similarity wants).
+    ``item_vectors`` is items x users (already weighted/normalised as the similarity wants). With
+    ``shrinkage`` s, a similarity resting on n common users is scaled by n / (n + s) (Koren's shrunk
+    neighbourhood weights), so a pair that looks alike through two users ranks below one that does
+    through two hundred; the best ``SHRINK_CANDIDATES * neighbours`` are re-ranked after shrinking.
     """
     from implicit.nearest_neighbours import all_pairs_knn
 
     n = item_vectors.shape[0]
     by_user = sp.csr_matrix(item_vectors.T, dtype=np.float64)
+    candidates = neighbours * (SHRINK_CANDIDATES if shrinkage > 0 else 1)
     # one extra slot: an item is usually its own best match and is dropped below
     knn = all_pairs_knn(
-        by_user, neighbours + 1, show_progress=False, num_threads=fit_threads(num_threads)
+        by_user, candidates + 1, show_progress=False, num_threads=fit_threads(num_threads)
     ).tocoo()
     keep = (knn.row != knn.col) & (knn.data > 0)
     rows, cols, vals = knn.row[keep], knn.col[keep], knn.data[keep].astype(np.float32)
+    if shrinkage > 0:
+        common = co_counts(item_vectors, rows, cols)
+        vals = vals * common / (common + np.float32(shrinkage))
     order = np.lexsort((-vals, rows))
     rows, cols, vals = rows[order], cols[order], vals[order]
     starts = np.searchsorted(rows, np.arange(n))
