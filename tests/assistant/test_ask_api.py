@@ -12,6 +12,7 @@ from limelight.assistant.answering import ABSTAIN_ANSWER
 from limelight.assistant.shipped import write_zip
 from tests.assistant import documents_data as data
 from tests.support.factories import error_code, new_tenant, ok, wait_for_job
+from tests.support.snippets import card_of, run_snippets
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +128,13 @@ def test_hostile_or_empty_uploads_are_refused_and_leave_no_dataset(sqlite_server
         assert response.status_code == status, response.text
         assert error_code(response) == code
         assert client.get(f"/api/v1/orgs/{tenant.org}/datasets/kb").status_code == 404
+
+
+def test_the_cards_snippets_ask_the_assistant_as_printed(assistant_tenant):
+    card = card_of(assistant_tenant, "support")
+    assert card["example"]["verb"] == "chat" and card["example"]["body"]["messages"][0]["role"] == "user"
+    assert "calls of the example, measured at registration" in card["facts"]
+    answers = run_snippets(card, assistant_tenant.key, timeout_s=300)
+    assert set(answers) == {"curl", "python", "cli", "openai"}
+    for kind in ("curl", "python", "cli"):  # the assistant's own fields come through the chat verb
+        assert answers[kind]["text"] and "citations" in answers[kind] and "abstained" in answers[kind], kind

@@ -3,19 +3,12 @@ schema, limitations), prose the owners edit, and snippets that run as printed ag
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from tests.support.factories import interactions_csv, new_tenant, ok, skops_model_bytes, tabular_csv
 from tests.support.job_events import follow_job
+from tests.support.snippets import run_snippets
 from tests.text.synthetic import csv_bytes, labeled_rows
-
-VENV_BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")
@@ -87,12 +80,5 @@ def test_every_snippet_runs_as_printed_against_the_server(trained, server, model
     card = _card(trained, model)
     assert {s["kind"] for s in card["snippets"]} == {"curl", "python", "cli"}
     assert all(server.url in s["code"] for s in card["snippets"])  # the server as the caller reached it
-    env = {**os.environ, "LIMELIGHT_API_KEY": trained.key, "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
-    for snippet in card["snippets"]:
-        command = [sys.executable, "-c", snippet["code"]] if snippet["kind"] == "python" else \
-            ["bash", "-e", "-o", "pipefail", "-c", snippet["code"]]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, f"{snippet['kind']}: {done.stderr}"
-        text = done.stdout.strip()
-        answer = json.loads(text) if snippet["kind"] != "python" else eval(text, {})  # noqa: S307 - our own print
-        assert answer[key] and answer["version"] == 1, (snippet["kind"], text[:300])
+    for kind, answer in run_snippets(card, trained.key, timeout_s=120).items():
+        assert answer[key] and answer["version"] == 1, (kind, str(answer)[:300])

@@ -5,16 +5,13 @@ and for a chat model adds an `openai` client snippet; every snippet runs against
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from tests.generation.openai_support import LLM_PARAMS, smollm2_path
 from tests.serving.conftest import create_model
 from tests.support.factories import error_code, new_tenant, ok
+from tests.support.snippets import run_snippets
 
 EXAMPLE = {"verb": "chat", "body": {"messages": [{"role": "user", "content": "Name a colour."}], "max_tokens": 8}}
 
@@ -51,13 +48,7 @@ def test_every_snippet_of_a_chat_model_runs_including_the_openai_client(chat_mod
     tenant, model = chat_model
     with tenant.client() as client:
         card = ok(client.get(f"/api/v1/orgs/{model.org}/models/{model.name}/card"))
-    env = {**os.environ, "LIMELIGHT_API_KEY": tenant.key, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    for snippet in card["snippets"]:
-        command = [sys.executable, "-c", snippet["code"]] if snippet["kind"] in ("python", "openai") else \
-            ["bash", "-e", "-o", "pipefail", "-c", snippet["code"]]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
-        assert done.returncode == 0, f"{snippet['kind']}: {done.stderr[-2000:]}"
-        assert done.stdout.strip(), snippet["kind"]  # each printed the model's answer
-        if snippet["kind"] in ("curl", "cli"):
-            answer = json.loads(done.stdout)
-            assert answer["message"]["content"] and answer["version"] == 1, answer
+    answers = run_snippets(card, tenant.key)
+    assert set(answers) == {"curl", "python", "cli", "openai"}  # each printed the model's answer
+    for kind in ("curl", "cli"):
+        assert answers[kind]["message"]["content"] and answers[kind]["version"] == 1, answers[kind]

@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.factories import error_code, new_tenant, ok, wait_for_job
 from tests.support.live_server import LiveServer, start_live_server
+from tests.support.snippets import card_of, run_snippets
 
 PLOTS = [
     "A retired detective returns to the city to find the man who framed his partner.",
@@ -125,3 +126,15 @@ def test_bad_params_are_refused_naming_the_field(lora_tenant, params, field) -> 
     assert response.status_code == 400 and error_code(response) == "invalid_params"
     assert response.json()["error"]["details"]["fields"][0]["field"] == field
     assert sum(1 for j in jobs["items"] if j["recipe"] == "generate/lora") <= 2  # nothing half-written
+
+
+def test_the_cards_snippets_continue_the_example_prompt_as_printed(lora_tenant) -> None:  # type: ignore[no-untyped-def]
+    card = card_of(lora_tenant, "plots-llm")
+    example = card["example"]
+    assert example["verb"] == "complete"
+    assert any(plot.split()[:12] == example["body"]["prompt"].split() for plot in PLOTS)  # a text's opening
+    assert "calls of the example, measured at registration" in card["facts"]  # the probe timed the generation
+    answers = run_snippets(card, lora_tenant.key)
+    assert set(answers) == {"curl", "python", "cli", "openai"}
+    for kind in ("curl", "python", "cli"):
+        assert answers[kind]["text"] and answers[kind]["model"].endswith("/plots-llm"), (kind, answers[kind])

@@ -10,6 +10,7 @@ from pathlib import Path
 from tests.datasets_images.archives import zip_of
 from tests.recommend_api.test_readme_examples import IMAGE_SECTION, readme_curl_commands
 from tests.support.factories import new_tenant, ok, wait_for_job
+from tests.support.snippets import card_of, run_snippets
 from tests.vision.models import colour_classifier, picture
 from tests.vision_train.pictures import shape_picture
 
@@ -41,3 +42,11 @@ def test_the_image_section_runs_as_written(sqlite_server, tmp_path: Path) -> Non
     one, two = answers[-2], answers[-1]
     assert [p["label"] for p in one["predictions"]] == ["ants"] and len(one["predictions"][0]["labels"]) == 2
     assert [p["label"] for p in two["predictions"]] == ["ants", "bees"]
+
+    # the trained model's card: a validation picture as the example, every snippet runs as printed
+    trained = next(answer["model"] for command, answer in zip(commands, answers, strict=True) if "/jobs" in command)
+    card = card_of(tenant, trained)
+    assert card["example"]["verb"] == "classify" and card["example"]["body"]["top_k"] == 2
+    assert len(card["example"]["body"]["image"]) < 20_000  # a small JPEG, printable in a snippet
+    for kind, answer in run_snippets(card, tenant.key).items():
+        assert answer["predictions"][0]["label"] in ("circles", "squares"), (kind, answer)

@@ -77,7 +77,10 @@ class AssistantRagRecipe:
             runtime="assistant", format="npz", metrics=metrics, params=params.model_dump(mode="json"),
             gate_metric="self_retrieval@3", summary={"documents": len(documents), "passages": metrics["passages"]},
             signature={"inputs": [{"name": "question", "dtype": "object"}],
-                       "outputs": [{"name": "answer"}, {"name": "citations"}, {"name": "abstained"}]})
+                       "outputs": [{"name": "answer"}, {"name": "citations"}, {"name": "abstained"}]},
+            # the OpenAI-style chat, so the card also shows the `openai` client's call
+            example={"verb": "chat", "body": {"messages": [{"role": "user",
+                                                            "content": f"Tell me about {documents[0][1][:200]}."}]}})
 
 
 def _self_retrieval(index: object, documents: list[tuple[str, str, str]], encoder: object,

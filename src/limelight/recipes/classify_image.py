@@ -49,7 +49,7 @@ class ImageTransferRecipe:
 
     def run(self, ctx: JobContext, params: RecipeParams) -> RecipeResult:
         from limelight.vision.efficientnet import pretrained
-        from limelight.vision.evaluation import evaluate, fit_thresholds
+        from limelight.vision.evaluation import evaluate, example_picture, fit_thresholds
         from limelight.vision.export import export, manifest
         from limelight.vision.images_data import load_split
         from limelight.vision.preprocess import Preprocessing
@@ -92,7 +92,10 @@ class ImageTransferRecipe:
                      "labels": split.classes, "multi_label": split.multi_label}
         return RecipeResult(runtime="image-classifier", format="onnx", metrics=metrics, signature=signature,
                             params=params.model_dump(), gate_metric="accuracy",
-                            summary={"accuracy": metrics["accuracy"], "stage": trained.stage})
+                            summary={"accuracy": metrics["accuracy"], "stage": trained.stage},
+                            example={"verb": "classify", "body": {
+                                "image": example_picture(split.valid.eval_pixels[0]),
+                                "top_k": min(3, len(split.classes))}})
 
 
 def _normalised(pixels: Any, prep: Any) -> Any:

@@ -69,7 +69,13 @@ class GenerateLoraRecipe:
                      params.model_dump(mode="json"), "replaced_tensors": result.replaced_tensors},
             signature={"inputs": [{"name": "prompt", "dtype": "string", "shape": [-1]}],
                        "outputs": [{"name": "text", "dtype": "string", "shape": [-1]}],
-                       "gguf": info.details(), "base_model": base.name})
+                       "gguf": info.details(), "base_model": base.name},
+            example={"verb": "complete", "body": {"prompt": _opening(texts[0]), "max_tokens": 24, "temperature": 0}})
+
+
+def _opening(text: str, words: int = 12) -> str:
+    """The first words of a training text: the card's example asks the model to go on from there."""
+    return " ".join(text.split()[:words])
 
 
 def _texts(ctx: JobContext) -> list[str]:

@@ -122,12 +122,20 @@ def _snippets(ref: str, example: dict[str, Any], base_url: str) -> list[CardSnip
         CardSnippet(kind="cli", label="CLI", code=(
             f"LIMELIGHT_URL={base_url} limelight invoke {ref} {verb} {quoted}\n")),
     ]
+    limit = f", max_tokens={int(body['max_tokens'])}" if isinstance(body.get("max_tokens"), int) else ""
     if verb == "chat":
-        messages = body.get("messages", [])
-        limit = f", max_tokens={int(body['max_tokens'])}" if isinstance(body.get("max_tokens"), int) else ""
-        found.append(CardSnippet(kind="openai", label="Python (openai)", code=(
-            "import os\n\nfrom openai import OpenAI\n\n"
-            f"client = OpenAI(base_url={base_url + '/v1'!r}, api_key=os.environ[\"LIMELIGHT_API_KEY\"])\n"
-            f"reply = client.chat.completions.create(model={ref!r}, messages={messages!r}{limit})\n"
-            "print(reply.choices[0].message.content)\n")))
+        found.append(_openai(base_url, f"chat.completions.create(model={ref!r}, "
+                                       f"messages={body.get('messages', [])!r}{limit})", "message.content"))
+    elif verb == "complete":
+        found.append(_openai(base_url, f"completions.create(model={ref!r}, prompt={body.get('prompt', '')!r}{limit})",
+                             "text"))
     return found
+
+
+def _openai(base_url: str, call: str, answer: str) -> CardSnippet:
+    """The same call through the ``openai`` client (chat and completions, the two it has)."""
+    return CardSnippet(kind="openai", label="Python (openai)", code=(
+        "import os\n\nfrom openai import OpenAI\n\n"
+        f"client = OpenAI(base_url={base_url + '/v1'!r}, api_key=os.environ[\"LIMELIGHT_API_KEY\"])\n"
+        f"reply = client.{call}\n"
+        f"print(reply.choices[0].{answer})\n"))

@@ -80,6 +80,18 @@ def _mistake(i: int, probabilities: np.ndarray, predicted: np.ndarray, y: np.nda
             "score": round(float(probabilities[i][top]), 4), "thumbnail": _thumbnail(data[i])}
 
 
+def example_picture(pixels: np.ndarray, side: int = 128) -> str:
+    """A validation picture (the model's own crop, uint8 HWC) as a small base64 JPEG: the model
+    card's example call, short enough to print in a snippet."""
+    from PIL import Image
+
+    picture = Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8), "RGB")
+    picture.thumbnail((side, side))
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=80)
+    return base64.b64encode(out.getvalue()).decode()
+
+
 def _thumbnail(data: bytes) -> str:
     picture = decode_rgb(data, ImageLimits())
     picture.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
