@@ -14,8 +14,11 @@ from limelight.server.app import create_app
 from limelight.server.deps import Requires, _PublicMarker
 from limelight.server.routes import RouteInfo, api_routes
 
-# "/login" is the console's sign-in page (GET shows the form, POST signs in).
-PUBLIC_PATHS = {"/healthz", "/readyz", "/api/v1/auth/login", "/login", "/metrics", "/v2/health/live", "/v2/health/ready"}
+# "/login" is the console's sign-in page (GET shows the form, POST signs in). Signing up by an
+# invitation ("/api/v1/invitations/register", the console's "/join/new") has no account to present
+# yet: the invitation's token is the credential.
+PUBLIC_PATHS = {"/healthz", "/readyz", "/api/v1/auth/login", "/login", "/metrics", "/v2/health/live", "/v2/health/ready",
+                "/api/v1/invitations/register", "/join/new"}
 DOC_PATHS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
 

@@ -127,3 +127,61 @@ def test_roles_change_members_leave_and_an_org_keeps_an_owner(server):
         assert client.post(f"/api/v1/orgs/{org.org}/leave").status_code == 204
         gone = client.get(f"/api/v1/orgs/{org.org}/members")
     assert gone.status_code == 401  # its key no longer admits the user who left, at once in this process
+
+
+def _register(server, token: str, username: str, password: str = "a-long-enough-password"):  # type: ignore[no-untyped-def]
+    with server.anonymous() as anonymous:  # no account yet: no key, no session
+        return anonymous.post("/api/v1/invitations/register",
+                              json={"token": token, "username": username, "password": password})
+
+
+def _sign_in(server, username: str, password: str = "a-long-enough-password") -> httpx.Response:  # type: ignore[no-untyped-def]
+    with server.anonymous() as anonymous:
+        return anonymous.post("/api/v1/auth/login", json={"username": username, "password": password})
+
+
+def test_someone_without_an_account_signs_up_by_the_invitation_once(server, host):
+    invitation = ok(_invite(host, role="member"))
+    name = f"newbie-{invitation['id'][:8]}"
+    joined = _register(server, invitation["token"], name)
+    assert joined.status_code == 201, joined.text
+    assert (joined.json()["org"], joined.json()["role"], joined.json()["accepted_by"]) == (host.org, "member", name)
+    signed_in = ok(_sign_in(server, name))
+    assert signed_in["org"] == host.org and _role_of(host, host.org, name) == "member"
+    # the token is spent: neither a second sign-up nor an existing user can use it again
+    again = _register(server, invitation["token"], f"{name}-2")
+    assert again.status_code == 409 and error_code(again) == "invitation_used"
+    assert _sign_in(server, f"{name}-2").status_code == 401  # and that refused sign-up left no account
+    with host.client() as client:
+        audit = ok(client.get(f"/api/v1/orgs/{host.org}/audit"))["items"]
+    mine = [(e["action"], e["actor"]) for e in audit if e["object_id"] in (name, invitation["id"])]
+    assert ("user.create", f"invitation:{invitation['id']}") in mine and ("invitation.accept", name) in mine
+    assert "a-long-enough-password" not in str(audit) and invitation["token"] not in str(audit)
+
+
+def test_a_sign_up_that_fails_leaves_no_account_and_the_invitation_unused(server, host, database_rows):
+    invitation = ok(_invite(host))
+    taken = _register(server, invitation["token"], host.username)  # an existing username
+    assert taken.status_code == 409 and error_code(taken) == "already_exists"
+    assert taken.json()["error"]["details"]["field"] == "username"
+    for body, field in (({"password": "short"}, "password"), ({"username": "Not A Name"}, "username")):
+        bad = _register(server, invitation["token"], **{"username": "fine-name", **body})
+        assert bad.status_code == 422 and field in bad.text, bad.text
+    with server.anonymous() as anonymous:
+        unknown_field = anonymous.post("/api/v1/invitations/register", json={
+            "token": invitation["token"], "username": "fine-name", "password": "a-long-enough-password",
+            "is_admin": True})  # no way to sign up as a system admin
+    assert unknown_field.status_code == 422
+    assert _sign_in(server, "fine-name").status_code == 401
+    expiring = ok(_invite(host))
+    database_rows(server, "UPDATE invitations SET expires_at = :at WHERE id = :id",
+                  at=datetime.now(UTC) - timedelta(minutes=1), id=expiring["id"])
+    late = _register(server, expiring["token"], f"late-{expiring['id'][:8]}")
+    assert late.status_code == 410 and error_code(late) == "invitation_expired"
+    assert _sign_in(server, f"late-{expiring['id'][:8]}").status_code == 401
+    unknown = _register(server, "y" * 43, "nobody-at-all")
+    assert unknown.status_code == 404 and error_code(unknown) == "not_found"
+    # the invitation the failed attempts named is still there for the right person
+    name = f"second-try-{invitation['id'][:8]}"
+    assert _register(server, invitation["token"], name).status_code == 201
+    assert _role_of(host, host.org, name) == "member"

@@ -53,3 +53,37 @@ def test_invite_join_change_role_and_leave(pages, ui_server, new_org, new_member
     roles = {m["username"] for m in org_api(org).get(f"/api/v1/orgs/{org}/members").json()["items"]}
     assert guest not in roles
     assert guest_watch.errors == []
+
+
+def test_someone_without_an_account_signs_up_through_the_invitation_link(pages, ui_server, new_org, org_api):  # type: ignore[no-untyped-def]
+    org = new_org()
+    invitation = org_api(org).post(f"/api/v1/orgs/{org}/invitations", json={"role": "maintainer"}).json()
+    link = f"{ui_server.url}{invitation['accept_url']}"
+
+    page, watch = pages.new("phone")
+    page.goto(link)  # not signed in: the sign-in page, which offers to make an account instead
+    page.wait_for_url("**/login?next=**")
+    page.locator("#signup-offer").get_by_role("link", name="Create your account").click()
+    page.wait_for_url("**/join/new?token=*")
+    card = page.locator("#signup-card")
+    assert f"invited you to {org} as maintainer" in " ".join(card.inner_text().split())
+    name = f"fresh-{invitation['id'][:8]}"
+    page.get_by_label("Username").fill(name)
+    page.locator("#password").fill("a-long-enough-password")
+    page.locator("#password_again").fill("not-the-same-password")
+    watch.expect(422, "/join/new")  # the form comes back, with the reason, as a 422
+    page.get_by_role("button", name=f"Create my account and join {org}").click()
+    assert "The two passwords differ." in page.locator("#signup-card [role=alert]").inner_text()
+    assert page.get_by_label("Username").input_value() == name  # what was typed is kept
+    page.locator("#password").fill("a-long-enough-password")
+    page.locator("#password_again").fill("a-long-enough-password")
+    page.get_by_role("button", name=f"Create my account and join {org}").click()
+    page.wait_for_url("**/?notice=joined")
+    screenshot(page, "signup-joined")
+    page.goto("/members")  # signed in to the inviting org, with the invitation's role
+    assert page.locator(f'#members-table tr[data-member="{name}"]').inner_text().split()[-1] == "maintainer"
+
+    spent, _ = pages.new()
+    spent.goto(f"/join/new?token={invitation['token']}")
+    assert "This invitation is accepted" in spent.locator("#signup-card").inner_text()
+    assert watch.errors == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from limelight.orgs import invitations, service
 from limelight.schemas.common import ErrorBody, Name, Page
@@ -11,6 +11,7 @@ from limelight.schemas.tenancy import (
     InvitationCreate,
     InvitationCreated,
     InvitationRead,
+    InvitationRegister,
     MemberAdd,
     MemberRead,
     OrgCreate,
@@ -19,7 +20,8 @@ from limelight.schemas.tenancy import (
     UserCreate,
     UserRead,
 )
-from limelight.server.deps import Authenticated, OrgAdmin, Reader, SessionDep, StateDep, SystemAdmin
+from limelight.server.deps import Authenticated, OrgAdmin, Public, Reader, SessionDep, StateDep, SystemAdmin
+from limelight.server.errors import request_id_of
 
 router = APIRouter(prefix="/api/v1", tags=["orgs"], responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}})
 
@@ -92,3 +94,13 @@ def revoke_invitation(org: Name, invitation_id: Name, principal: OrgAdmin, sessi
 def accept_invitation(body: InvitationAccept, principal: Authenticated, session: SessionDep) -> InvitationRead:
     """Join the org that sent the invitation, as the calling user, with the invitation's role."""
     return invitations.accept(session, principal, body.token)
+
+
+@router.post("/invitations/register", response_model=InvitationRead, status_code=201, dependencies=[Public],
+             responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 410: {"model": ErrorBody}})
+def register_by_invitation(body: InvitationRegister, request: Request, session: SessionDep) -> InvitationRead:
+    """Sign up by an invitation: no account yet, so the invitation's token is the credential. Creates the
+    user with this username and password, a member of the inviting org with the invitation's role;
+    then sign in with ``POST /api/v1/auth/login``."""
+    return invitations.register(session, body, client_addr=request.client.host if request.client else None,
+                                request_id=request_id_of(request))

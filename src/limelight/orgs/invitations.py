@@ -23,8 +23,10 @@ from limelight.schemas.tenancy import (
     InvitationCreate,
     InvitationCreated,
     InvitationRead,
+    InvitationRegister,
     InvitationStatus,
     Role,
+    UserCreate,
 )
 
 JOIN_PATH = "/join"
@@ -86,8 +88,8 @@ def inspect(session: Session, token: str) -> tuple[Invitation, Org]:
     return found
 
 
-def accept(session: Session, principal: Principal, token: str) -> InvitationRead:
-    """Makes the calling user a member of the inviting org with the invitation's role."""
+def _pending(session: Session, token: str) -> tuple[Invitation, Org]:
+    """The invitation a token names, if it can still admit someone; else the error that says why not."""
     row, org = inspect(session, token)
     status = status_of(row)
     if status is InvitationStatus.revoked:
@@ -97,15 +99,42 @@ def accept(session: Session, principal: Principal, token: str) -> InvitationRead
     if status is InvitationStatus.expired:
         raise InvitationExpired(f"This invitation to {org.name!r} expired at {row.expires_at.isoformat()}: "
                                 "ask an owner for a new one.", details={"expired_at": row.expires_at.isoformat()})
+    return row, org
+
+
+def _join(session: Session, row: Invitation, org: Org, user_id: str, username: str) -> None:
+    """Redeem the invitation (one conditional UPDATE: of two racing, one joins) and add the member."""
+    if not repository.claim_invitation(session, row.id, username):
+        raise InvitationUsed(f"This invitation to {org.name!r} was already used: each invitation admits one person.")
+    session.add(Membership(org_id=org.id, user_id=user_id, role=row.role))
+    session.flush()
+    session.refresh(row)
+
+
+def accept(session: Session, principal: Principal, token: str) -> InvitationRead:
+    """Makes the calling user a member of the inviting org with the invitation's role."""
+    row, org = _pending(session, token)
     member = repository.membership(session, org.id, principal.user_id)
     if member is not None:
         raise AlreadyMember(f"You are already a member of {org.name!r} (as {member.role}); the invitation stays "
                             "unused for someone else.", details={"role": member.role})
-    if not repository.claim_invitation(session, row.id, principal.username):
-        raise InvitationUsed(f"This invitation to {org.name!r} was already used: each invitation admits one person.")
-    session.add(Membership(org_id=org.id, user_id=principal.user_id, role=row.role))
-    session.flush()
-    session.refresh(row)
+    _join(session, row, org, principal.user_id, principal.username)
     audit.record(session, principal, "invitation.accept", "invitation", row.id, {"role": row.role},
                  org_id=org.id)
+    return _read(row, org.name)
+
+
+def register(session: Session, body: InvitationRegister, *, client_addr: str | None = None,
+             request_id: str | None = None) -> InvitationRead:
+    """Self sign-up: someone without an account redeems an invitation by choosing a username and a
+    password; the account and the membership are made together or not at all (the caller's
+    transaction), so a used or expired token leaves no account behind."""
+    from limelight.orgs.service import create_user
+
+    row, org = _pending(session, body.token)
+    user = create_user(session, None, UserCreate(username=body.username, password=body.password),
+                       actor=f"invitation:{row.id}", org_id=org.id)
+    _join(session, row, org, user.id, user.username)
+    audit.record(session, None, "invitation.accept", "invitation", row.id, {"role": row.role, "new_user": True},
+                 org_id=org.id, actor=user.username, client_addr=client_addr, request_id=request_id)
     return _read(row, org.name)

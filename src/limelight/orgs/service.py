@@ -38,17 +38,21 @@ def list_orgs(session: Session, principal: Principal) -> list[OrgRead]:
     ]
 
 
-def create_user(session: Session, principal: Principal | None, body: UserCreate) -> User:
+def create_user(session: Session, principal: Principal | None, body: UserCreate, *,
+                actor: str = "system:init", org_id: str | None = None) -> User:
+    """A system admin's ``principal`` creates accounts; without one, ``actor`` says who did (the first
+    run's init, or an invitation redeemed by someone signing up), audited under ``org_id``."""
     if principal is not None:
         authorize(principal, Permission.system_admin)
     if repository.user_by_name(session, body.username) is not None:
-        raise AlreadyExists(f"User {body.username!r} already exists.")
+        raise AlreadyExists(f"User {body.username!r} already exists: choose another username, or sign in "
+                            "if it is yours.", details={"field": "username"})
     user = User(username=body.username, password_hash=hash_password(body.password.get_secret_value()),
                 is_admin=body.is_admin)
     session.add(user)
     session.flush()
     audit.record(session, principal, "user.create", "user", user.username, {"is_admin": user.is_admin},
-                 actor=None if principal else "system:init")
+                 actor=None if principal else actor, org_id=None if principal else org_id)
     return user
 
 

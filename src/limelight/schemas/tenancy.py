@@ -97,6 +97,14 @@ class InvitationAccept(Schema):
     token: str = Field(..., min_length=16, max_length=128)
 
 
+class InvitationRegister(Schema):
+    """Sign up by an invitation: a new account, a member of the inviting org with the invitation's role."""
+
+    token: str = Field(..., min_length=16, max_length=128)
+    username: Name
+    password: SecretStr = Field(..., min_length=10, max_length=256)
+
+
 class KeyCreate(Schema):
     name: Name
     org: Name

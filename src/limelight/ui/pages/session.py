@@ -29,8 +29,11 @@ def _login_form(request: Request, *, next_path: str, error: str | None = None, u
                 status_code: int = 200) -> Response:
     # Login CSRF: a double-submit token (cookie + hidden field) so no other site can sign a browser in.
     token = new_login_token()
+    # someone sent here by an invitation link may have no account yet: offer to make one
+    signup = "/join/new?" + next_path.split("?", 1)[1] if next_path.startswith("/join?token=") else None
     response = render(request, "login.html", {"viewer": None, "login_token": token, "next_path": next_path,
-                                              "error": error, "username": username}, status_code=status_code)
+                                              "error": error, "username": username, "signup_path": signup},
+                      status_code=status_code)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=LOGIN_TOKEN_MAX_AGE_S, httponly=True,
                         samesite="strict", path="/login", secure=_secure(request))
     return response
