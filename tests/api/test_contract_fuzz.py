@@ -49,8 +49,12 @@ class FuzzTarget:
 @pytest.fixture(scope="module")
 def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget]:
     home = tmp_path_factory.mktemp("contract-fuzz")
-    # No worker processes: a job the fuzzer manages to submit stays queued instead of training.
-    live = start_live_server(home, f"sqlite:///{home / 'meta.db'}", LIMELIGHT_WORKER__PROCESSES="0")
+    # No worker processes: a job the fuzzer manages to submit stays queued instead of training. The
+    # fuzz sends thousands of management calls from one key, faster than its rate limit allows a
+    # person (100/s, 1,000 at once), so that limit is off here; throttling has tests of its own
+    # (test_api_rate_limits.py).
+    live = start_live_server(home, f"sqlite:///{home / 'meta.db'}", LIMELIGHT_WORKER__PROCESSES="0",
+                             LIMELIGHT_LIMITS__API_RATE_LIMIT_PER_KEY_PER_S="0")
     try:
         _seed(live)
         target = FuzzTarget(server=live, viewer=new_tenant(live, role="viewer", scopes=["read"]))
