@@ -34,6 +34,29 @@ def test_users_members_and_keys(cli: Cli) -> None:
     assert f"Revoked key {key_id}" in cli("keys", "revoke", key_id).err
 
 
+def test_invite_then_sign_up_by_the_token_and_sign_in(cli: Cli) -> None:
+    created = cli("invitations", "create", "--role", "viewer", "--email", "ada@example.com")
+    token = created.out.strip()
+    assert len(token) >= 40 and "\n" not in token and "/join?token=" in created.err
+    newcomer = unique("ada")
+    # no key at all: the token is the credential
+    joined = cli("invitations", "register", token, "--username", newcomer, "--password", "ada-password-123",
+                 "--json", LIMELIGHT_API_KEY=None).json()
+    assert (joined["org"], joined["role"], joined["accepted_by"]) == (cli.tenant.org, "viewer", newcomer)
+    listed = cli("invitations", "list", "--json").json()["items"]
+    assert any(i["status"] == "accepted" and i["accepted_by"] == newcomer for i in listed)
+    again = cli("invitations", "register", token, "--username", unique("eve"), "--password", "eve-password-123",
+                LIMELIGHT_API_KEY=None, expect=1)
+    assert "invitation_used" in again.err and "HTTP 409" in again.err
+    key = cli("login", "--username", newcomer, "--password", "ada-password-123", LIMELIGHT_API_KEY=None).out.strip()
+    assert cli("whoami", "--json", LIMELIGHT_API_KEY=key).json()["role"] == "viewer"
+
+    pending = cli("invitations", "create", "--json").json()
+    assert f"Withdrew invitation {pending['id']}" in cli("invitations", "revoke", pending["id"]).err
+    withdrawn = cli("invitations", "accept", pending["token"], LIMELIGHT_API_KEY=key, expect=1)
+    assert "invitation_revoked" in withdrawn.err
+
+
 def test_api_errors_print_code_message_details_and_request_id(cli: Cli) -> None:
     missing = cli("models", "show", unique("missing"), expect=1)
     assert "not_found" in missing.err and "HTTP 404" in missing.err and "request id:" in missing.err

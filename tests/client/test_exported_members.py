@@ -7,7 +7,7 @@ import inspect
 import limelight.client
 from limelight.client import AsyncClient, Client
 
-RESOURCES = ("orgs", "users", "members", "auth", "keys", "datasets", "events", "jobs", "recipes", "models",
+RESOURCES = ("orgs", "users", "members", "invitations", "auth", "keys", "datasets", "events", "jobs", "recipes", "models",
              "deployments", "audit")
 INFERENCE = ("predict", "recommend", "similar", "explain", "score_users", "embed", "classify", "search", "generate",
              "invoke")

@@ -101,3 +101,19 @@ def test_a_read_key_cannot_write(tenant: SdkTenant) -> None:
         assert info.value.http_status == 403  # type: ignore[attr-defined]
         with pytest.raises(NotFound):  # another org is invisible, not forbidden
             reader.members.list(unique("elsewhere"))
+
+
+def test_the_sdk_invites_and_a_newcomer_signs_up_without_a_key(client: Client, tenant: SdkTenant) -> None:
+    from limelight.errors import InvitationUsed
+
+    created = client.invitations.create(tenant.org, "member", expires_in_hours=2)
+    assert created.accept_url == f"/join?token={created.token}"
+    with Client(tenant.url, api_key="") as anonymous:
+        name = f"sdk-newcomer-{created.id[:8]}"
+        joined = anonymous.invitations.register(created.token, name, "a-long-enough-password")
+        assert (joined.org, joined.accepted_by) == (tenant.org, name)
+        with pytest.raises(InvitationUsed):
+            anonymous.invitations.register(created.token, name + "-2", "a-long-enough-password")
+        assert anonymous.auth.login(name, "a-long-enough-password").org == tenant.org
+    statuses = {i.id: i.status.value for i in client.invitations.iter(tenant.org)}
+    assert statuses[created.id] == "accepted"

@@ -1,4 +1,4 @@
-"""``limelight orgs|users|members|keys`` and ``login``/``logout``/``whoami``."""
+"""``limelight orgs|users|members|invitations|keys`` and ``login``/``logout``/``whoami``."""
 
 from __future__ import annotations
 
@@ -30,17 +30,22 @@ from limelight.cli.quotas import quota_app
 from limelight.client import Client
 from limelight.errors import Unauthenticated
 from limelight.schemas.common import Page
-from limelight.schemas.tenancy import KeyRead, MemberRead, OrgRead, Role, Scope, Whoami
+from limelight.schemas.tenancy import InvitationRead, KeyRead, MemberRead, OrgRead, Role, Scope, Whoami
 
 orgs_app = typer.Typer(help="Organizations (tenants).", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts (system admins).", no_args_is_help=True)
 members_app = typer.Typer(help="Who belongs to an organization, with which role.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
+invitations_app = typer.Typer(help="Invite people to an organization by token; accept or sign up by one.",
+                              no_args_is_help=True)
 orgs_app.add_typer(quota_app, name="quota")
 
 ORG_COLUMNS = [("name", lambda o: o.name), ("display name", lambda o: o.display_name),
                ("your role", lambda o: o.role), ("created", lambda o: o.created_at)]
 MEMBER_COLUMNS = [("username", lambda m: m.username), ("role", lambda m: m.role), ("org", lambda m: m.org)]
+INVITATION_COLUMNS = [("id", lambda i: i.id), ("role", lambda i: i.role), ("status", lambda i: i.status),
+                      ("email", lambda i: i.email), ("expires", lambda i: i.expires_at),
+                      ("accepted by", lambda i: i.accepted_by)]
 KEY_COLUMNS = [("id", lambda k: k.id), ("name", lambda k: k.name), ("org", lambda k: k.org),
                ("scopes", lambda k: k.scopes), ("expires", lambda k: k.expires_at),
                ("revoked", lambda k: k.revoked_at), ("last used", lambda k: k.last_used_at)]
@@ -117,6 +122,74 @@ def members_remove(username: str, org: OrgOpt = None, url: UrlOpt = None, api_ke
         name = org_of(client, org)
         client.members.remove(name, username)
     stderr().print(f"Removed {username} from {name}.")
+
+
+@invitations_app.command("create")
+def invitations_create(
+    role: Annotated[Role, typer.Option(help="the role the invitee gets")] = Role.member,
+    email: Annotated[str | None, typer.Option(help="whom it is for (recorded; limelight sends no mail)")] = None,
+    expires_in_hours: Annotated[int, typer.Option(min=1, max=720, help="lifetime of the token")] = 168,
+    org: OrgOpt = None, json_out: JsonOpt = False, url: UrlOpt = None, api_key: ApiKeyOpt = None,
+) -> None:
+    """Invite someone (owners): prints the token, shown only now, and the console link."""
+    with connect(url, api_key) as client:
+        created = client.invitations.create(org_of(client, org), role, email=email, expires_in_hours=expires_in_hours)
+        link = client.base_url + created.accept_url
+    if json_out:
+        print_json(created)
+        return
+    stderr().print(f"Invited to {created.org} as {created.role.value}, until {created.expires_at:%Y-%m-%d %H:%M} UTC. "
+                   f"Send the link ({escape(link)}) or the token below; it admits one person.")
+    print(created.token)
+
+
+@invitations_app.command("list")
+def invitations_list(org: OrgOpt = None, json_out: JsonOpt = False, url: UrlOpt = None,
+                     api_key: ApiKeyOpt = None) -> None:
+    """An organization's invitations and their status (owners)."""
+    with connect(url, api_key) as client:
+        page: Page[InvitationRead] = client.invitations.list(org_of(client, org))
+    print_page(page, INVITATION_COLUMNS, as_json=json_out)
+
+
+@invitations_app.command("revoke")
+def invitations_revoke(invitation_id: str, org: OrgOpt = None, url: UrlOpt = None, api_key: ApiKeyOpt = None) -> None:
+    """Withdraw a pending invitation."""
+    with connect(url, api_key) as client:
+        name = org_of(client, org)
+        client.invitations.revoke(name, invitation_id)
+    stderr().print(f"Withdrew invitation {invitation_id} of {name}.")
+
+
+@invitations_app.command("accept")
+def invitations_accept(token: str, json_out: JsonOpt = False, url: UrlOpt = None, api_key: ApiKeyOpt = None) -> None:
+    """Join the inviting organization as yourself (the user of your key)."""
+    with connect(url, api_key) as client:
+        joined = client.invitations.accept(token)
+    _joined(joined, json_out)
+
+
+@invitations_app.command("register")
+def invitations_register(
+    token: str,
+    username: Annotated[str | None, typer.Option(help="the new account's name (prompted when absent)")] = None,
+    password: Annotated[str | None, typer.Option(help="prompted (twice) when absent; avoid it on shared machines")] = None,
+    json_out: JsonOpt = False, url: UrlOpt = None,
+) -> None:
+    """Sign up by an invitation: no account or key needed. Then `limelight login` with the new account."""
+    username = username or typer.prompt("Username", err=True)
+    password = password if password is not None else ask("Password", confirm=True)
+    base_url, _ = resolve(url, None)
+    with api_errors(base_url), Client(base_url, api_key="") as client:  # "": not LIMELIGHT_API_KEY
+        joined = client.invitations.register(token, username, password)
+    _joined(joined, json_out)
+
+
+def _joined(joined: InvitationRead, json_out: bool) -> None:
+    if json_out:
+        print_json(joined)
+    else:
+        stderr().print(f"{joined.accepted_by} joined {joined.org} as {joined.role.value}.")
 
 
 @keys_app.command("create")
@@ -236,6 +309,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(orgs_app, name="orgs")
     app.add_typer(users_app, name="users")
     app.add_typer(members_app, name="members")
+    app.add_typer(invitations_app, name="invitations")
     app.add_typer(keys_app, name="keys")
     app.command()(login)
     app.command()(logout)

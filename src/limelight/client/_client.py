@@ -21,11 +21,13 @@ from limelight.client._jobs import AsyncJobs, AsyncRecipes, Jobs, Recipes
 from limelight.client._models import AsyncModels, Models
 from limelight.client._tenancy import (
     AsyncAuth,
+    AsyncInvitations,
     AsyncKeys,
     AsyncMembers,
     AsyncOrgs,
     AsyncUsers,
     Auth,
+    Invitations,
     Keys,
     Members,
     Orgs,
@@ -56,6 +58,7 @@ class Client(BaseClient):
         self.orgs = Orgs(self)
         self.users = Users(self)
         self.members = Members(self)
+        self.invitations = Invitations(self)
         self.auth = Auth(self)
         self.keys = Keys(self)
         self.datasets = Datasets(self)
@@ -209,6 +212,7 @@ class AsyncClient(BaseClient):
         self.orgs = AsyncOrgs(self)
         self.users = AsyncUsers(self)
         self.members = AsyncMembers(self)
+        self.invitations = AsyncInvitations(self)
         self.auth = AsyncAuth(self)
         self.keys = AsyncKeys(self)
         self.datasets = AsyncDatasets(self)

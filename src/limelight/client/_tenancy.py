@@ -10,6 +10,8 @@ from limelight.client._resource import AsyncResource, SyncResource
 from limelight.schemas.common import Page
 from limelight.schemas.metering import OrgQuotas, QuotaLimits
 from limelight.schemas.tenancy import (
+    InvitationCreated,
+    InvitationRead,
     KeyCreated,
     KeyRead,
     LoginResponse,
@@ -59,6 +61,28 @@ def _list_members(org: str, limit: int | None, cursor: str | None) -> Call[Page[
 
 def _remove_member(org: str, username: str) -> Call[None]:
     return Call("DELETE", f"{API}/orgs/{segment(org)}/members/{segment(username)}", as_none)
+
+
+def _invite(org: str, role: Role | str, email: str | None, expires_in_hours: int | None) -> Call[InvitationCreated]:
+    payload = body(role=str(role), email=email, expires_in_hours=expires_in_hours)
+    return Call("POST", f"{API}/orgs/{segment(org)}/invitations", as_model(InvitationCreated), json=payload)
+
+
+def _list_invitations(org: str) -> Call[Page[InvitationRead]]:
+    return Call("GET", f"{API}/orgs/{segment(org)}/invitations", as_page(InvitationRead))
+
+
+def _revoke_invitation(org: str, invitation_id: str) -> Call[None]:
+    return Call("DELETE", f"{API}/orgs/{segment(org)}/invitations/{segment(invitation_id)}", as_none)
+
+
+def _accept_invitation(token: str) -> Call[InvitationRead]:
+    return Call("POST", f"{API}/invitations/accept", as_model(InvitationRead), json={"token": token})
+
+
+def _register_by_invitation(token: str, username: str, password: str) -> Call[InvitationRead]:
+    payload = {"token": token, "username": username, "password": password}
+    return Call("POST", f"{API}/invitations/register", as_model(InvitationRead), json=payload)
 
 
 def _login(username: str, password: str, org: str | None) -> Call[LoginResponse]:
@@ -136,6 +160,33 @@ class Members(SyncResource):
         self._run(_remove_member(org, username))
 
 
+class Invitations(SyncResource):
+    def create(self, org: str, role: Role | str = Role.member, *, email: str | None = None,
+               expires_in_hours: int | None = None) -> InvitationCreated:
+        """Invite someone to ``org`` (owners); ``.token`` and ``.accept_url`` are shown only now."""
+        return self._run(_invite(org, role, email, expires_in_hours))
+
+    def list(self, org: str) -> Page[InvitationRead]:
+        """Every invitation of ``org``, newest first, with its status (never its token)."""
+        return self._run(_list_invitations(org))
+
+    def iter(self, org: str) -> Iterator[InvitationRead]:
+        return self._iterate(lambda cursor: _list_invitations(org))
+
+    def revoke(self, org: str, invitation_id: str) -> None:
+        """Withdraw a pending invitation."""
+        self._run(_revoke_invitation(org, invitation_id))
+
+    def accept(self, token: str) -> InvitationRead:
+        """Join the inviting org as the calling user."""
+        return self._run(_accept_invitation(token))
+
+    def register(self, token: str, username: str, password: str) -> InvitationRead:
+        """Sign up by the invitation (no API key needed): a new account in the inviting org; then
+        ``client.auth.login`` with it."""
+        return self._run(_register_by_invitation(token, username, password))
+
+
 class Auth(SyncResource):
     def login(self, username: str, password: str, org: str | None = None) -> LoginResponse:
         """Start a password session: later calls on this client use its cookie and CSRF token."""
@@ -210,6 +261,27 @@ class AsyncMembers(AsyncResource):
 
     async def remove(self, org: str, username: str) -> None:
         await self._run(_remove_member(org, username))
+
+
+class AsyncInvitations(AsyncResource):
+    async def create(self, org: str, role: Role | str = Role.member, *, email: str | None = None,
+                     expires_in_hours: int | None = None) -> InvitationCreated:
+        return await self._run(_invite(org, role, email, expires_in_hours))
+
+    async def list(self, org: str) -> Page[InvitationRead]:
+        return await self._run(_list_invitations(org))
+
+    def iter(self, org: str) -> AsyncIterator[InvitationRead]:
+        return self._iterate(lambda cursor: _list_invitations(org))
+
+    async def revoke(self, org: str, invitation_id: str) -> None:
+        await self._run(_revoke_invitation(org, invitation_id))
+
+    async def accept(self, token: str) -> InvitationRead:
+        return await self._run(_accept_invitation(token))
+
+    async def register(self, token: str, username: str, password: str) -> InvitationRead:
+        return await self._run(_register_by_invitation(token, username, password))
 
 
 class AsyncAuth(AsyncResource):
